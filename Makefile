@@ -1,0 +1,107 @@
+# spoold: GNU make. `make run` and `make check` install what is missing.
+
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(PREFIX)/etc
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/spoold
+MANDIR     ?= $(PREFIX)/share/man
+DESTDIR    ?=
+
+CC      ?= cc
+B       := build
+PKGS    := libconfuse libbsd jansson
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) \
+           -DSYSCONFDIR='"$(SYSCONFDIR)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+
+# Debian packages, each found by pkg-config name or command.
+DEPS_PKG := libconfuse:libconfuse-dev libbsd:libbsd-dev cmocka:libcmocka-dev \
+            jansson:libjansson-dev
+DEPS_CMD := pkg-config:pkg-config mandoc:mandoc
+
+CORE := conf log status spool child queue metrics
+DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/loop.o $(B)/main.o
+UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+MANS := supervisor/spoold.8 supervisor/spoold.conf.5
+
+.PHONY: all deps run check check-unit check-blackbox check-man install \
+        uninstall clean
+
+all: $(B)/spoold
+
+deps:
+	@missing=""; \
+	for d in $(DEPS_CMD); do command -v $${d%%:*} >/dev/null 2>&1 || \
+	    missing="$$missing $${d#*:}"; done; \
+	for d in $(DEPS_PKG); do pkg-config --exists $${d%%:*} 2>/dev/null || \
+	    missing="$$missing $${d#*:}"; done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "missing packages; as root run: apt-get install -y$$missing" >&2; \
+	    exit 69; fi; \
+	echo "installing:$$missing"; \
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null
+
+$(B) $(B)/san:
+	mkdir -p $@
+
+$(B)/%.o: supervisor/%.c supervisor/spoold.h | $(B)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/san/%.o: supervisor/%.c supervisor/spoold.h | $(B)/san
+	$(CC) $(CFLAGS) $(SANITIZE) -c -o $@ $<
+
+$(B)/spoold: $(DAEMON_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/san/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/san/%)
+	$(CC) $(CFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests link the modules they test, with and without sanitizers.
+$(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) | $(B)
+	$(CC) $(CFLAGS) -Isupervisor -o $@ $^ $(LDLIBS) -lcmocka
+
+$(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) | $(B)/san
+	$(CC) $(CFLAGS) $(SANITIZE) -Isupervisor -o $@ $^ $(LDLIBS) -lcmocka
+
+run: deps
+	$(MAKE) all
+	exec ./$(B)/spoold -c conf/spoold.conf
+
+check: deps
+	$(MAKE) CFLAGS="-O2 -g -Werror" all $(B)/san/spoold \
+	    $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%)
+	$(MAKE) check-man check-unit check-blackbox
+
+check-unit:
+	@set -e; for t in $(UNITS); do ./$(B)/$$t; done
+	@set -e; for t in $(UNITS); do ./$(B)/san/$$t; done
+
+check-blackbox:
+	SPOOLD=$(CURDIR)/$(B)/san/spoold sh tests/blackbox/run.sh
+
+check-man:
+	mandoc -Tlint -W warning $(MANS)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 $(B)/spoold $(DESTDIR)$(SBINDIR)/spoold
+	install -m 644 supervisor/spoold.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 supervisor/spoold.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/spoold.conf ] || \
+	    install -m 644 conf/spoold.conf $(DESTDIR)$(SYSCONFDIR)/spoold.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/spoold $(DESTDIR)$(MANDIR)/man8/spoold.8 \
+	    $(DESTDIR)$(MANDIR)/man5/spoold.conf.5
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,379 @@
+/*
+ * child.c: starts a stage's child by the contract of spoold.8 (argv with
+ * placeholders, SPOOL_* environment, stdin /dev/null, stdout and stderr to
+ * the job's log, no other descriptor, its own process group, default
+ * signals, the stage's user), stops its group, and reads how it ended.
+ *
+ * The child waits on a pipe until spoold has recorded its process group in
+ * the job's status record, so that no run exists that a restarted spoold
+ * could not find and stop.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+#include <bsd/unistd.h>
+
+#include "spoold.h"
+
+extern char **environ;
+
+static char *
+child_expand(const char *arg, const char *job, const char *id,
+    const char *stage, const char *workdir)
+{
+	const char *p, *v;
+	char *out, *o;
+	size_t len = 1;
+
+	for (p = arg; *p != '\0'; p++) {
+		if (*p != '%' || p[1] == '\0') {
+			len++;
+			continue;
+		}
+		p++;
+		v = *p == 'f' ? job : *p == 'i' ? id : *p == 's' ? stage :
+		    *p == 'w' ? workdir : NULL;
+		len += v != NULL ? strlen(v) : 2;
+	}
+	if ((out = malloc(len)) == NULL)
+		fatal("malloc");
+	for (p = arg, o = out; *p != '\0'; p++) {
+		if (*p != '%' || p[1] == '\0') {
+			*o++ = *p;
+			continue;
+		}
+		p++;
+		v = *p == 'f' ? job : *p == 'i' ? id : *p == 's' ? stage :
+		    *p == 'w' ? workdir : NULL;
+		if (v != NULL)
+			o = stpcpy(o, v);
+		else if (*p == '%')
+			*o++ = '%';
+		else {
+			*o++ = '%';
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The command with %f %i %s %w and %% expanded; free with child_argv_free. */
+char **
+child_argv(char *const *command, const char *job, const char *id,
+    const char *stage, const char *workdir)
+{
+	size_t i, n;
+	char **argv;
+
+	for (n = 0; command[n] != NULL; n++)
+		;
+	if ((argv = calloc(n + 1, sizeof(*argv))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < n; i++)
+		argv[i] = child_expand(command[i], job, id, stage, workdir);
+	return argv;
+}
+
+void
+child_argv_free(char **v)
+{
+	char **p;
+
+	if (v == NULL)
+		return;
+	for (p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+static char *
+child_var(const char *name, const char *value)
+{
+	char *s;
+
+	if (asprintf(&s, "%s=%s", name, value) == -1)
+		fatal("asprintf");
+	return s;
+}
+
+/* The stage's env, a PATH unless it sets one, and the SPOOL_* variables. */
+static char **
+child_env(const struct spawn *s)
+{
+	char **env, attempt[16];
+	size_t i = 0, n = 0, k;
+	int has_path = 0;
+
+	for (k = 0; s->sc->env != NULL && s->sc->env[k] != NULL; k++) {
+		if (strncmp(s->sc->env[k], "PATH=", 5) == 0)
+			has_path = 1;
+		n++;
+	}
+	if ((env = calloc(n + 9, sizeof(*env))) == NULL)
+		fatal("calloc");
+	for (k = 0; k < n; k++)
+		if ((env[i++] = strdup(s->sc->env[k])) == NULL)
+			fatal("strdup");
+	if (!has_path)
+		env[i++] = child_var("PATH", "/usr/local/bin:/usr/bin:/bin");
+	snprintf(attempt, sizeof(attempt), "%d", s->attempt);
+	env[i++] = child_var("SPOOL_JOB", s->job);
+	env[i++] = child_var("SPOOL_JOB_ID", s->id);
+	env[i++] = child_var("SPOOL_STAGE", s->sc->name);
+	env[i++] = child_var("SPOOL_ATTEMPT", attempt);
+	env[i++] = child_var("SPOOL_WORKDIR", s->workdir);
+	env[i++] = child_var("SPOOL_HEARTBEAT", s->heartbeat);
+	env[i++] = child_var("SPOOL_DIR", s->spooldir);
+	return env;
+}
+
+static void
+child_fail(const char *what, const char *arg)
+{
+	dprintf(STDERR_FILENO, "spoold: %s %s: %s\n", what, arg,
+	    strerror(errno));
+	_exit(127);
+}
+
+/* In the child, from fork to exec. */
+static void
+child_exec(const struct spawn *s, int go, char **argv, char **env)
+{
+	struct sigaction sa;
+	sigset_t all;
+	char c = 0;
+	int sig, null;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setpgid(0, 0);
+	while (read(go, &c, 1) == -1 && errno == EINTR)
+		;
+	if (c != 'g')
+		_exit(127);
+	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
+	    dup2(null, STDIN_FILENO) == -1 ||
+	    dup2(s->logfd, STDOUT_FILENO) == -1 ||
+	    dup2(s->logfd, STDERR_FILENO) == -1)
+		_exit(127);
+	closefrom(STDERR_FILENO + 1);
+	if (s->sc->user != NULL && geteuid() == 0 &&
+	    (setgroups(s->sc->ngroups, s->sc->groups) == -1 ||
+	    setgid(s->sc->gid) == -1 || setuid(s->sc->uid) == -1))
+		child_fail("cannot become", s->sc->user);
+	if (chdir(s->workdir) == -1)
+		child_fail("chdir", s->workdir);
+	environ = env;
+	execvp(argv[0], argv);
+	child_fail("exec", argv[0]);
+}
+
+/*
+ * Forks the child of a run. It waits until child_go(*gofd) and leads its
+ * own process group, whose id is the returned pid; -1 on failure.
+ */
+pid_t
+child_spawn(const struct spawn *s, int *gofd)
+{
+	char **argv, **env;
+	int p[2];
+	pid_t pid;
+
+	argv = child_argv(s->sc->command, s->job, s->id, s->sc->name,
+	    s->workdir);
+	env = child_env(s);
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("pipe");
+		pid = -1;
+	} else if ((pid = fork()) == -1) {
+		log_warn("fork");
+		close(p[0]);
+		close(p[1]);
+	} else if (pid == 0) {
+		close(p[1]);
+		child_exec(s, p[0], argv, env);
+	} else {
+		close(p[0]);
+		if (setpgid(pid, pid) == -1 && errno != EACCES)
+			log_warn("setpgid %ld", (long)pid);
+		*gofd = p[1];
+	}
+	child_argv_free(argv);
+	child_argv_free(env);
+	return pid;
+}
+
+/* Lets the child exec. */
+int
+child_go(int gofd)
+{
+	ssize_t n;
+
+	while ((n = write(gofd, "g", 1)) == -1 && errno == EINTR)
+		;
+	close(gofd);
+	return n == 1 ? 0 : -1;
+}
+
+int
+child_signal(pid_t pgid, int sig)
+{
+	if (pgid <= 1)
+		return -1;
+	if (kill(-pgid, sig) == -1 && errno != ESRCH) {
+		log_warn("kill -%d -%ld", sig, (long)pgid);
+		return -1;
+	}
+	return 0;
+}
+
+/* The start time of a process in clock ticks since boot, or 0. */
+unsigned long long
+child_starttime(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return 0;
+	/* Field 22 is the start time; the field after ')' is the 3rd. */
+	for (i = 2; i < 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		t = strtoull(p + 1, NULL, 10);
+	return t;
+}
+
+/*
+ * Whether the process group of a run still has a member. A pid is not
+ * given again while a group of that id has members, so a live process with
+ * the leader's pid but another start time means the group is gone.
+ */
+int
+child_group_alive(pid_t pgid, unsigned long long pstart)
+{
+	unsigned long long t;
+
+	if (pgid <= 1 || (kill(-pgid, 0) == -1 && errno == ESRCH))
+		return 0;
+	t = child_starttime(pgid);
+	return t == 0 || t == pstart;
+}
+
+static int
+child_wait_gone(pid_t pgid, unsigned long long pstart, long ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (child_group_alive(pgid, pstart)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
+			return -1;
+		poll(NULL, 0, 20);
+	}
+	return 0;
+}
+
+/*
+ * Stops the group of a run that a previous spoold left behind: SIGTERM,
+ * grace seconds, SIGKILL. Used at start-up only, before any claim.
+ */
+void
+child_group_stop(pid_t pgid, unsigned long long pstart, long grace)
+{
+	if (!child_group_alive(pgid, pstart))
+		return;
+	log_warnx("stopping process group %ld left by a previous spoold",
+	    (long)pgid);
+	child_signal(pgid, SIGTERM);
+	if (child_wait_gone(pgid, pstart, grace * 1000) == 0)
+		return;
+	child_signal(pgid, SIGKILL);
+	if (child_wait_gone(pgid, pstart, 5000) == -1)
+		log_warnx("process group %ld outlives SIGKILL", (long)pgid);
+}
+
+void
+child_describe(int ws, char *buf, size_t len)
+{
+	if (WIFEXITED(ws))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(ws));
+	else if (WIFSIGNALED(ws))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(ws),
+		    strsignal(WTERMSIG(ws)));
+	else
+		snprintf(buf, len, "status %#x", ws);
+}
+
+/*
+ * Where a job goes after a run that ended with wait status ws, or was
+ * stopped for a reason; why says it in words. attempt is the run's number.
+ */
+enum outcome
+child_outcome(const struct stconf *sc, int ws, enum stop stop, int attempt,
+    int has_next, char *why, size_t len)
+{
+	char how[128];
+
+	child_describe(ws, how, sizeof(how));
+	switch (stop) {
+	case STOP_SHUTDOWN:
+		snprintf(why, len, "stopped by shutdown");
+		return OUT_REQUEUE;
+	case STOP_CANCEL:
+		snprintf(why, len, "cancelled");
+		return OUT_ERROR;
+	case STOP_TIMEOUT:
+		snprintf(why, len, "timeout after %lds", sc->timeout);
+		break;
+	case STOP_HEARTBEAT:
+		snprintf(why, len, "no heartbeat for %lds", sc->heartbeat);
+		break;
+	case STOP_NONE:
+		if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+			why[0] = '\0';
+			return has_next ? OUT_NEXT : OUT_DONE;
+		}
+		snprintf(why, len, "%s", how);
+		if (WIFEXITED(ws) && conf_is_fail_code(sc, WEXITSTATUS(ws)))
+			return OUT_ERROR;
+		break;
+	}
+	if (attempt >= sc->attempts) {
+		size_t n = strlen(why);
+		snprintf(why + n, len - n, " (attempt %d of %ld)", attempt,
+		    sc->attempts);
+		return OUT_ERROR;
+	}
+	return OUT_RETRY;
+}

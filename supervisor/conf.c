@@ -1,0 +1,740 @@
+/*
+ * conf.c: reads the config file with libconfuse and turns it into a plain
+ * struct conf, or names the file, the line and the fault. It is the only
+ * file that includes confuse.h.
+ *
+ * libconfuse is handed the text with its comments blanked out (newlines
+ * kept), so that the lines it counts are the file's true lines, and with its
+ * braces counted first, so that a section left open is an error.
+ */
+#include <sys/stat.h>
+
+#include <bsd/string.h>
+#include <confuse.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spoold.h"
+
+#define CONF_MAX (1024 * 1024)
+
+struct keyline {
+	char *section; /* stage title, NULL for the top level */
+	const char *key;
+	int line;
+};
+
+/* The parse in progress: libconfuse's callbacks take no context. */
+static struct {
+	const char *path;
+	char err[512];
+	struct keyline *keys;
+	size_t nkeys;
+	int *stagelines;
+	size_t nstages;
+} P;
+
+static void conf_fail(int, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+conf_fail(int line, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	if (P.err[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(P.err, sizeof(P.err), "%s:%d: %s", P.path, line, msg);
+	else
+		snprintf(P.err, sizeof(P.err), "%s: %s", P.path, msg);
+}
+
+static void
+conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[400];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	conf_fail(cfg != NULL ? cfg->line : 0, "%s", msg);
+}
+
+static int
+conf_keyline(cfg_t *cfg, cfg_opt_t *opt)
+{
+	struct keyline *k;
+	const char *title = cfg_title(cfg);
+
+	k = reallocarray(P.keys, P.nkeys + 1, sizeof(*P.keys));
+	if (k == NULL)
+		fatal("reallocarray");
+	P.keys = k;
+	k = &P.keys[P.nkeys++];
+	k->section = title != NULL ? strdup(title) : NULL;
+	k->key = opt->name;
+	k->line = cfg->line;
+	return 0;
+}
+
+/* The line a key was set on, or the line of its stage, or 0. */
+static int
+conf_line(const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = P.nkeys; i-- > 0;) {
+		const struct keyline *k = &P.keys[i];
+		if (strcmp(k->key, key) != 0)
+			continue;
+		if ((section == NULL) != (k->section == NULL))
+			continue;
+		if (section == NULL || strcmp(section, k->section) == 0)
+			return k->line;
+	}
+	return 0;
+}
+
+/*
+ * Blanks out # and // comments to the end of the line and C comments,
+ * keeping newlines and quoted strings; records the line of each top-level
+ * "stage" word; checks that braces balance.
+ */
+static int
+conf_scan(char *s, size_t len)
+{
+	size_t i = 0;
+	int line = 1, depth = 0, openline[64];
+	char q;
+
+	while (i < len) {
+		if (s[i] == '\n') {
+			line++;
+			i++;
+		} else if (s[i] == '"' || s[i] == '\'') {
+			for (q = s[i++]; i < len && s[i] != q; i++) {
+				if (s[i] == '\\' && q == '"' && i + 1 < len)
+					i++;
+				if (s[i] == '\n')
+					line++;
+			}
+			if (i >= len) {
+				conf_fail(line, "unterminated string");
+				return -1;
+			}
+			i++;
+		} else if (s[i] == '#' ||
+		    (s[i] == '/' && i + 1 < len && s[i + 1] == '/')) {
+			while (i < len && s[i] != '\n')
+				s[i++] = ' ';
+		} else if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
+			int start = line;
+			while (i < len &&
+			    !(s[i] == '*' && i + 1 < len && s[i + 1] == '/')) {
+				if (s[i] == '\n')
+					line++;
+				else
+					s[i] = ' ';
+				i++;
+			}
+			if (i >= len) {
+				conf_fail(start, "unterminated comment");
+				return -1;
+			}
+			s[i] = s[i + 1] = ' ';
+			i += 2;
+		} else if (s[i] == '{') {
+			if (depth == (int)(sizeof(openline) / sizeof(*openline))) {
+				conf_fail(line, "too deeply nested");
+				return -1;
+			}
+			openline[depth++] = line;
+			i++;
+		} else if (s[i] == '}') {
+			if (depth == 0) {
+				conf_fail(line, "unexpected '}'");
+				return -1;
+			}
+			depth--;
+			i++;
+		} else if (depth == 0 && strncmp(s + i, "stage", 5) == 0 &&
+		    (i == 0 || isspace((unsigned char)s[i - 1])) &&
+		    i + 5 < len && isspace((unsigned char)s[i + 5])) {
+			int *v = reallocarray(P.stagelines, P.nstages + 1,
+			    sizeof(int));
+			if (v == NULL)
+				fatal("reallocarray");
+			P.stagelines = v;
+			P.stagelines[P.nstages++] = line;
+			i += 5;
+		} else
+			i++;
+	}
+	if (depth > 0) {
+		conf_fail(openline[depth - 1], "missing '}' for this '{'");
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+conf_read(const char *path, size_t *lenp)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		conf_fail(0, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONF_MAX) {
+		conf_fail(0, "not a regular file of at most %d bytes",
+		    CONF_MAX);
+		close(fd);
+		return NULL;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		conf_fail(0, "writable by group or others (mode %04o)",
+		    (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return NULL;
+	}
+	if ((buf = malloc(st.st_size + 1)) == NULL)
+		fatal("malloc");
+	while (len < (size_t)st.st_size &&
+	    (n = read(fd, buf + len, st.st_size - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			conf_fail(0, "read: %s", strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("strdup");
+	return p;
+}
+
+static char **
+conf_list(cfg_t *sec, const char *key)
+{
+	unsigned i, n = cfg_size(sec, key);
+	char **v;
+
+	if (n == 0)
+		return NULL;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < n; i++)
+		v[i] = xstrdup(cfg_getnstr(sec, key, i));
+	return v;
+}
+
+static void
+conf_list_free(char **v)
+{
+	char **p;
+
+	if (v == NULL)
+		return;
+	for (p = v; *p != NULL; p++)
+		free(*p);
+	free(v);
+}
+
+void
+stconf_free(struct stconf *sc)
+{
+	if (sc == NULL)
+		return;
+	free(sc->name);
+	conf_list_free(sc->command);
+	conf_list_free(sc->env);
+	free(sc->next);
+	free(sc->user);
+	free(sc->groups);
+	free(sc->fail_codes);
+	free(sc);
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nstages; i++)
+		stconf_free(c->stages[i]);
+	free(c->stages);
+	free(c->path);
+	free(c->spool);
+	free(c);
+}
+
+const struct stconf *
+conf_stage(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nstages; i++)
+		if (c->stages[i] != NULL && strcmp(c->stages[i]->name, name) == 0)
+			return c->stages[i];
+	return NULL;
+}
+
+int
+conf_is_fail_code(const struct stconf *sc, int code)
+{
+	size_t i;
+
+	for (i = 0; i < sc->nfail; i++)
+		if (sc->fail_codes[i] == code)
+			return 1;
+	return 0;
+}
+
+static int
+conf_number(const char *section, const char *key, long v, long min)
+{
+	if (v >= min)
+		return 0;
+	conf_fail(conf_line(section, key), "%s: %ld is out of range (at least %ld)",
+	    key, v, min);
+	return -1;
+}
+
+/* A folder name that no other part of the spool uses. */
+static int
+conf_stage_name(const char *name, int line)
+{
+	static const char *reserved[] = {"work", "log", "index", "tmp", "out"};
+	const char *p;
+	size_t i;
+
+	if (name[0] == '\0' || name[0] == '.' || strlen(name) > 64) {
+		conf_fail(line, "stage name \"%s\" is not a folder name", name);
+		return -1;
+	}
+	for (p = name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL) {
+			conf_fail(line, "stage name \"%s\": only letters, digits, "
+			    "'.', '_' and '-'", name);
+			return -1;
+		}
+	for (i = 0; i < sizeof(reserved) / sizeof(*reserved); i++)
+		if (strcmp(name, reserved[i]) == 0) {
+			conf_fail(line, "stage name \"%s\" is taken by the spool's "
+			    "own %s/ folder", name, name);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+conf_command(struct stconf *sc, const char *dir)
+{
+	int line = conf_line(sc->name, "command");
+	char **a, *p, *abs;
+
+	if (sc->command == NULL || sc->command[0][0] == '\0') {
+		conf_fail(line ? line : sc->line, "stage %s: no command", sc->name);
+		return -1;
+	}
+	for (a = sc->command; *a != NULL; a++)
+		for (p = *a; (p = strchr(p, '%')) != NULL; p += 2)
+			if (p[1] == '\0' || strchr("fisw%", p[1]) == NULL) {
+				conf_fail(line, "command: unknown placeholder "
+				    "\"%%%.1s\" (known: %%f %%i %%s %%w %%%%)", p + 1);
+				return -1;
+			}
+	if (strchr(sc->command[0], '/') != NULL && sc->command[0][0] != '/') {
+		if (asprintf(&abs, "%s/%s", dir, sc->command[0]) == -1)
+			fatal("asprintf");
+		free(sc->command[0]);
+		sc->command[0] = abs;
+	}
+	return 0;
+}
+
+static int
+conf_env(struct stconf *sc)
+{
+	char **e;
+	const char *p;
+
+	for (e = sc->env; e != NULL && *e != NULL; e++) {
+		p = strchr(*e, '=');
+		if (p == NULL || p == *e || strncmp(*e, "SPOOL_", 6) == 0) {
+			conf_fail(conf_line(sc->name, "env"), "env: \"%s\" is not "
+			    "NAME=value with a NAME not starting SPOOL_", *e);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+conf_user(struct stconf *sc, uid_t euid)
+{
+	struct passwd *pw;
+	int line = conf_line(sc->name, "user"), n = 16;
+
+	if (sc->user == NULL) {
+		if (euid != 0)
+			return 0;
+		conf_fail(sc->line, "stage %s: spoold runs as root, so the stage "
+		    "needs a user", sc->name);
+		return -1;
+	}
+	if ((pw = getpwnam(sc->user)) == NULL) {
+		conf_fail(line, "user: no such user \"%s\"", sc->user);
+		return -1;
+	}
+	if (euid != 0 && pw->pw_uid != euid) {
+		conf_fail(line, "user: cannot run as \"%s\" unless spoold runs "
+		    "as root", sc->user);
+		return -1;
+	}
+	sc->uid = pw->pw_uid;
+	sc->gid = pw->pw_gid;
+	for (;;) {
+		gid_t *g = reallocarray(sc->groups, n, sizeof(gid_t));
+		if (g == NULL)
+			fatal("reallocarray");
+		sc->groups = g;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, sc->groups, &n) != -1)
+			break;
+	}
+	sc->ngroups = n;
+	return 0;
+}
+
+static int
+conf_fail_codes(struct stconf *sc, cfg_t *sec)
+{
+	unsigned i;
+
+	sc->nfail = cfg_size(sec, "fail_codes");
+	if ((sc->fail_codes = calloc(sc->nfail + 1, sizeof(int))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < sc->nfail; i++) {
+		long v = cfg_getnint(sec, "fail_codes", i);
+		if (v < 1 || v > 255) {
+			conf_fail(conf_line(sc->name, "fail_codes"),
+			    "fail_codes: %ld is not an exit code from 1 to 255", v);
+			return -1;
+		}
+		sc->fail_codes[i] = (int)v;
+	}
+	return 0;
+}
+
+static struct stconf *
+conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
+{
+	struct stconf *sc;
+	const char *t = cfg_title(sec);
+
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		fatal("calloc");
+	sc->name = xstrdup(t);
+	sc->line = line;
+	sc->command = conf_list(sec, "command");
+	sc->env = conf_list(sec, "env");
+	if (cfg_getstr(sec, "next") != NULL)
+		sc->next = xstrdup(cfg_getstr(sec, "next"));
+	if (cfg_getstr(sec, "user") != NULL)
+		sc->user = xstrdup(cfg_getstr(sec, "user"));
+	sc->slots = cfg_getint(sec, "slots");
+	sc->timeout = cfg_getint(sec, "timeout");
+	sc->heartbeat = cfg_getint(sec, "heartbeat");
+	sc->attempts = cfg_getint(sec, "attempts");
+	sc->backoff = cfg_getint(sec, "backoff");
+	sc->backoff_max = cfg_getint(sec, "backoff_max");
+	sc->retain = cfg_getint(sec, "retain");
+	if (conf_stage_name(t, line) == -1 ||
+	    conf_number(t, "slots", sc->slots, 0) == -1 ||
+	    conf_number(t, "timeout", sc->timeout, 0) == -1 ||
+	    conf_number(t, "heartbeat", sc->heartbeat, 0) == -1 ||
+	    conf_number(t, "attempts", sc->attempts, 1) == -1 ||
+	    conf_number(t, "backoff", sc->backoff, 0) == -1 ||
+	    conf_number(t, "backoff_max", sc->backoff_max, 0) == -1 ||
+	    conf_number(t, "retain", sc->retain, 0) == -1 ||
+	    conf_command(sc, dir) == -1 || conf_env(sc) == -1 ||
+	    conf_fail_codes(sc, sec) == -1 || conf_user(sc, euid) == -1) {
+		stconf_free(sc);
+		return NULL;
+	}
+	return sc;
+}
+
+/* Every next names a stage, and following them never comes back. */
+static int
+conf_chain(struct conf *c)
+{
+	size_t i, steps;
+	const struct stconf *s;
+
+	for (i = 0; i < c->nstages; i++) {
+		s = c->stages[i];
+		if (s->next == NULL)
+			continue;
+		if (conf_stage(c, s->next) == NULL) {
+			conf_fail(conf_line(s->name, "next"), "next: no stage "
+			    "named \"%s\"", s->next);
+			return -1;
+		}
+		for (steps = 0; s != NULL && s->next != NULL; steps++) {
+			if (steps >= c->nstages) {
+				conf_fail(conf_line(c->stages[i]->name, "next"),
+				    "next: stage %s leads back to itself",
+				    c->stages[i]->name);
+				return -1;
+			}
+			s = conf_stage(c, s->next);
+		}
+	}
+	return 0;
+}
+
+static char *
+conf_dir(const char *path)
+{
+	char *copy = xstrdup(path), *slash, *dir;
+
+	slash = strrchr(copy, '/');
+	if (slash == NULL)
+		strlcpy(copy, ".", strlen(copy) + 1);
+	else if (slash == copy)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	dir = realpath(copy, NULL);
+	free(copy);
+	return dir;
+}
+
+static struct conf *
+conf_build(cfg_t *cfg, const char *path, uid_t euid)
+{
+	struct conf *c;
+	char *dir;
+	const char *spool;
+	size_t i, n = cfg_size(cfg, "stage");
+
+	if ((dir = conf_dir(path)) == NULL) {
+		conf_fail(0, "folder: %s", strerror(errno));
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->stages = calloc(n + 1, sizeof(*c->stages))) == NULL)
+		fatal("calloc");
+	c->path = xstrdup(path);
+	spool = cfg_getstr(cfg, "spool");
+	if (spool[0] == '/')
+		c->spool = xstrdup(spool);
+	else if (asprintf(&c->spool, "%s/%s", dir, spool) == -1)
+		fatal("asprintf");
+	c->tick = cfg_getint(cfg, "tick");
+	c->max_children = cfg_getint(cfg, "max_children");
+	c->kill_grace = cfg_getint(cfg, "kill_grace");
+	c->shutdown_grace = cfg_getint(cfg, "shutdown_grace");
+	if (spool[0] == '\0')
+		conf_fail(conf_line(NULL, "spool"), "spool: empty path");
+	else if (conf_number(NULL, "tick", c->tick, 1) == -1 ||
+	    conf_number(NULL, "max_children", c->max_children, 0) == -1 ||
+	    conf_number(NULL, "kill_grace", c->kill_grace, 0) == -1 ||
+	    conf_number(NULL, "shutdown_grace", c->shutdown_grace, 0) == -1)
+		;
+	else if (n == 0)
+		conf_fail(0, "no stage declared");
+	for (i = 0; i < n && P.err[0] == '\0'; i++) {
+		c->stages[i] = conf_stage_new(cfg_getnsec(cfg, "stage", i),
+		    i < P.nstages ? P.stagelines[i] : 0, dir, euid);
+		if (c->stages[i] != NULL)
+			c->nstages++;
+	}
+	free(dir);
+	if (P.err[0] == '\0')
+		conf_chain(c);
+	if (P.err[0] != '\0') {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static cfg_t *
+conf_parse(char *text, size_t len)
+{
+	static cfg_opt_t stage_opts[] = {
+		CFG_STR_LIST("command", NULL, CFGF_NODEFAULT),
+		CFG_INT("slots", 1, CFGF_NONE),
+		CFG_STR("next", NULL, CFGF_NODEFAULT),
+		CFG_INT("timeout", 0, CFGF_NONE),
+		CFG_INT("heartbeat", 0, CFGF_NONE),
+		CFG_INT("attempts", 3, CFGF_NONE),
+		CFG_INT("backoff", 10, CFGF_NONE),
+		CFG_INT("backoff_max", 3600, CFGF_NONE),
+		CFG_INT_LIST("fail_codes", "{64, 65, 66, 77, 78}", CFGF_NONE),
+		CFG_STR("user", NULL, CFGF_NODEFAULT),
+		CFG_STR_LIST("env", NULL, CFGF_NODEFAULT),
+		CFG_INT("retain", 0, CFGF_NONE),
+		CFG_END()
+	};
+	static cfg_opt_t opts[] = {
+		CFG_STR("spool", "data", CFGF_NONE),
+		CFG_INT("tick", 1, CFGF_NONE),
+		CFG_INT("max_children", 0, CFGF_NONE),
+		CFG_INT("kill_grace", 5, CFGF_NONE),
+		CFG_INT("shutdown_grace", 30, CFGF_NONE),
+		CFG_SEC("stage", stage_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_END()
+	};
+	cfg_opt_t *o;
+	cfg_t *cfg;
+	FILE *fp;
+	char name[64];
+	int r;
+
+	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL)
+		fatal("cfg_init");
+	cfg_set_error_function(cfg, conf_errfunc);
+	for (o = opts; o->type != CFGT_NONE; o++)
+		if (o->type != CFGT_SEC)
+			cfg_set_validate_func(cfg, o->name, conf_keyline);
+	for (o = stage_opts; o->type != CFGT_NONE; o++) {
+		snprintf(name, sizeof(name), "stage|%s", o->name);
+		cfg_set_validate_func(cfg, name, conf_keyline);
+	}
+	if ((fp = fmemopen(text, len, "r")) == NULL)
+		fatal("fmemopen");
+	r = cfg_parse_fp(cfg, fp);
+	fclose(fp);
+	if (r != CFG_SUCCESS) {
+		conf_fail(0, "cannot parse");
+		cfg_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static void
+conf_reset(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < P.nkeys; i++)
+		free(P.keys[i].section);
+	free(P.keys);
+	free(P.stagelines);
+	memset(&P, 0, sizeof(P));
+	P.path = path;
+}
+
+/*
+ * Loads the config at path for a spoold running with the effective uid
+ * euid. On error, prints "FILE:LINE: fault" on stderr and returns NULL.
+ */
+struct conf *
+conf_load(const char *path, uid_t euid)
+{
+	struct conf *c = NULL;
+	cfg_t *cfg;
+	char *text;
+	size_t len;
+
+	conf_reset(path);
+	if ((text = conf_read(path, &len)) != NULL &&
+	    conf_scan(text, len) == 0 &&
+	    (cfg = conf_parse(text, len)) != NULL) {
+		c = conf_build(cfg, path, euid);
+		cfg_free(cfg);
+	}
+	free(text);
+	if (c == NULL)
+		fprintf(stderr, "%s\n", P.err);
+	conf_reset(NULL);
+	return c;
+}
+
+static void
+conf_print_list(FILE *fp, const char *key, char **v)
+{
+	const char *p;
+
+	if (v == NULL)
+		return;
+	fprintf(fp, "    %s = {", key);
+	for (; *v != NULL; v++) {
+		fputc('"', fp);
+		for (p = *v; *p != '\0'; p++)
+			fprintf(fp, "%s%c", *p == '"' || *p == '\\' ? "\\" : "",
+			    *p);
+		fprintf(fp, "\"%s", v[1] != NULL ? ", " : "");
+	}
+	fprintf(fp, "}\n");
+}
+
+/* The config as spoold understood it, every default filled in. */
+void
+conf_print(FILE *fp, const struct conf *c)
+{
+	const struct stconf *s;
+	size_t i, j;
+
+	fprintf(fp, "spool = \"%s\"\ntick = %ld\nmax_children = %ld\n"
+	    "kill_grace = %ld\nshutdown_grace = %ld\n", c->spool, c->tick,
+	    c->max_children, c->kill_grace, c->shutdown_grace);
+	for (i = 0; i < c->nstages; i++) {
+		s = c->stages[i];
+		fprintf(fp, "\nstage %s {\n", s->name);
+		conf_print_list(fp, "command", s->command);
+		fprintf(fp, "    slots = %ld\n", s->slots);
+		if (s->next != NULL)
+			fprintf(fp, "    next = \"%s\"\n", s->next);
+		fprintf(fp, "    timeout = %ld\n    heartbeat = %ld\n"
+		    "    attempts = %ld\n    backoff = %ld\n"
+		    "    backoff_max = %ld\n    fail_codes = {", s->timeout,
+		    s->heartbeat, s->attempts, s->backoff, s->backoff_max);
+		for (j = 0; j < s->nfail; j++)
+			fprintf(fp, "%d%s", s->fail_codes[j],
+			    j + 1 < s->nfail ? ", " : "");
+		fprintf(fp, "}\n");
+		if (s->user != NULL)
+			fprintf(fp, "    user = \"%s\"\n", s->user);
+		conf_print_list(fp, "env", s->env);
+		fprintf(fp, "    retain = %ld\n}\n", s->retain);
+	}
+}

@@ -1,0 +1,1026 @@
+/*
+ * loop.c: the one poll loop of spoold. Signals arrive on a signalfd, new
+ * jobs on inotify, and everything else is a deadline: the tick, a child's
+ * timeout or kill, a deferred job's time, a throttled stage's hold-off, the
+ * end of the shutdown grace. Each pass claims what the slots allow, then
+ * makes its renames durable with one sync.
+ */
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/stdlib.h>
+#include <bsd/string.h>
+#include <bsd/unistd.h>
+
+#include "spoold.h"
+
+#define QUICK_MS 1000	/* a child that dies sooner died at once */
+#define QUICK_MAX 3	/* deaths at once in a row before a hold-off */
+#define HOLDOFF_MAX 60
+
+struct run {
+	TAILQ_ENTRY(run) entry;
+	struct stage *stage;
+	char *id;
+	struct status st;
+	pid_t pid;
+	int logfd;
+	struct timespec t0;	/* monotonic start */
+	struct timespec beat;	/* monotonic time of the last heartbeat */
+	struct timespec hbmtime; /* mtime of the heartbeat file last seen */
+	struct timespec killat;	/* when SIGKILL is due, once stopping */
+	enum stop stop;
+	int killed;
+};
+
+struct stage {
+	TAILQ_ENTRY(stage) entry;
+	char *name;
+	struct stconf *sc;
+	struct stage *next;
+	int retired;
+	struct sdirs sd;
+	int wd;
+	struct queue q;
+	TAILQ_HEAD(, run) runs;
+	long nrun;
+	struct counters c;
+	int quick;
+	struct timespec holdoff;
+};
+
+static struct {
+	struct conf *conf;
+	struct spool *sp;
+	TAILQ_HEAD(, stage) stages;
+	struct stage *last;	/* the stage claimed from last, for fairness */
+	int sigfd, infd;
+	struct counters total;
+	time_t started;
+	long nrun;
+	int stopping;		/* 1: waiting for children, 2: stopping them */
+	struct timespec stopat;
+	struct timespec nexttick;
+	int rescan;
+} L;
+
+static struct timespec
+mono_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+static long long
+ms_between(struct timespec a, struct timespec b)
+{
+	return (b.tv_sec - a.tv_sec) * 1000LL + (b.tv_nsec - a.tv_nsec) / 1000000;
+}
+
+static struct timespec
+ms_after(struct timespec t, long long ms)
+{
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	return t;
+}
+
+static struct stage *
+stage_find(const char *name)
+{
+	struct stage *st;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (strcmp(st->name, name) == 0)
+			return st;
+	return NULL;
+}
+
+static const char *
+stage_kind(mode_t mode)
+{
+	if (S_ISLNK(mode))
+		return "a symbolic link, not a regular file";
+	if (S_ISDIR(mode))
+		return "a folder, not a regular file";
+	if (S_ISFIFO(mode))
+		return "a FIFO, not a regular file";
+	if (S_ISSOCK(mode))
+		return "a socket, not a regular file";
+	return "a device, not a regular file";
+}
+
+/*
+ * An entry seen in a stage's queue/: a job to add, a thing to quarantine,
+ * or a file still being written. Nothing is opened or followed.
+ */
+static void
+stage_seen(struct stage *st, const char *id, int wait_close)
+{
+	struct stat sb;
+	const char *why;
+
+	if (id[0] == '.')
+		return;
+	if (spool_name_check(id, &why) == -1) {
+		spool_quarantine(L.sp, st->name, &st->sd, DIR_QUEUE, id, why);
+		return;
+	}
+	if (fstatat(st->sd.fd[DIR_QUEUE], id, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT)
+			log_warn("stat %s/queue/%s", st->name, id);
+		return;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		spool_quarantine(L.sp, st->name, &st->sd, DIR_QUEUE, id,
+		    stage_kind(sb.st_mode));
+		return;
+	}
+	if (wait_close && sb.st_nlink == 1)
+		return;
+	queue_add(&st->q, id, &sb.st_mtim, time(NULL));
+}
+
+static int
+stage_scan_one(void *arg, const char *id, int type)
+{
+	(void)type;
+	stage_seen(arg, id, 0);
+	return 0;
+}
+
+static void
+stage_scan(struct stage *st)
+{
+	queue_clear(&st->q);
+	if (spool_scan(st->sd.fd[DIR_QUEUE], stage_scan_one, st) == -1)
+		log_warn("read %s/queue", st->name);
+}
+
+/*
+ * Puts back in queue/ the jobs a previous spoold left in running/, after
+ * stopping any process group of theirs that still runs, without spending
+ * an attempt.
+ */
+static int
+stage_recover_one(void *arg, const char *id, int type)
+{
+	struct stage *st = arg;
+	struct status s;
+	struct stat sb;
+	const char *why;
+
+	(void)type;
+	if (spool_name_check(id, &why) == -1 ||
+	    fstatat(st->sd.fd[DIR_RUNNING], id, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(sb.st_mode)) {
+		spool_quarantine(L.sp, st->name, &st->sd, DIR_RUNNING, id,
+		    why != NULL ? why : "not a regular file");
+		return 0;
+	}
+	if (spool_status_read(L.sp, id, &s) == 0 &&
+	    strcmp(s.stage, st->name) == 0) {
+		if (s.state == JS_RUNNING && s.pgid > 0)
+			child_group_stop(s.pgid, s.pstart, L.conf->kill_grace);
+		if (s.state == JS_RUNNING && s.attempt > 0)
+			s.attempt--;
+	} else
+		status_init(&s, st->name);
+	s.state = JS_QUEUED;
+	s.pgid = 0;
+	s.pstart = 0;
+	s.updated = time(NULL);
+	if (spool_move(L.sp, st->sd.fd[DIR_RUNNING], st->sd.fd[DIR_QUEUE],
+	    id) == -1) {
+		log_warn("recover %s/running/%s", st->name, id);
+		return 0;
+	}
+	spool_status_write(L.sp, id, &s);
+	log_info("%s/running/%s: back in queue/ after a restart", st->name, id);
+	return 0;
+}
+
+static struct stage *
+stage_new(struct stconf *sc)
+{
+	struct stage *st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->name = strdup(sc->name)) == NULL)
+		fatal("calloc");
+	st->sc = sc;
+	TAILQ_INIT(&st->runs);
+	queue_init(&st->q);
+	if (spool_stage_open(L.sp, st->name, &st->sd, 1) == -1) {
+		free(st->name);
+		free(st);
+		return NULL;
+	}
+	st->wd = -1;
+	TAILQ_INSERT_TAIL(&L.stages, st, entry);
+	return st;
+}
+
+static int
+stage_watch(struct stage *st)
+{
+	char path[PATH_MAX];
+
+	spool_path(path, sizeof(path), "%s/%s/queue", L.conf->spool, st->name);
+	st->wd = inotify_add_watch(L.infd, path, IN_MOVED_TO | IN_CLOSE_WRITE |
+	    IN_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW);
+	if (st->wd == -1) {
+		log_warn("inotify %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes the stages those of conf, keeping what runs; frees conf's stages. */
+static int
+stages_apply(struct conf *conf, int startup)
+{
+	struct stage *st;
+	size_t i;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		st->retired = 1;
+	for (i = 0; i < conf->nstages; i++) {
+		struct stconf *sc = conf->stages[i];
+		if ((st = stage_find(sc->name)) != NULL) {
+			stconf_free(st->sc);
+			st->sc = sc;
+		} else if ((st = stage_new(sc)) == NULL) {
+			if (startup)
+				return -1;
+			log_warnx("stage %s: cannot open its folders; not "
+			    "started", sc->name);
+			stconf_free(sc);
+			conf->stages[i] = NULL;
+			continue;
+		} else {
+			stage_watch(st);
+			spool_scan(st->sd.fd[DIR_RUNNING], stage_recover_one, st);
+			stage_scan(st);
+			log_info("stage %s: %zu jobs waiting", st->name,
+			    st->q.count);
+		}
+		st->retired = 0;
+		conf->stages[i] = NULL;
+	}
+	conf->nstages = 0;
+	TAILQ_FOREACH(st, &L.stages, entry)
+		st->next = st->retired || st->sc->next == NULL ? NULL :
+		    stage_find(st->sc->next);
+	return 0;
+}
+
+static int
+key_busy(const char *key)
+{
+	struct stage *st;
+	struct run *r;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			if (strcmp(r->st.key, key) == 0)
+				return 1;
+	return 0;
+}
+
+static void
+key_release(const char *key)
+{
+	struct stage *st;
+
+	if (key[0] == '\0')
+		return;
+	TAILQ_FOREACH(st, &L.stages, entry)
+		queue_release(&st->q, key);
+}
+
+static void
+run_free(struct run *r)
+{
+	free(r->id);
+	free(r);
+}
+
+/* Starts the run of a job just moved to running/. */
+static int
+run_start(struct stage *st, const char *id, struct status *s)
+{
+	char job[PATH_MAX], work[PATH_MAX], hb[PATH_MAX];
+	struct spawn sw;
+	struct run *r;
+	int gofd;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->id = strdup(id)) == NULL)
+		fatal("calloc");
+	r->stage = st;
+	r->st = *s;
+	r->st.attempt++;
+	r->st.state = JS_RUNNING;
+	r->st.started = r->st.updated = time(NULL);
+	r->st.finished = 0;
+	spool_path(job, sizeof(job), "%s/%s/running/%s", L.conf->spool,
+	    st->name, id);
+	spool_path(work, sizeof(work), "%s/work/%s", L.conf->spool, id);
+	spool_path(hb, sizeof(hb), "%s/heartbeat", work);
+	if (spool_workdir(L.sp, id, st->sc->user ? st->sc->uid : (uid_t)-1,
+	    st->sc->gid) == -1 || (r->logfd = spool_log_open(L.sp, id)) == -1) {
+		run_free(r);
+		return -1;
+	}
+	spool_log_header(r->logfd, st->name, r->st.attempt, r->st.started);
+	sw = (struct spawn){st->sc, L.conf->spool, id, job, work, hb,
+	    r->st.attempt, r->logfd};
+	if ((r->pid = child_spawn(&sw, &gofd)) == -1) {
+		close(r->logfd);
+		run_free(r);
+		return -1;
+	}
+	r->st.pgid = r->pid;
+	r->st.pstart = child_starttime(r->pid);
+	spool_status_write(L.sp, id, &r->st);
+	child_go(gofd);
+	r->t0 = r->beat = mono_now();
+	TAILQ_INSERT_TAIL(&st->runs, r, entry);
+	st->nrun++;
+	L.nrun++;
+	log_debug("%s: %s attempt %d started, pid %ld", st->name, id,
+	    r->st.attempt, (long)r->pid);
+	return 0;
+}
+
+/* Tries to start the first ready job of a stage. */
+static void
+stage_claim(struct stage *st)
+{
+	struct qent *e = queue_peek(&st->q);
+	struct status s;
+	struct stat sb;
+	time_t now = time(NULL);
+	char id[ID_MAX + 1];
+
+	strlcpy(id, e->id, sizeof(id));
+	if (fstatat(st->sd.fd[DIR_QUEUE], id, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		queue_remove(&st->q, e);
+		if (errno != ENOENT)
+			log_warn("stat %s/queue/%s", st->name, id);
+		return;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		queue_remove(&st->q, e);
+		stage_seen(st, id, 0);
+		return;
+	}
+	if (sb.st_mtim.tv_sec > now) {
+		queue_defer(&st->q, e, &sb.st_mtim);
+		return;
+	}
+	if (spool_status_read(L.sp, id, &s) == -1 ||
+	    strcmp(s.stage, st->name) != 0 ||
+	    s.state == JS_DONE || s.state == JS_ERROR) {
+		char key[sizeof(s.key)];
+		strlcpy(key, s.key, sizeof(key));
+		status_init(&s, st->name);
+		strlcpy(s.key, key, sizeof(s.key));
+	}
+	if (s.submitted == 0)
+		s.submitted = sb.st_mtim.tv_sec;
+	s.priority = e->prio;
+	if (s.key[0] != '\0' && key_busy(s.key)) {
+		if (e->key == NULL && (e->key = strdup(s.key)) == NULL)
+			fatal("strdup");
+		queue_hold(&st->q, e);
+		return;
+	}
+	if (spool_move(L.sp, st->sd.fd[DIR_QUEUE], st->sd.fd[DIR_RUNNING],
+	    id) == -1) {
+		if (errno == EEXIST) {
+			struct timespec later = {now + L.conf->tick, 0};
+			log_warnx("%s/queue/%s: a job of that id is running; "
+			    "waiting", st->name, id);
+			queue_defer(&st->q, e, &later);
+		} else {
+			if (errno != ENOENT)
+				log_warn("claim %s/queue/%s", st->name, id);
+			queue_remove(&st->q, e);
+		}
+		return;
+	}
+	queue_remove(&st->q, e);
+	if (run_start(st, id, &s) == -1) {
+		spool_touch(st->sd.fd[DIR_RUNNING], id, now + L.conf->tick);
+		if (spool_move(L.sp, st->sd.fd[DIR_RUNNING],
+		    st->sd.fd[DIR_QUEUE], id) == -1)
+			log_warn("requeue %s/running/%s", st->name, id);
+		st->holdoff = ms_after(mono_now(), L.conf->tick * 1000LL);
+	}
+}
+
+static long
+loop_max_children(void)
+{
+	struct stage *st;
+	long n = 0;
+
+	if (L.conf->max_children > 0)
+		return L.conf->max_children;
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (!st->retired)
+			n += st->sc->slots;
+	return n;
+}
+
+static int
+stage_can_claim(struct stage *st, struct timespec now)
+{
+	return !st->retired && st->nrun < st->sc->slots &&
+	    queue_peek(&st->q) != NULL && ms_between(st->holdoff, now) >= 0;
+}
+
+/*
+ * Claims while slots are free. Under max_children the stage with the
+ * fewest running children goes first, and ties go round the stages.
+ */
+static void
+loop_claim(void)
+{
+	struct stage *st, *best;
+	struct timespec now = mono_now();
+	long max = loop_max_children();
+
+	while (L.nrun < max) {
+		best = NULL;
+		st = L.last != NULL ? TAILQ_NEXT(L.last, entry) : NULL;
+		for (size_t i = 0; i < 2; i++, st = NULL) {
+			if (st == NULL)
+				st = TAILQ_FIRST(&L.stages);
+			for (; st != NULL; st = TAILQ_NEXT(st, entry))
+				if (stage_can_claim(st, now) &&
+				    (best == NULL || st->nrun < best->nrun))
+					best = st;
+		}
+		if (best == NULL)
+			return;
+		L.last = best;
+		stage_claim(best);
+	}
+}
+
+static void
+count(uint64_t *of_stage, uint64_t *of_total)
+{
+	(*of_stage)++;
+	(*of_total)++;
+}
+
+/* Moves the job of a run that ended to where its outcome sends it. */
+static void
+run_place(struct run *r, enum outcome out, const char *why)
+{
+	struct stage *st = r->stage, *to = st;
+	int todir = DIR_DONE;
+	long delay = 0;
+	time_t now = time(NULL);
+
+	strlcpy(r->st.reason, why, sizeof(r->st.reason));
+	switch (out) {
+	case OUT_NEXT:
+		to = st->next != NULL ? st->next : stage_find(st->sc->next);
+		if (to == NULL) {
+			log_warnx("%s: next stage %s is gone; job to done/",
+			    st->name, st->sc->next);
+			to = st;
+			break;
+		}
+		todir = DIR_QUEUE;
+		break;
+	case OUT_DONE:
+		break;
+	case OUT_RETRY:
+		delay = spool_backoff(st->sc->backoff, st->sc->backoff_max,
+		    r->st.attempt, arc4random());
+		spool_touch(st->sd.fd[DIR_RUNNING], r->id, now + delay);
+		todir = DIR_QUEUE;
+		break;
+	case OUT_ERROR:
+		todir = DIR_ERROR;
+		break;
+	case OUT_REQUEUE:
+		r->st.attempt--;
+		todir = DIR_QUEUE;
+		break;
+	}
+	if (spool_move(L.sp, st->sd.fd[DIR_RUNNING], to->sd.fd[todir],
+	    r->id) == -1) {
+		log_warn("move %s/running/%s to %s/%s", st->name, r->id,
+		    to->name, spool_dir_name(todir));
+		snprintf(r->st.reason, sizeof(r->st.reason), "could not move "
+		    "to %s/%s: %s", to->name, spool_dir_name(todir),
+		    strerror(errno));
+		to = st;
+		todir = DIR_ERROR;
+		out = OUT_ERROR;
+		if (spool_move(L.sp, st->sd.fd[DIR_RUNNING],
+		    st->sd.fd[DIR_ERROR], r->id) == -1) {
+			log_warn("move %s/running/%s to error/", st->name,
+			    r->id);
+			return;
+		}
+	}
+	if (out == OUT_NEXT) {
+		strlcpy(r->st.stage, to->name, sizeof(r->st.stage));
+		r->st.attempt = 0;
+	}
+	r->st.state = todir == DIR_DONE ? JS_DONE : todir == DIR_ERROR ?
+	    JS_ERROR : delay > 0 ? JS_DEFERRED : JS_QUEUED;
+	r->st.pgid = 0;
+	r->st.pstart = 0;
+	spool_status_write(L.sp, r->id, &r->st);
+	if (out == OUT_DONE)
+		count(&st->c.done, &L.total.done);
+	else if (out == OUT_ERROR)
+		count(&st->c.error, &L.total.error);
+	else if (out == OUT_RETRY)
+		count(&st->c.retries, &L.total.retries);
+	log_debug("%s: %s to %s/%s%s%s", st->name, r->id, to->name,
+	    spool_dir_name(todir), why[0] ? ": " : "", why);
+}
+
+/* A stage whose children die at once waits longer each time. */
+static void
+stage_throttle(struct stage *st, long long ms, int failed)
+{
+	int shift;
+
+	if (!failed || ms >= QUICK_MS) {
+		st->quick = 0;
+		return;
+	}
+	if (++st->quick < QUICK_MAX)
+		return;
+	shift = st->quick - QUICK_MAX;
+	st->holdoff = ms_after(mono_now(), 1000LL *
+	    (shift >= 6 ? HOLDOFF_MAX : (1 << shift)));
+	log_warnx("stage %s: %d children in a row died at once; no claim "
+	    "for %ds", st->name, st->quick,
+	    shift >= 6 ? HOLDOFF_MAX : (1 << shift));
+}
+
+static void
+run_end(struct run *r, int ws)
+{
+	struct stage *st = r->stage;
+	long long ms = ms_between(r->t0, mono_now());
+	char why[256], how[128];
+	enum outcome out;
+
+	child_signal(r->pid, SIGKILL); /* what the child left in its group */
+	st->c.runs++;
+	st->c.run_ms_total += ms;
+	L.total.runs++;
+	out = child_outcome(st->sc, ws, r->stop, r->st.attempt,
+	    st->sc->next != NULL, why, sizeof(why));
+	child_describe(ws, how, sizeof(how));
+	spool_log_footer(r->logfd, st->name, r->st.attempt, how, ms);
+	close(r->logfd);
+	r->st.finished = r->st.updated = time(NULL);
+	r->st.exit = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+	r->st.signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+	stage_throttle(st, ms, out != OUT_NEXT && out != OUT_DONE &&
+	    r->stop == STOP_NONE);
+	TAILQ_REMOVE(&st->runs, r, entry);
+	st->nrun--;
+	L.nrun--;
+	run_place(r, out, why);
+	key_release(r->st.key);
+	run_free(r);
+}
+
+static struct run *
+run_find(pid_t pid)
+{
+	struct stage *st;
+	struct run *r;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			if (r->pid == pid)
+				return r;
+	return NULL;
+}
+
+static void
+loop_reap(void)
+{
+	struct run *r;
+	pid_t pid;
+	int ws;
+
+	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
+		if ((r = run_find(pid)) != NULL)
+			run_end(r, ws);
+	if (pid == -1 && errno != ECHILD)
+		log_warn("waitpid");
+}
+
+static void
+run_stop(struct run *r, enum stop why)
+{
+	struct stage *st = r->stage;
+
+	if (r->stop != STOP_NONE)
+		return;
+	r->stop = why;
+	r->killat = ms_after(mono_now(), L.conf->kill_grace * 1000LL);
+	child_signal(r->pid, SIGTERM);
+	if (why == STOP_TIMEOUT || why == STOP_HEARTBEAT) {
+		count(&st->c.timeouts, &L.total.timeouts);
+		log_warnx("%s: %s: %s; stopping it", st->name, r->id,
+		    why == STOP_TIMEOUT ? "timeout" : "no heartbeat");
+	}
+}
+
+/* Reads the heartbeat file: a change of its mtime is a beat. */
+static void
+run_heartbeat(struct run *r, struct timespec now)
+{
+	char path[PATH_MAX], *text, *line, *end;
+	struct stat sb;
+
+	spool_path(path, sizeof(path), "%s/heartbeat", r->id);
+	if (fstatat(L.sp->workfd, path, &sb, 0) == -1)
+		return;
+	if (sb.st_mtim.tv_sec == r->hbmtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == r->hbmtime.tv_nsec)
+		return;
+	r->hbmtime = sb.st_mtim;
+	if (sb.st_mtim.tv_sec < r->st.started)
+		return; /* left by an earlier run */
+	r->beat = now;
+	if ((text = spool_read(L.sp->workfd, path, 4096)) == NULL)
+		return;
+	for (end = text + strlen(text); end > text && (end[-1] == '\n' ||
+	    end[-1] == '\r'); end--)
+		;
+	*end = '\0';
+	line = strrchr(text, '\n');
+	strlcpy(r->st.progress, line != NULL ? line + 1 : text,
+	    sizeof(r->st.progress));
+	free(text);
+}
+
+/* Timeouts, heartbeats and kills of every run. */
+static void
+loop_stale(void)
+{
+	struct timespec now = mono_now();
+	struct stage *st;
+	struct run *r;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry) {
+			if (r->stop != STOP_NONE) {
+				if (!r->killed && ms_between(r->killat, now) >= 0) {
+					child_signal(r->pid, SIGKILL);
+					r->killed = 1;
+				}
+				continue;
+			}
+			run_heartbeat(r, now);
+			if (st->sc->timeout > 0 && ms_between(r->t0, now) >=
+			    st->sc->timeout * 1000LL)
+				run_stop(r, STOP_TIMEOUT);
+			else if (st->sc->heartbeat > 0 && ms_between(r->beat,
+			    now) >= st->sc->heartbeat * 1000LL)
+				run_stop(r, STOP_HEARTBEAT);
+		}
+}
+
+static int
+metrics_stage(void *arg, const char *name, const struct counters *c)
+{
+	struct stage *st;
+
+	(void)arg;
+	if ((st = stage_find(name)) != NULL)
+		st->c = *c;
+	return 0;
+}
+
+static void
+loop_metrics(void)
+{
+	struct mstage *ms;
+	struct stage *st;
+	size_t n = 0;
+	char *json;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		n++;
+	if ((ms = calloc(n + 1, sizeof(*ms))) == NULL)
+		fatal("calloc");
+	n = 0;
+	TAILQ_FOREACH(st, &L.stages, entry) {
+		ms[n].name = st->name;
+		ms[n].slots = st->retired ? 0 : st->sc->slots;
+		ms[n].queued = queue_ready(&st->q);
+		ms[n].deferred = queue_deferred(&st->q);
+		ms[n].running = st->nrun;
+		ms[n].c = &st->c;
+		n++;
+	}
+	json = metrics_encode(time(NULL), getpid(), L.started, &L.total, ms, n);
+	if (json == NULL)
+		log_warnx("metrics: cannot encode");
+	else
+		metrics_write(L.sp, json);
+	free(json);
+	free(ms);
+}
+
+static void
+loop_title(void)
+{
+	struct stage *st;
+	size_t queued = 0;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		queued += queue_ready(&st->q);
+	setproctitle("%s%ld running, %zu queued",
+	    L.stopping ? "stopping, " : "", L.nrun, queued);
+}
+
+static void
+loop_tick(void)
+{
+	loop_stale();
+	loop_metrics();
+	loop_title();
+}
+
+static void
+loop_reload(void)
+{
+	struct conf *c;
+
+	log_info("SIGHUP: reloading %s", L.conf->path);
+	if ((c = conf_load(L.conf->path, geteuid())) == NULL) {
+		log_warnx("reload failed; the config in force stays");
+		return;
+	}
+	if (strcmp(c->spool, L.conf->spool) != 0) {
+		log_warnx("reload: the spool cannot change while running "
+		    "(restart spoold); the config in force stays");
+		conf_free(c);
+		return;
+	}
+	stages_apply(c, 0);
+	conf_free(L.conf);
+	L.conf = c;
+	log_info("reloaded");
+}
+
+static void
+loop_shutdown(int hard)
+{
+	struct stage *st;
+	struct run *r;
+
+	if (L.stopping == 0) {
+		L.stopping = 1;
+		L.stopat = ms_after(mono_now(), L.conf->shutdown_grace * 1000LL);
+		log_info("stopping: waiting up to %lds for %ld children",
+		    L.conf->shutdown_grace, L.nrun);
+	}
+	if (!hard)
+		return;
+	L.stopping = 2;
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			run_stop(r, STOP_SHUTDOWN);
+}
+
+static void
+loop_signals(void)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	while ((n = read(L.sigfd, &si, sizeof(si))) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			loop_reload();
+			break;
+		case SIGTERM:
+		case SIGINT:
+			loop_shutdown(L.stopping != 0);
+			break;
+		case SIGCHLD:
+			break;
+		}
+	}
+	loop_reap();
+}
+
+static struct stage *
+stage_by_wd(int wd)
+{
+	struct stage *st;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (st->wd == wd)
+			return st;
+	return NULL;
+}
+
+static void
+loop_inotify(void)
+{
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct
+	    inotify_event))));
+	const struct inotify_event *ev;
+	struct stage *st;
+	ssize_t n;
+	char *p;
+
+	while ((n = read(L.infd, buf, sizeof(buf))) > 0)
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				L.rescan = 1;
+			if (ev->len == 0 || (st = stage_by_wd(ev->wd)) == NULL)
+				continue;
+			if (ev->mask & IN_IGNORED)
+				st->wd = -1;
+			else
+				stage_seen(st, ev->name,
+				    (ev->mask & IN_CREATE) && !(ev->mask &
+				    IN_ISDIR));
+		}
+	if (n == -1 && errno != EAGAIN)
+		log_warn("inotify");
+}
+
+static void
+loop_rescan(void)
+{
+	struct stage *st;
+
+	L.rescan = 0;
+	log_warnx("inotify queue overflowed: reading every queue again");
+	TAILQ_FOREACH(st, &L.stages, entry) {
+		if (st->wd == -1)
+			stage_watch(st);
+		stage_scan(st);
+	}
+}
+
+static void
+deadline(long long *ms, struct timespec now, struct timespec at)
+{
+	long long d = ms_between(now, at);
+
+	if (d < 0)
+		d = 0;
+	if (*ms < 0 || d < *ms)
+		*ms = d;
+}
+
+/* Milliseconds until the next deadline; -1 for none. */
+static int
+loop_timeout(void)
+{
+	struct timespec now = mono_now();
+	long long ms = -1;
+	struct stage *st;
+	struct run *r;
+	time_t due, wall = time(NULL);
+
+	deadline(&ms, now, L.nexttick);
+	if (L.stopping == 1)
+		deadline(&ms, now, L.stopat);
+	TAILQ_FOREACH(st, &L.stages, entry) {
+		if (!L.stopping && queue_next_due(&st->q, &due))
+			deadline(&ms, now, ms_after(now, (due - wall) * 1000LL));
+		if (!L.stopping && queue_peek(&st->q) != NULL &&
+		    st->nrun < st->sc->slots)
+			deadline(&ms, now, st->holdoff);
+		TAILQ_FOREACH(r, &st->runs, entry) {
+			if (r->stop != STOP_NONE && !r->killed)
+				deadline(&ms, now, r->killat);
+			else if (r->stop == STOP_NONE && st->sc->timeout > 0)
+				deadline(&ms, now, ms_after(r->t0,
+				    st->sc->timeout * 1000LL));
+		}
+	}
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static int
+loop_setup(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (L.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1) {
+		log_warn("signalfd");
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((L.infd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		log_warn("inotify_init1");
+		return -1;
+	}
+	return 0;
+}
+
+/* One pass: deferred jobs due, claims, and one sync for all of it. */
+static void
+loop_pass(void)
+{
+	struct stage *st;
+	time_t now = time(NULL);
+
+	if (L.rescan)
+		loop_rescan();
+	if (!L.stopping) {
+		TAILQ_FOREACH(st, &L.stages, entry)
+			queue_due(&st->q, now);
+		loop_claim();
+	}
+	spool_sync(L.sp);
+}
+
+int
+loop_run(struct conf *conf, struct spool *sp)
+{
+	struct pollfd pfd[2];
+	struct timespec now;
+	int timeout, n;
+
+	L.conf = conf;
+	L.sp = sp;
+	L.started = time(NULL);
+	TAILQ_INIT(&L.stages);
+	if (loop_setup() == -1 || stages_apply(conf, 1) == -1)
+		return -1;
+	metrics_load(sp, &L.total, metrics_stage, NULL);
+	spool_sync(sp);
+	log_info("started, pid %ld, spool %s", (long)getpid(), conf->spool);
+	pfd[0] = (struct pollfd){.fd = L.sigfd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = L.infd, .events = POLLIN};
+	L.nexttick = mono_now();
+	for (;;) {
+		loop_pass();
+		now = mono_now();
+		if (ms_between(L.nexttick, now) >= 0) {
+			loop_tick();
+			L.nexttick = ms_after(now, L.conf->tick * 1000LL);
+		}
+		if (L.stopping == 1 && ms_between(L.stopat, now) >= 0)
+			loop_shutdown(1);
+		if (L.stopping && L.nrun == 0)
+			break;
+		timeout = loop_timeout();
+		if ((n = poll(pfd, 2, timeout)) == -1 && errno != EINTR)
+			fatal("poll");
+		if (pfd[0].revents & POLLIN)
+			loop_signals();
+		if (pfd[1].revents & POLLIN)
+			loop_inotify();
+		if (n == 0)
+			loop_stale();
+	}
+	loop_metrics();
+	spool_sync(sp);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,133 @@
+/*
+ * metrics.c: data/index/metrics.json, built from counters kept in memory
+ * (never from listing folders) and replaced atomically every tick. The
+ * counters in it are read back at start-up, so they survive restarts.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spoold.h"
+
+#define METRICS_FILE "metrics.json"
+
+static json_t *
+metrics_counters(json_t *o, const struct counters *c, int per_stage)
+{
+	json_object_set_new(o, "done", json_integer((json_int_t)c->done));
+	json_object_set_new(o, "error", json_integer((json_int_t)c->error));
+	json_object_set_new(o, "retries", json_integer((json_int_t)c->retries));
+	json_object_set_new(o, "timeouts",
+	    json_integer((json_int_t)c->timeouts));
+	if (per_stage) {
+		json_object_set_new(o, "runs", json_integer((json_int_t)c->runs));
+		json_object_set_new(o, "run_ms_total",
+		    json_integer((json_int_t)c->run_ms_total));
+	} else
+		json_object_set_new(o, "duplicates",
+		    json_integer((json_int_t)c->duplicates));
+	return o;
+}
+
+/* The metrics as a JSON text ending in a newline, to be freed. */
+char *
+metrics_encode(time_t now, pid_t pid, time_t started,
+    const struct counters *total, const struct mstage *st, size_t n)
+{
+	json_t *o, *stages, *s;
+	size_t i, queued = 0, running = 0, deferred = 0;
+	char when[32], *text;
+
+	stages = json_object();
+	for (i = 0; i < n; i++) {
+		queued += st[i].queued;
+		running += st[i].running;
+		deferred += st[i].deferred;
+		s = json_pack("{s:I, s:I, s:I, s:I}",
+		    "slots", (json_int_t)st[i].slots,
+		    "queued", (json_int_t)st[i].queued,
+		    "running", (json_int_t)st[i].running,
+		    "deferred", (json_int_t)st[i].deferred);
+		json_object_set_new(stages, st[i].name,
+		    metrics_counters(s, st[i].c, 1));
+	}
+	spool_isotime(when, sizeof(when), now);
+	o = json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I}",
+	    "version", 1, "updatedAt", when, "pid", (json_int_t)pid,
+	    "uptime_s", (json_int_t)(now - started),
+	    "queued", (json_int_t)queued, "running", (json_int_t)running,
+	    "deferred", (json_int_t)deferred);
+	metrics_counters(o, total, 0);
+	json_object_set_new(o, "stages", stages);
+	text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	return text;
+}
+
+static uint64_t
+metrics_get(json_t *o, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(o, key));
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+static void
+metrics_read_counters(json_t *o, struct counters *c)
+{
+	c->done = metrics_get(o, "done");
+	c->error = metrics_get(o, "error");
+	c->retries = metrics_get(o, "retries");
+	c->timeouts = metrics_get(o, "timeouts");
+	c->duplicates = metrics_get(o, "duplicates");
+	c->runs = metrics_get(o, "runs");
+	c->run_ms_total = metrics_get(o, "run_ms_total");
+}
+
+/*
+ * Reads the counters of the last metrics.json: the totals, and each
+ * stage's through fn. 0, or -1 when there is none to read.
+ */
+int
+metrics_load(struct spool *sp, struct counters *total,
+    int (*fn)(void *, const char *, const struct counters *), void *arg)
+{
+	struct counters c;
+	const char *name;
+	json_t *o, *v;
+	char *text;
+
+	memset(total, 0, sizeof(*total));
+	if ((text = spool_read(sp->indexfd, METRICS_FILE, 1024 * 1024)) == NULL)
+		return -1;
+	o = json_loads(text, 0, NULL);
+	free(text);
+	if (!json_is_object(o)) {
+		log_warnx("index/%s: not JSON; counters start at 0",
+		    METRICS_FILE);
+		json_decref(o);
+		return -1;
+	}
+	metrics_read_counters(o, total);
+	json_object_foreach(json_object_get(o, "stages"), name, v) {
+		memset(&c, 0, sizeof(c));
+		metrics_read_counters(v, &c);
+		fn(arg, name, &c);
+	}
+	json_decref(o);
+	return 0;
+}
+
+int
+metrics_write(struct spool *sp, const char *json)
+{
+	char *text;
+	int r;
+
+	text = spool_line(strdup(json));
+	r = spool_write(sp, sp->indexfd, METRICS_FILE, text, strlen(text), 1);
+	if (r == -1)
+		log_warn("write index/%s", METRICS_FILE);
+	free(text);
+	return r;
+}

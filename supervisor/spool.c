@@ -1,0 +1,524 @@
+/*
+ * spool.c: every change of state on disk. A job's state is the folder its
+ * file sits in; it changes by one rename that never replaces another file.
+ * Every other file spoold writes is written under tmp/ and renamed into
+ * place. A pass of renames is made durable by one sync of the filesystem.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "spoold.h"
+
+static const char *dirnames[NDIRS] = {"queue", "running", "done", "error"};
+
+const char *
+spool_dir_name(int dir)
+{
+	return dirnames[dir];
+}
+
+char *
+spool_path(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+void
+spool_isotime(char *buf, size_t len, time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int
+spool_subdir(int dfd, const char *name, mode_t mode, int create)
+{
+	int fd;
+
+	if (create && mkdirat(dfd, name, mode) == -1 && errno != EEXIST) {
+		log_warn("mkdir %s", name);
+		return -1;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		log_warn("open %s", name);
+	return fd;
+}
+
+/* Opens the spool at path, creating its layout when create is set. */
+int
+spool_open(struct spool *sp, const char *path, int create)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->tmpfd = sp->workfd = sp->logfd = sp->indexfd = -1;
+	sp->fsync = 1;
+	if (create && mkdir(path, 0755) == -1 && errno != EEXIST) {
+		log_warn("mkdir %s", path);
+		return -1;
+	}
+	if ((sp->dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("open %s", path);
+		return -1;
+	}
+	if ((sp->tmpfd = spool_subdir(sp->dfd, "tmp", 0750, create)) == -1 ||
+	    (sp->workfd = spool_subdir(sp->dfd, "work", 0755, create)) == -1 ||
+	    (sp->logfd = spool_subdir(sp->dfd, "log", 0750, create)) == -1 ||
+	    (sp->indexfd = spool_subdir(sp->dfd, "index", 0755, create)) == -1) {
+		spool_close(sp);
+		return -1;
+	}
+	return 0;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	int *fds[] = {&sp->dfd, &sp->tmpfd, &sp->workfd, &sp->logfd,
+		&sp->indexfd};
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(*fds); i++)
+		if (*fds[i] != -1) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+int
+spool_stage_open(struct spool *sp, const char *stage, struct sdirs *sd,
+    int create)
+{
+	int i, sfd;
+
+	for (i = 0; i < NDIRS; i++)
+		sd->fd[i] = -1;
+	if ((sfd = spool_subdir(sp->dfd, stage, 0755, create)) == -1)
+		return -1;
+	for (i = 0; i < NDIRS; i++)
+		if ((sd->fd[i] = spool_subdir(sfd, dirnames[i], 0755,
+		    create)) == -1) {
+			close(sfd);
+			spool_stage_close(sd);
+			return -1;
+		}
+	close(sfd);
+	return 0;
+}
+
+void
+spool_stage_close(struct sdirs *sd)
+{
+	int i;
+
+	for (i = 0; i < NDIRS; i++)
+		if (sd->fd[i] != -1) {
+			close(sd->fd[i]);
+			sd->fd[i] = -1;
+		}
+}
+
+/* Length of the UTF-8 sequence at s, or 0 when it is not one. */
+static size_t
+spool_utf8(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned c = s[0];
+	unsigned long cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 ||
+	    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * 0 when id can name a job; -1 with why set when it cannot. Names that
+ * start with '.' are writes in progress and are the caller's to skip.
+ */
+int
+spool_name_check(const char *id, const char **why)
+{
+	const unsigned char *p;
+	size_t n;
+
+	if (strlen(id) > ID_MAX) {
+		*why = "name longer than 251 bytes";
+		return -1;
+	}
+	for (p = (const unsigned char *)id; *p != '\0'; p += n) {
+		if (*p < 0x20 || *p == 0x7f) {
+			*why = "control character in name";
+			return -1;
+		}
+		if ((n = spool_utf8(p)) == 0) {
+			*why = "name is not UTF-8";
+			return -1;
+		}
+		if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+			*why = "control character in name";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A job named "D.YYYYmmddTHHMMSS..." has priority D; others 0. */
+int
+spool_priority(const char *id)
+{
+	size_t i;
+
+	if (id[0] < '0' || id[0] > '9' || id[1] != '.')
+		return 0;
+	for (i = 2; i < 17; i++)
+		if (i == 10 ? id[i] != 'T' : (id[i] < '0' || id[i] > '9'))
+			return 0;
+	return id[17] == '.' ? id[0] - '0' : 0;
+}
+
+/* Renames id from one folder to another, never replacing a file there. */
+int
+spool_move(struct spool *sp, int fromfd, int tofd, const char *id)
+{
+	struct stat st;
+
+	if (renameat2(fromfd, id, tofd, id, RENAME_NOREPLACE) == 0) {
+		sp->dirty = 1;
+		return 0;
+	}
+	if (errno != EINVAL)
+		return -1;
+	/* A filesystem without RENAME_NOREPLACE. */
+	if (linkat(fromfd, id, tofd, id, 0) == 0) {
+		if (unlinkat(fromfd, id, 0) == -1)
+			return -1;
+	} else if (errno == EPERM &&
+	    fstatat(tofd, id, &st, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT) {
+		if (renameat(fromfd, id, tofd, id) == -1)
+			return -1;
+	} else
+		return -1;
+	sp->dirty = 1;
+	return 0;
+}
+
+/* Sets the mtime of a job: the time before which it is not claimed. */
+int
+spool_touch(int dirfd, const char *id, time_t when)
+{
+	struct timespec ts[2] = {{0, UTIME_OMIT}, {when, 0}};
+
+	if (utimensat(dirfd, id, ts, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+spool_write_all(int fd, const char *data, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, data, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Writes data to name under dirfd through a temporary file in tmp/, so a
+ * reader sees the old file or the new one, never a part. With durable set
+ * the data reaches the disk before the rename.
+ */
+int
+spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
+    size_t len, int durable)
+{
+	static unsigned long seq;
+	char tmp[64];
+	int fd, saved;
+
+	snprintf(tmp, sizeof(tmp), ".w.%ld.%lu", (long)getpid(), seq++);
+	fd = openat(sp->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644);
+	if (fd == -1)
+		return -1;
+	if (spool_write_all(fd, data, len) == -1 ||
+	    (durable && sp->fsync && fsync(fd) == -1)) {
+		saved = errno;
+		close(fd);
+		unlinkat(sp->tmpfd, tmp, 0);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) == -1 || renameat(sp->tmpfd, tmp, dirfd, name) == -1) {
+		saved = errno;
+		unlinkat(sp->tmpfd, tmp, 0);
+		errno = saved;
+		return -1;
+	}
+	sp->dirty = 1;
+	return 0;
+}
+
+/* The whole of a small file, NUL-terminated, or NULL. */
+char *
+spool_read(int dirfd, const char *name, size_t max)
+{
+	char *buf;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1)
+		return NULL;
+	if ((buf = malloc(max + 1)) == NULL)
+		fatal("malloc");
+	while (len < max && (n = read(fd, buf + len, max - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The text with a newline added; the old text is freed. */
+char *
+spool_line(char *text)
+{
+	char *line;
+
+	if (asprintf(&line, "%s\n", text) == -1)
+		fatal("asprintf");
+	free(text);
+	return line;
+}
+
+int
+spool_status_read(struct spool *sp, const char *id, struct status *st)
+{
+	char path[PATH_MAX], *text;
+	int r;
+
+	spool_path(path, sizeof(path), "%s/status.json", id);
+	if ((text = spool_read(sp->workfd, path, 64 * 1024)) == NULL)
+		return -1;
+	r = status_decode(text, st);
+	free(text);
+	return r;
+}
+
+int
+spool_status_write(struct spool *sp, const char *id, const struct status *st)
+{
+	char path[PATH_MAX], *text;
+	int r;
+
+	spool_path(path, sizeof(path), "%s/status.json", id);
+	if ((text = status_encode(st)) == NULL) {
+		log_warnx("status of a job: cannot encode");
+		return -1;
+	}
+	text = spool_line(text);
+	r = spool_write(sp, sp->workfd, path, text, strlen(text), 0);
+	if (r == -1 && errno == ENOENT && spool_workdir(sp, id, -1, -1) == 0)
+		r = spool_write(sp, sp->workfd, path, text, strlen(text), 0);
+	if (r == -1)
+		log_warn("write work/%s", path);
+	free(text);
+	return r;
+}
+
+/* Makes work/<id>/, owned by the stage's user when spoold is root. */
+int
+spool_workdir(struct spool *sp, const char *id, uid_t uid, gid_t gid)
+{
+	if (mkdirat(sp->workfd, id, 0755) == -1 && errno != EEXIST) {
+		log_warn("mkdir work/%s", id);
+		return -1;
+	}
+	if (uid != (uid_t)-1 && geteuid() == 0 &&
+	    fchownat(sp->workfd, id, uid, gid, AT_SYMLINK_NOFOLLOW) == -1) {
+		log_warn("chown work/%s", id);
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_log_open(struct spool *sp, const char *id)
+{
+	char name[NAME_MAX + 1];
+	int fd;
+
+	spool_path(name, sizeof(name), "%s.log", id);
+	fd = openat(sp->logfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0640);
+	if (fd == -1)
+		log_warn("open log/%s", name);
+	return fd;
+}
+
+void
+spool_log_header(int fd, const char *stage, int attempt, time_t t)
+{
+	char when[32];
+
+	spool_isotime(when, sizeof(when), t);
+	dprintf(fd, "=== spoold: %s stage %s attempt %d started\n", when, stage,
+	    attempt);
+}
+
+void
+spool_log_footer(int fd, const char *stage, int attempt, const char *what,
+    long long ms)
+{
+	char when[32];
+
+	spool_isotime(when, sizeof(when), time(NULL));
+	dprintf(fd, "=== spoold: %s stage %s attempt %d %s after %lld.%03llds\n",
+	    when, stage, attempt, what, ms / 1000, ms % 1000);
+}
+
+/*
+ * Moves an entry that cannot be a job (a link, a folder, a FIFO, a bad
+ * name) from one of the stage's folders to its error/, never opening it,
+ * and records why.
+ */
+int
+spool_quarantine(struct spool *sp, const char *stage, struct sdirs *sd,
+    int fromdir, const char *id, const char *why)
+{
+	struct status st;
+	char shown[4 * ID_MAX + 1];
+	size_t i, j;
+
+	for (i = j = 0; id[i] != '\0' && j + 4 < sizeof(shown); i++) {
+		unsigned char c = id[i];
+		if (c < 0x20 || c >= 0x7f)
+			j += snprintf(shown + j, sizeof(shown) - j, "\\%03o", c);
+		else
+			shown[j++] = c;
+	}
+	shown[j] = '\0';
+	if (spool_move(sp, sd->fd[fromdir], sd->fd[DIR_ERROR], id) == -1) {
+		log_warn("quarantine %s/%s/%s", stage, dirnames[fromdir], shown);
+		return -1;
+	}
+	log_warnx("%s/%s/%s: %s: moved to error/", stage, dirnames[fromdir],
+	    shown, why);
+	status_init(&st, stage);
+	st.state = JS_ERROR;
+	st.updated = st.finished = time(NULL);
+	strlcpy(st.reason, why, sizeof(st.reason));
+	if (strlen(id) <= ID_MAX)
+		spool_status_write(sp, id, &st);
+	return 0;
+}
+
+/* Makes the renames and writes of this pass durable, with one call. */
+void
+spool_sync(struct spool *sp)
+{
+	if (!sp->dirty)
+		return;
+	sp->dirty = 0;
+	if (sp->fsync && syncfs(sp->dfd) == -1)
+		log_warn("syncfs");
+}
+
+/*
+ * Seconds to wait before the next run after attempt runs: base, doubled
+ * each retry, capped at max, less a random part of up to a quarter so that
+ * jobs that failed together do not come back together.
+ */
+long
+spool_backoff(long base, long max, int attempt, uint32_t rnd)
+{
+	long d = base;
+	int i;
+
+	for (i = 1; i < attempt && d < max; i++)
+		d = d > max / 2 ? max : d * 2;
+	if (d > max)
+		d = max;
+	if (d <= 0)
+		return 0;
+	return d - (long)(rnd % (uint32_t)(d / 4 + 1));
+}
+
+/*
+ * Lists the entries of a folder, skipping those whose name starts with a
+ * dot; calls fn with each name and its type from the directory entry
+ * (DT_UNKNOWN when the filesystem does not say).
+ */
+int
+spool_scan(int dirfd, int (*fn)(void *, const char *, int), void *arg)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (fn(arg, de->d_name, de->d_type) == -1)
+			break;
+	}
+	closedir(d);
+	return 0;
+}

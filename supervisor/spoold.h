@@ -1,0 +1,225 @@
+/*
+ * spoold.h: the types and functions the modules of spoold and spoolctl
+ * share. One header, one prefix per module.
+ */
+#ifndef SPOOLD_H
+#define SPOOLD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <time.h>
+
+#define SPOOLD_VERSION "0.1.0"
+#define SPOOLD_CONF SYSCONFDIR "/spoold.conf"
+
+#define ID_MAX 251 /* a job id leaves room for ".log" in NAME_MAX */
+#define PROGRESS_MAX 256
+
+/* The folders of a stage, each a state of the jobs in it. */
+enum { DIR_QUEUE, DIR_RUNNING, DIR_DONE, DIR_ERROR, NDIRS };
+
+/* conf.c: the config file, as plain structs. */
+struct stconf {
+	char *name;
+	char **command; /* NULL-terminated argv */
+	char **env;     /* NULL-terminated NAME=value */
+	char *next;
+	char *user;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	int ngroups;
+	long slots, timeout, heartbeat, attempts, backoff, backoff_max, retain;
+	int *fail_codes;
+	size_t nfail;
+	int line;
+};
+
+struct conf {
+	char *path;  /* the config file */
+	char *spool; /* absolute */
+	long tick, max_children, kill_grace, shutdown_grace;
+	struct stconf **stages;
+	size_t nstages;
+};
+
+struct conf *conf_load(const char *path, uid_t euid);
+void conf_free(struct conf *);
+void stconf_free(struct stconf *);
+const struct stconf *conf_stage(const struct conf *, const char *name);
+void conf_print(FILE *, const struct conf *);
+int conf_is_fail_code(const struct stconf *, int code);
+
+/* log.c: to stderr, one line a message. */
+void log_init(int debug, const char *name);
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/* status.c: the job's status record, work/<id>/status.json. */
+enum jstate { JS_QUEUED, JS_DEFERRED, JS_RUNNING, JS_DONE, JS_ERROR };
+
+struct status {
+	char stage[ID_MAX + 1];
+	enum jstate state;
+	int attempt;  /* runs started and counted */
+	int exit;     /* last exit code, -1 when none */
+	int signal;   /* last fatal signal, 0 when none */
+	char reason[256];
+	time_t submitted, started, finished, updated;
+	char progress[PROGRESS_MAX];
+	int priority;
+	char key[128];
+	pid_t pgid;                /* process group of the run, 0 when none */
+	unsigned long long pstart; /* its leader's start time, against reuse */
+};
+
+void status_init(struct status *, const char *stage);
+char *status_encode(const struct status *);
+int status_decode(const char *json, struct status *);
+const char *status_state_name(enum jstate);
+int status_state_parse(const char *);
+
+/* spool.c: every change of state on disk. */
+struct spool {
+	int dfd;   /* the spool folder */
+	int tmpfd, workfd, logfd, indexfd;
+	int fsync; /* make every pass durable */
+	int dirty; /* something was renamed since the last spool_sync */
+};
+
+struct sdirs {
+	int fd[NDIRS];
+};
+
+int spool_open(struct spool *, const char *path, int create);
+void spool_close(struct spool *);
+int spool_stage_open(struct spool *, const char *stage, struct sdirs *,
+    int create);
+void spool_stage_close(struct sdirs *);
+const char *spool_dir_name(int dir);
+int spool_name_check(const char *id, const char **why);
+int spool_priority(const char *id);
+int spool_move(struct spool *, int fromfd, int tofd, const char *id);
+int spool_touch(int dirfd, const char *id, time_t when);
+int spool_write(struct spool *, int dirfd, const char *name, const char *data,
+    size_t len, int durable);
+char *spool_line(char *);
+char *spool_read(int dirfd, const char *name, size_t max);
+int spool_status_read(struct spool *, const char *id, struct status *);
+int spool_status_write(struct spool *, const char *id, const struct status *);
+int spool_workdir(struct spool *, const char *id, uid_t, gid_t);
+int spool_log_open(struct spool *, const char *id);
+void spool_log_header(int fd, const char *stage, int attempt, time_t);
+void spool_log_footer(int fd, const char *stage, int attempt,
+    const char *what, long long ms);
+int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
+    int fromdir, const char *id, const char *why);
+void spool_sync(struct spool *);
+int spool_scan(int dirfd, int (*)(void *, const char *, int), void *);
+long spool_backoff(long base, long max, int attempt, uint32_t rnd);
+char *spool_path(char *buf, size_t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void spool_isotime(char *buf, size_t, time_t);
+
+/* child.c: spawn, stop and read the children. */
+enum stop { STOP_NONE, STOP_TIMEOUT, STOP_HEARTBEAT, STOP_CANCEL,
+	STOP_SHUTDOWN };
+
+enum outcome { OUT_NEXT, OUT_DONE, OUT_RETRY, OUT_ERROR, OUT_REQUEUE };
+
+struct spawn {
+	const struct stconf *sc;
+	const char *spooldir, *id, *job, *workdir, *heartbeat;
+	int attempt;
+	int logfd;
+};
+
+char **child_argv(char *const *command, const char *job, const char *id,
+    const char *stage, const char *workdir);
+void child_argv_free(char **);
+pid_t child_spawn(const struct spawn *, int *gofd);
+int child_go(int gofd);
+int child_signal(pid_t pgid, int sig);
+unsigned long long child_starttime(pid_t pid);
+int child_group_alive(pid_t pgid, unsigned long long pstart);
+void child_group_stop(pid_t pgid, unsigned long long pstart, long grace);
+enum outcome child_outcome(const struct stconf *, int wstatus, enum stop,
+    int attempt, int has_next, char *why, size_t);
+void child_describe(int wstatus, char *buf, size_t);
+
+/* queue.c: the waiting jobs of a stage, in memory, in claim order. */
+struct qent {
+	char *id;
+	struct timespec mtime;
+	int prio;
+	char *key;            /* set once it is known to have one */
+	size_t hidx;          /* place in its heap */
+	int heap;             /* Q_READY, Q_DEFERRED or Q_HELD */
+	struct qent *hnext;   /* next in its hash chain */
+	TAILQ_ENTRY(qent) hold; /* in the held list */
+};
+
+enum { Q_READY, Q_DEFERRED, Q_HELD };
+
+struct heap {
+	struct qent **v;
+	size_t n, cap;
+	int (*before)(const struct qent *, const struct qent *);
+};
+
+struct queue {
+	struct heap ready, deferred;
+	TAILQ_HEAD(, qent) held;
+	size_t nheld;
+	struct qent **hash;
+	size_t hsize, count;
+};
+
+void queue_init(struct queue *);
+void queue_clear(struct queue *);
+struct qent *queue_add(struct queue *, const char *id,
+    const struct timespec *mtime, time_t now);
+struct qent *queue_peek(struct queue *);
+void queue_remove(struct queue *, struct qent *);
+void queue_defer(struct queue *, struct qent *, const struct timespec *);
+void queue_hold(struct queue *, struct qent *);
+void queue_release(struct queue *, const char *key);
+struct qent *queue_find(struct queue *, const char *id);
+size_t queue_due(struct queue *, time_t now);
+int queue_next_due(struct queue *, time_t *when);
+size_t queue_ready(const struct queue *);
+size_t queue_deferred(const struct queue *);
+
+/* metrics.c: counters and data/index/metrics.json. */
+struct counters {
+	uint64_t done, error, retries, timeouts, duplicates, runs,
+	    run_ms_total;
+};
+
+struct mstage {
+	const char *name;
+	long slots;
+	size_t queued, running, deferred;
+	const struct counters *c;
+};
+
+char *metrics_encode(time_t now, pid_t pid, time_t started,
+    const struct counters *total, const struct mstage *, size_t n);
+int metrics_load(struct spool *, struct counters *total,
+    int (*each)(void *, const char *, const struct counters *), void *);
+int metrics_write(struct spool *, const char *json);
+
+/* loop.c: the one poll loop. */
+int loop_run(struct conf *, struct spool *);
+
+#endif

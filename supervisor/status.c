@@ -1,0 +1,151 @@
+/*
+ * status.c: the job's status record, one JSON object in
+ * work/<id>/status.json. It is derived data: the folder a job file sits in
+ * is the truth, and a record that cannot be read is taken as none.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "spoold.h"
+
+static const char *states[] = {"queued", "deferred", "running", "done",
+	"error"};
+
+const char *
+status_state_name(enum jstate s)
+{
+	return states[s];
+}
+
+int
+status_state_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(states) / sizeof(*states); i++)
+		if (strcmp(name, states[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+status_init(struct status *st, const char *stage)
+{
+	memset(st, 0, sizeof(*st));
+	strlcpy(st->stage, stage, sizeof(st->stage));
+	st->exit = -1;
+}
+
+static json_t *
+status_time(time_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	spool_isotime(buf, sizeof(buf), t);
+	return json_string(buf);
+}
+
+static json_t *
+status_str(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+/* The record as a JSON text ending in a newline, to be freed. */
+char *
+status_encode(const struct status *st)
+{
+	json_t *o;
+	char *s;
+
+	o = json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, "
+	    "s:o, s:o, s:i, s:o, s:I, s:I}",
+	    "stage", st->stage, "state", states[st->state],
+	    "attempt", st->attempt,
+	    "exit", st->exit >= 0 ? json_integer(st->exit) : json_null(),
+	    "signal", st->signal > 0 ? json_integer(st->signal) : json_null(),
+	    "reason", status_str(st->reason),
+	    "submitted", status_time(st->submitted),
+	    "started", status_time(st->started),
+	    "finished", status_time(st->finished),
+	    "updated", status_time(st->updated),
+	    "progress", status_str(st->progress),
+	    "priority", st->priority, "key", status_str(st->key),
+	    "pgid", (json_int_t)st->pgid, "pstart", (json_int_t)st->pstart);
+	if (o == NULL)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	return s;
+}
+
+static time_t
+status_parse_time(json_t *v)
+{
+	struct tm tm;
+	const char *s = json_string_value(v);
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+		return 0;
+	return timegm(&tm);
+}
+
+static void
+status_copy(char *dst, size_t len, json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	strlcpy(dst, s != NULL ? s : "", len);
+}
+
+/* Fills st from a JSON text; 0, or -1 when it is not a status record. */
+int
+status_decode(const char *text, struct status *st)
+{
+	json_t *o;
+	json_int_t pgid;
+	int state;
+
+	if ((o = json_loads(text, 0, NULL)) == NULL)
+		return -1;
+	if (!json_is_object(o) || !json_is_string(json_object_get(o, "stage")) ||
+	    !json_is_string(json_object_get(o, "state")) ||
+	    (state = status_state_parse(json_string_value(
+	    json_object_get(o, "state")))) == -1) {
+		json_decref(o);
+		return -1;
+	}
+	status_init(st, json_string_value(json_object_get(o, "stage")));
+	st->state = state;
+	st->attempt = (int)json_integer_value(json_object_get(o, "attempt"));
+	if (json_is_integer(json_object_get(o, "exit")))
+		st->exit = (int)json_integer_value(json_object_get(o, "exit"));
+	st->signal = (int)json_integer_value(json_object_get(o, "signal"));
+	status_copy(st->reason, sizeof(st->reason), json_object_get(o, "reason"));
+	st->submitted = status_parse_time(json_object_get(o, "submitted"));
+	st->started = status_parse_time(json_object_get(o, "started"));
+	st->finished = status_parse_time(json_object_get(o, "finished"));
+	st->updated = status_parse_time(json_object_get(o, "updated"));
+	status_copy(st->progress, sizeof(st->progress),
+	    json_object_get(o, "progress"));
+	st->priority = (int)json_integer_value(json_object_get(o, "priority"));
+	status_copy(st->key, sizeof(st->key), json_object_get(o, "key"));
+	pgid = json_integer_value(json_object_get(o, "pgid"));
+	st->pgid = pgid > 0 && pgid < INT32_MAX ? (pid_t)pgid : 0;
+	st->pstart = (unsigned long long)json_integer_value(
+	    json_object_get(o, "pstart"));
+	if (st->attempt < 0)
+		st->attempt = 0;
+	if (st->priority < 0 || st->priority > 9)
+		st->priority = 0;
+	json_decref(o);
+	return 0;
+}
