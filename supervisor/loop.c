@@ -30,6 +30,7 @@
 #define QUICK_MS 1000	/* a child that dies sooner died at once */
 #define QUICK_MAX 3	/* deaths at once in a row before a hold-off */
 #define HOLDOFF_MAX 60
+#define RETAIN_EVERY 3600 /* seconds between looks at done/ for retain */
 
 struct run {
 	TAILQ_ENTRY(run) entry;
@@ -73,7 +74,8 @@ static struct {
 	long nrun;
 	int stopping;		/* 1: waiting for children, 2: stopping them */
 	struct timespec stopat;
-	struct timespec nexttick;
+	struct timespec nexttick, nextretain;
+	time_t retain_before;
 	int rescan;
 } L;
 
@@ -187,7 +189,7 @@ stage_recover_one(void *arg, const char *id, int type)
 	struct stage *st = arg;
 	struct status s;
 	struct stat sb;
-	const char *why;
+	const char *why = NULL;
 
 	(void)type;
 	if (spool_name_check(id, &why) == -1 ||
@@ -773,10 +775,46 @@ loop_title(void)
 	    L.stopping ? "stopping, " : "", L.nrun, queued);
 }
 
+static int
+retain_one(void *arg, const char *id, int type)
+{
+	struct stage *st = arg;
+	struct stat sb;
+
+	(void)type;
+	if (fstatat(st->sd.fd[DIR_DONE], id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    sb.st_ctime < L.retain_before &&
+	    spool_purge(L.sp, st->sd.fd[DIR_DONE], id) == 0)
+		log_debug("%s/done/%s: purged after %ld days", st->name, id,
+		    st->sc->retain);
+	return 0;
+}
+
+/* Purges what has been in a done/ longer than its stage's retain. */
+static void
+loop_retain(void)
+{
+	struct stage *st;
+
+	TAILQ_FOREACH(st, &L.stages, entry) {
+		if (st->retired || st->sc->retain == 0)
+			continue;
+		L.retain_before = time(NULL) - st->sc->retain * 86400;
+		if (spool_scan(st->sd.fd[DIR_DONE], retain_one, st) == -1)
+			log_warn("read %s/done", st->name);
+	}
+}
+
 static void
 loop_tick(void)
 {
+	struct timespec now = mono_now();
+
 	loop_stale();
+	if (ms_between(L.nextretain, now) >= 0) {
+		loop_retain();
+		L.nextretain = ms_after(now, RETAIN_EVERY * 1000LL);
+	}
 	loop_metrics();
 	loop_title();
 }
@@ -926,7 +964,7 @@ loop_timeout(void)
 		if (!L.stopping && queue_next_due(&st->q, &due))
 			deadline(&ms, now, ms_after(now, (due - wall) * 1000LL));
 		if (!L.stopping && queue_peek(&st->q) != NULL &&
-		    st->nrun < st->sc->slots)
+		    st->nrun < st->sc->slots && ms_between(now, st->holdoff) > 0)
 			deadline(&ms, now, st->holdoff);
 		TAILQ_FOREACH(r, &st->runs, entry) {
 			if (r->stop != STOP_NONE && !r->killed)
@@ -979,6 +1017,25 @@ loop_pass(void)
 	spool_sync(L.sp);
 }
 
+static void
+loop_free(void)
+{
+	struct stage *st;
+
+	while ((st = TAILQ_FIRST(&L.stages)) != NULL) {
+		TAILQ_REMOVE(&L.stages, st, entry);
+		queue_clear(&st->q);
+		spool_stage_close(&st->sd);
+		stconf_free(st->sc);
+		free(st->name);
+		free(st);
+	}
+	conf_free(L.conf);
+	close(L.sigfd);
+	close(L.infd);
+}
+
+/* Runs spoold until it is told to stop; takes conf and frees it. */
 int
 loop_run(struct conf *conf, struct spool *sp)
 {
@@ -997,7 +1054,7 @@ loop_run(struct conf *conf, struct spool *sp)
 	log_info("started, pid %ld, spool %s", (long)getpid(), conf->spool);
 	pfd[0] = (struct pollfd){.fd = L.sigfd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = L.infd, .events = POLLIN};
-	L.nexttick = mono_now();
+	L.nexttick = L.nextretain = mono_now();
 	for (;;) {
 		loop_pass();
 		now = mono_now();
@@ -1021,6 +1078,7 @@ loop_run(struct conf *conf, struct spool *sp)
 	}
 	loop_metrics();
 	spool_sync(sp);
+	loop_free();
 	log_info("stopped");
 	return 0;
 }

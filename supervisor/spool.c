@@ -69,7 +69,7 @@ spool_open(struct spool *sp, const char *path, int create)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->tmpfd = sp->workfd = sp->logfd = sp->indexfd = -1;
-	sp->fsync = 1;
+	sp->fsync = getenv("SPOOLD_NOSYNC") == NULL;
 	if (create && mkdir(path, 0755) == -1 && errno != EEXIST) {
 		log_warn("mkdir %s", path);
 		return -1;
@@ -520,5 +520,53 @@ spool_scan(int dirfd, int (*fn)(void *, const char *, int), void *arg)
 			break;
 	}
 	closedir(d);
+	return 0;
+}
+
+/* Removes name under dirfd and, if it is a folder, all it holds. */
+int
+spool_rmtree(int at, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -1;
+	if ((fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    spool_rmtree(dirfd(d), de->d_name) == -1)
+			r = -1;
+	closedir(d);
+	if (unlinkat(at, name, AT_REMOVEDIR) == -1)
+		r = -1;
+	return r;
+}
+
+/* Removes a finished job: its file, its work folder and its log. */
+int
+spool_purge(struct spool *sp, int at, const char *id)
+{
+	char log[NAME_MAX + 1];
+
+	if (spool_rmtree(at, id) == -1) {
+		log_warn("purge %s", id);
+		return -1;
+	}
+	if (spool_rmtree(sp->workfd, id) == -1)
+		log_warn("purge work/%s", id);
+	spool_path(log, sizeof(log), "%s.log", id);
+	if (unlinkat(sp->logfd, log, 0) == -1 && errno != ENOENT)
+		log_warn("purge log/%s", log);
+	sp->dirty = 1;
 	return 0;
 }

@@ -125,6 +125,8 @@ void spool_log_footer(int fd, const char *stage, int attempt,
 int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
     int fromdir, const char *id, const char *why);
 void spool_sync(struct spool *);
+int spool_rmtree(int dirfd, const char *name);
+int spool_purge(struct spool *, int dirfd, const char *id);
 int spool_scan(int dirfd, int (*)(void *, const char *, int), void *);
 long spool_backoff(long base, long max, int attempt, uint32_t rnd);
 char *spool_path(char *buf, size_t, const char *fmt, ...)
