@@ -33,7 +33,7 @@ MANS := supervisor/spoold.8 supervisor/spoold.conf.5
 .PHONY: all deps run check check-unit check-blackbox check-man install \
         uninstall clean
 
-all: $(B)/spoold
+all: $(B)/spoold $(B)/spoolctl
 
 deps:
 	@missing=""; \
@@ -61,6 +61,12 @@ $(B)/san/%.o: supervisor/%.c supervisor/spoold.h | $(B)/san
 $(B)/spoold: $(DAEMON_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/spoolctl: $(CORE:%=$(B)/%.o) $(B)/spoolctl.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/san/spoolctl: $(CORE:%=$(B)/san/%.o) $(B)/san/spoolctl.o
+	$(CC) $(CFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/san/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/san/%)
 	$(CC) $(CFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -76,7 +82,7 @@ run: deps
 	exec ./$(B)/spoold -c conf/spoold.conf
 
 check: deps
-	$(MAKE) CFLAGS="-O2 -g -Werror" all $(B)/san/spoold \
+	$(MAKE) CFLAGS="-O2 -g -Werror" all $(B)/san/spoold $(B)/san/spoolctl \
 	    $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%)
 	$(MAKE) check-man check-unit check-blackbox
 
@@ -93,13 +99,16 @@ check-man:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(B)/spoold $(DESTDIR)$(SBINDIR)/spoold
+	install -m 755 $(B)/spoolctl $(DESTDIR)$(BINDIR)/spoolctl
 	install -m 644 supervisor/spoold.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 supervisor/spoold.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/spoold.conf ] || \
 	    install -m 644 conf/spoold.conf $(DESTDIR)$(SYSCONFDIR)/spoold.conf
 
 uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/spoolctl $(DESTDIR)$(MANDIR)/man1/spoolctl.1
 	rm -f $(DESTDIR)$(SBINDIR)/spoold $(DESTDIR)$(MANDIR)/man8/spoold.8 \
 	    $(DESTDIR)$(MANDIR)/man5/spoold.conf.5
 

@@ -409,6 +409,8 @@ conf_user(struct stconf *sc, uid_t euid)
 	struct passwd *pw;
 	int line = conf_line(sc->name, "user"), n = 16;
 
+	if (euid == CONF_ANY_USER)
+		return 0;
 	if (sc->user == NULL) {
 		if (euid != 0)
 			return 0;
@@ -665,7 +667,7 @@ conf_reset(const char *path)
 
 /*
  * Loads the config at path for a spoold running with the effective uid
- * euid. On error, prints "FILE:LINE: fault" on stderr and returns NULL.
+ * euid; CONF_ANY_USER leaves the stages' users unchecked. On error, prints "FILE:LINE: fault" on stderr and returns NULL.
  */
 struct conf *
 conf_load(const char *path, uid_t euid)

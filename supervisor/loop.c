@@ -51,7 +51,6 @@ struct stage {
 	TAILQ_ENTRY(stage) entry;
 	char *name;
 	struct stconf *sc;
-	struct stage *next;
 	int retired;
 	struct sdirs sd;
 	int wd;
@@ -68,7 +67,7 @@ static struct {
 	struct spool *sp;
 	TAILQ_HEAD(, stage) stages;
 	struct stage *last;	/* the stage claimed from last, for fairness */
-	int sigfd, infd;
+	int sigfd, infd, cancelwd;
 	struct counters total;
 	time_t started;
 	long nrun;
@@ -211,13 +210,19 @@ stage_recover_one(void *arg, const char *id, int type)
 	s.pgid = 0;
 	s.pstart = 0;
 	s.updated = time(NULL);
-	if (spool_move(L.sp, st->sd.fd[DIR_RUNNING], st->sd.fd[DIR_QUEUE],
-	    id) == -1) {
+	if (faccessat(L.sp->cancelfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		s.state = JS_ERROR;
+		strlcpy(s.reason, "cancelled", sizeof(s.reason));
+		unlinkat(L.sp->cancelfd, id, 0);
+	}
+	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING],
+	    st->sd.fd[s.state == JS_ERROR ? DIR_ERROR : DIR_QUEUE], id,
+	    &s) == -1) {
 		log_warn("recover %s/running/%s", st->name, id);
 		return 0;
 	}
-	spool_status_write(L.sp, id, &s);
-	log_info("%s/running/%s: back in queue/ after a restart", st->name, id);
+	log_info("%s/running/%s: %s after a restart", st->name, id,
+	    s.state == JS_ERROR ? "cancelled" : "back in queue/");
 	return 0;
 }
 
@@ -290,9 +295,6 @@ stages_apply(struct conf *conf, int startup)
 		conf->stages[i] = NULL;
 	}
 	conf->nstages = 0;
-	TAILQ_FOREACH(st, &L.stages, entry)
-		st->next = st->retired || st->sc->next == NULL ? NULL :
-		    stage_find(st->sc->next);
 	return 0;
 }
 
@@ -503,64 +505,50 @@ static void
 run_place(struct run *r, enum outcome out, const char *why)
 {
 	struct stage *st = r->stage, *to = st;
-	int todir = DIR_DONE;
+	int todir = DIR_DONE, from = st->sd.fd[DIR_RUNNING];
 	long delay = 0;
-	time_t now = time(NULL);
 
 	strlcpy(r->st.reason, why, sizeof(r->st.reason));
-	switch (out) {
-	case OUT_NEXT:
-		to = st->next != NULL ? st->next : stage_find(st->sc->next);
-		if (to == NULL) {
-			log_warnx("%s: next stage %s is gone; job to done/",
-			    st->name, st->sc->next);
-			to = st;
-			break;
-		}
+	if (out == OUT_NEXT && (to = stage_find(st->sc->next)) == NULL) {
+		log_warnx("%s: next stage %s is gone; job to done/", st->name,
+		    st->sc->next);
+		to = st;
+		out = OUT_DONE;
+	}
+	if (out == OUT_NEXT) {
 		todir = DIR_QUEUE;
-		break;
-	case OUT_DONE:
-		break;
-	case OUT_RETRY:
+		strlcpy(r->st.stage, to->name, sizeof(r->st.stage));
+		r->st.attempt = 0;
+	} else if (out == OUT_RETRY) {
 		delay = spool_backoff(st->sc->backoff, st->sc->backoff_max,
 		    r->st.attempt, arc4random());
-		spool_touch(st->sd.fd[DIR_RUNNING], r->id, now + delay);
+		spool_touch(from, r->id, time(NULL) + delay);
 		todir = DIR_QUEUE;
-		break;
-	case OUT_ERROR:
-		todir = DIR_ERROR;
-		break;
-	case OUT_REQUEUE:
+	} else if (out == OUT_REQUEUE) {
 		r->st.attempt--;
 		todir = DIR_QUEUE;
-		break;
-	}
-	if (spool_move(L.sp, st->sd.fd[DIR_RUNNING], to->sd.fd[todir],
-	    r->id) == -1) {
+	} else if (out == OUT_ERROR)
+		todir = DIR_ERROR;
+	r->st.state = todir == DIR_DONE ? JS_DONE : todir == DIR_ERROR ?
+	    JS_ERROR : delay > 0 ? JS_DEFERRED : JS_QUEUED;
+	r->st.pgid = 0;
+	r->st.pstart = 0;
+	if (spool_transition(L.sp, from, to->sd.fd[todir], r->id, &r->st) == -1) {
 		log_warn("move %s/running/%s to %s/%s", st->name, r->id,
 		    to->name, spool_dir_name(todir));
 		snprintf(r->st.reason, sizeof(r->st.reason), "could not move "
 		    "to %s/%s: %s", to->name, spool_dir_name(todir),
 		    strerror(errno));
-		to = st;
-		todir = DIR_ERROR;
+		strlcpy(r->st.stage, st->name, sizeof(r->st.stage));
+		r->st.state = JS_ERROR;
 		out = OUT_ERROR;
-		if (spool_move(L.sp, st->sd.fd[DIR_RUNNING],
-		    st->sd.fd[DIR_ERROR], r->id) == -1) {
+		if (spool_transition(L.sp, from, st->sd.fd[DIR_ERROR], r->id,
+		    &r->st) == -1) {
 			log_warn("move %s/running/%s to error/", st->name,
 			    r->id);
 			return;
 		}
 	}
-	if (out == OUT_NEXT) {
-		strlcpy(r->st.stage, to->name, sizeof(r->st.stage));
-		r->st.attempt = 0;
-	}
-	r->st.state = todir == DIR_DONE ? JS_DONE : todir == DIR_ERROR ?
-	    JS_ERROR : delay > 0 ? JS_DEFERRED : JS_QUEUED;
-	r->st.pgid = 0;
-	r->st.pstart = 0;
-	spool_status_write(L.sp, r->id, &r->st);
 	if (out == OUT_DONE)
 		count(&st->c.done, &L.total.done);
 	else if (out == OUT_ERROR)
@@ -617,6 +605,9 @@ run_end(struct run *r, int ws)
 	st->nrun--;
 	L.nrun--;
 	run_place(r, out, why);
+	if (r->stop == STOP_CANCEL && unlinkat(L.sp->cancelfd, r->id, 0) == -1 &&
+	    errno != ENOENT)
+		log_warn("unlink index/cancel/%s", r->id);
 	key_release(r->st.key);
 	run_free(r);
 }
@@ -883,6 +874,43 @@ loop_signals(void)
 	loop_reap();
 }
 
+static struct run *
+run_by_id(const char *id)
+{
+	struct stage *st;
+	struct run *r;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			if (strcmp(r->id, id) == 0)
+				return r;
+	return NULL;
+}
+
+/* A request in index/cancel/: stop the run, or drop the request. */
+static void
+loop_cancel(const char *id)
+{
+	struct run *r;
+
+	if (id[0] == '.')
+		return;
+	if ((r = run_by_id(id)) != NULL) {
+		log_info("%s: %s: cancelled", r->stage->name, id);
+		run_stop(r, STOP_CANCEL);
+	} else if (unlinkat(L.sp->cancelfd, id, 0) == -1 && errno != ENOENT)
+		log_warn("unlink index/cancel/%s", id);
+}
+
+static int
+cancel_one(void *arg, const char *id, int type)
+{
+	(void)arg;
+	(void)type;
+	loop_cancel(id);
+	return 0;
+}
+
 static struct stage *
 stage_by_wd(int wd)
 {
@@ -909,6 +937,8 @@ loop_inotify(void)
 			ev = (const struct inotify_event *)p;
 			if (ev->mask & IN_Q_OVERFLOW)
 				L.rescan = 1;
+			if (ev->len > 0 && ev->wd == L.cancelwd)
+				loop_cancel(ev->name);
 			if (ev->len == 0 || (st = stage_by_wd(ev->wd)) == NULL)
 				continue;
 			if (ev->mask & IN_IGNORED)
@@ -929,6 +959,7 @@ loop_rescan(void)
 
 	L.rescan = 0;
 	log_warnx("inotify queue overflowed: reading every queue again");
+	spool_scan(L.sp->cancelfd, cancel_one, NULL);
 	TAILQ_FOREACH(st, &L.stages, entry) {
 		if (st->wd == -1)
 			stage_watch(st);
@@ -980,6 +1011,7 @@ loop_timeout(void)
 static int
 loop_setup(void)
 {
+	char path[PATH_MAX];
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -995,6 +1027,12 @@ loop_setup(void)
 	signal(SIGPIPE, SIG_IGN);
 	if ((L.infd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
 		log_warn("inotify_init1");
+		return -1;
+	}
+	spool_path(path, sizeof(path), "%s/index/cancel", L.conf->spool);
+	if ((L.cancelwd = inotify_add_watch(L.infd, path, IN_MOVED_TO |
+	    IN_CLOSE_WRITE | IN_ONLYDIR | IN_DONT_FOLLOW)) == -1) {
+		log_warn("inotify %s", path);
 		return -1;
 	}
 	return 0;
@@ -1050,6 +1088,7 @@ loop_run(struct conf *conf, struct spool *sp)
 	if (loop_setup() == -1 || stages_apply(conf, 1) == -1)
 		return -1;
 	metrics_load(sp, &L.total, metrics_stage, NULL);
+	spool_scan(sp->cancelfd, cancel_one, NULL);
 	spool_sync(sp);
 	log_info("started, pid %ld, spool %s", (long)getpid(), conf->spool);
 	pfd[0] = (struct pollfd){.fd = L.sigfd, .events = POLLIN};

@@ -68,7 +68,7 @@ int
 spool_open(struct spool *sp, const char *path, int create)
 {
 	memset(sp, 0, sizeof(*sp));
-	sp->tmpfd = sp->workfd = sp->logfd = sp->indexfd = -1;
+	sp->tmpfd = sp->workfd = sp->logfd = sp->indexfd = sp->cancelfd = -1;
 	sp->fsync = getenv("SPOOLD_NOSYNC") == NULL;
 	if (create && mkdir(path, 0755) == -1 && errno != EEXIST) {
 		log_warn("mkdir %s", path);
@@ -81,7 +81,9 @@ spool_open(struct spool *sp, const char *path, int create)
 	if ((sp->tmpfd = spool_subdir(sp->dfd, "tmp", 0750, create)) == -1 ||
 	    (sp->workfd = spool_subdir(sp->dfd, "work", 0755, create)) == -1 ||
 	    (sp->logfd = spool_subdir(sp->dfd, "log", 0750, create)) == -1 ||
-	    (sp->indexfd = spool_subdir(sp->dfd, "index", 0755, create)) == -1) {
+	    (sp->indexfd = spool_subdir(sp->dfd, "index", 0755, create)) == -1 ||
+	    (sp->cancelfd = spool_subdir(sp->indexfd, "cancel", 0755,
+	    create)) == -1) {
 		spool_close(sp);
 		return -1;
 	}
@@ -92,7 +94,7 @@ void
 spool_close(struct spool *sp)
 {
 	int *fds[] = {&sp->dfd, &sp->tmpfd, &sp->workfd, &sp->logfd,
-		&sp->indexfd};
+		&sp->indexfd, &sp->cancelfd};
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(*fds); i++)
@@ -209,30 +211,75 @@ spool_priority(const char *id)
 	return id[17] == '.' ? id[0] - '0' : 0;
 }
 
-/* Renames id from one folder to another, never replacing a file there. */
+/* Renames an entry, never replacing one of the same name in its new place. */
 int
-spool_move(struct spool *sp, int fromfd, int tofd, const char *id)
+spool_rename(struct spool *sp, int fromfd, const char *from, int tofd,
+    const char *to)
 {
 	struct stat st;
 
-	if (renameat2(fromfd, id, tofd, id, RENAME_NOREPLACE) == 0) {
+	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0) {
 		sp->dirty = 1;
 		return 0;
 	}
 	if (errno != EINVAL)
 		return -1;
 	/* A filesystem without RENAME_NOREPLACE. */
-	if (linkat(fromfd, id, tofd, id, 0) == 0) {
-		if (unlinkat(fromfd, id, 0) == -1)
+	if (linkat(fromfd, from, tofd, to, 0) == 0) {
+		if (unlinkat(fromfd, from, 0) == -1)
 			return -1;
 	} else if (errno == EPERM &&
-	    fstatat(tofd, id, &st, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    fstatat(tofd, to, &st, AT_SYMLINK_NOFOLLOW) == -1 &&
 	    errno == ENOENT) {
-		if (renameat(fromfd, id, tofd, id) == -1)
+		if (renameat(fromfd, from, tofd, to) == -1)
 			return -1;
 	} else
 		return -1;
 	sp->dirty = 1;
+	return 0;
+}
+
+/* Moves job id from one folder to another. */
+int
+spool_move(struct spool *sp, int fromfd, int tofd, const char *id)
+{
+	return spool_rename(sp, fromfd, id, tofd, id);
+}
+
+/*
+ * A change of state: the job moves, then its status record says so. The
+ * move is the truth; a record that lags behind it is reconciled later.
+ */
+int
+spool_transition(struct spool *sp, int fromfd, int tofd, const char *id,
+    const struct status *st)
+{
+	if (spool_move(sp, fromfd, tofd, id) == -1)
+		return -1;
+	spool_status_write(sp, id, st);
+	return 0;
+}
+
+/*
+ * Submits the file tmp/<tmpname> as job id in a queue/: its status record
+ * first (so a key is known before the job can be claimed), its mtime set
+ * to when it may start, then the rename that makes it a job, made durable.
+ */
+int
+spool_submit(struct spool *sp, int queuefd, const char *tmpname,
+    const char *id, const struct status *st, time_t when)
+{
+	if (spool_workdir(sp, id, (uid_t)-1, (gid_t)-1) == -1 ||
+	    spool_status_write(sp, id, st) == -1)
+		return -1;
+	if (spool_touch(sp->tmpfd, tmpname, when) == -1 ||
+	    spool_rename(sp, sp->tmpfd, tmpname, queuefd, id) == -1) {
+		int saved = errno;
+		spool_rmtree(sp->workfd, id);
+		errno = saved;
+		return -1;
+	}
+	spool_sync(sp);
 	return 0;
 }
 
@@ -448,18 +495,18 @@ spool_quarantine(struct spool *sp, const char *stage, struct sdirs *sd,
 			shown[j++] = c;
 	}
 	shown[j] = '\0';
-	if (spool_move(sp, sd->fd[fromdir], sd->fd[DIR_ERROR], id) == -1) {
+	status_init(&st, stage);
+	st.state = JS_ERROR;
+	st.updated = st.finished = time(NULL);
+	strlcpy(st.reason, why, sizeof(st.reason));
+	if ((strlen(id) > ID_MAX ? spool_move(sp, sd->fd[fromdir],
+	    sd->fd[DIR_ERROR], id) : spool_transition(sp, sd->fd[fromdir],
+	    sd->fd[DIR_ERROR], id, &st)) == -1) {
 		log_warn("quarantine %s/%s/%s", stage, dirnames[fromdir], shown);
 		return -1;
 	}
 	log_warnx("%s/%s/%s: %s: moved to error/", stage, dirnames[fromdir],
 	    shown, why);
-	status_init(&st, stage);
-	st.state = JS_ERROR;
-	st.updated = st.finished = time(NULL);
-	strlcpy(st.reason, why, sizeof(st.reason));
-	if (strlen(id) <= ID_MAX)
-		spool_status_write(sp, id, &st);
 	return 0;
 }
 

@@ -47,6 +47,7 @@ struct conf {
 	size_t nstages;
 };
 
+#define CONF_ANY_USER ((uid_t)-1)
 struct conf *conf_load(const char *path, uid_t euid);
 void conf_free(struct conf *);
 void stconf_free(struct stconf *);
@@ -93,6 +94,7 @@ int status_state_parse(const char *);
 struct spool {
 	int dfd;   /* the spool folder */
 	int tmpfd, workfd, logfd, indexfd;
+	int cancelfd; /* index/cancel/: a file per job to cancel */
 	int fsync; /* make every pass durable */
 	int dirty; /* something was renamed since the last spool_sync */
 };
@@ -109,7 +111,13 @@ void spool_stage_close(struct sdirs *);
 const char *spool_dir_name(int dir);
 int spool_name_check(const char *id, const char **why);
 int spool_priority(const char *id);
+int spool_rename(struct spool *, int fromfd, const char *from, int tofd,
+    const char *to);
 int spool_move(struct spool *, int fromfd, int tofd, const char *id);
+int spool_transition(struct spool *, int fromfd, int tofd, const char *id,
+    const struct status *);
+int spool_submit(struct spool *, int queuefd, const char *tmpname,
+    const char *id, const struct status *, time_t when);
 int spool_touch(int dirfd, const char *id, time_t when);
 int spool_write(struct spool *, int dirfd, const char *name, const char *data,
     size_t len, int durable);
