@@ -402,9 +402,11 @@ stage_claim(struct stage *st)
 		queue_defer(&st->q, e, &sb.st_mtim);
 		return;
 	}
-	if (spool_status_read(L.sp, id, &s) == -1 ||
-	    strcmp(s.stage, st->name) != 0 ||
-	    s.state == JS_DONE || s.state == JS_ERROR) {
+	if (spool_status_read(L.sp, id, &s) == -1)
+		status_init(&s, st->name);
+	else if (strcmp(s.stage, st->name) != 0 || s.state == JS_DONE ||
+	    s.state == JS_ERROR) {
+		/* A record of another stage or run: only the key carries. */
 		char key[sizeof(s.key)];
 		strlcpy(key, s.key, sizeof(key));
 		status_init(&s, st->name);

@@ -502,7 +502,9 @@ spool_quarantine(struct spool *sp, const char *stage, struct sdirs *sd,
 	if ((strlen(id) > ID_MAX ? spool_move(sp, sd->fd[fromdir],
 	    sd->fd[DIR_ERROR], id) : spool_transition(sp, sd->fd[fromdir],
 	    sd->fd[DIR_ERROR], id, &st)) == -1) {
-		log_warn("quarantine %s/%s/%s", stage, dirnames[fromdir], shown);
+		if (errno != ENOENT)
+			log_warn("quarantine %s/%s/%s", stage, dirnames[fromdir],
+			    shown);
 		return -1;
 	}
 	log_warnx("%s/%s/%s: %s: moved to error/", stage, dirnames[fromdir],
