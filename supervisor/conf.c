@@ -423,9 +423,12 @@ conf_user(struct stconf *sc, uid_t euid)
 		return -1;
 	}
 	if (euid != 0 && pw->pw_uid != euid) {
-		conf_fail(line, "user: cannot run as \"%s\" unless spoold runs "
-		    "as root", sc->user);
-		return -1;
+		/* Only root can switch users: as nginx does, say so and go on. */
+		fprintf(stderr, "%s:%d: warning: user \"%s\" ignored: spoold is "
+		    "not root\n", P.path, line, sc->user);
+		free(sc->user);
+		sc->user = NULL;
+		return 0;
 	}
 	sc->uid = pw->pw_uid;
 	sc->gid = pw->pw_gid;
