@@ -333,7 +333,7 @@ run_free(struct run *r)
 static int
 run_start(struct stage *st, const char *id, struct status *s)
 {
-	char job[PATH_MAX], work[PATH_MAX], hb[PATH_MAX];
+	char job[PATH_MAX], work[PATH_MAX], hb[PATH_MAX], rel[PATH_MAX];
 	struct spawn sw;
 	struct run *r;
 	int gofd;
@@ -356,6 +356,10 @@ run_start(struct stage *st, const char *id, struct status *s)
 		return -1;
 	}
 	spool_log_header(r->logfd, st->name, r->st.attempt, r->st.started);
+	r->st.progress[0] = '\0';
+	spool_path(rel, sizeof(rel), "%s/heartbeat", id);
+	if (unlinkat(L.sp->workfd, rel, 0) == -1 && errno != ENOENT)
+		log_warn("unlink work/%s", rel);
 	sw = (struct spawn){st->sc, L.conf->spool, id, job, work, hb,
 	    r->st.attempt, r->logfd};
 	if ((r->pid = child_spawn(&sw, &gofd)) == -1) {
@@ -561,6 +565,35 @@ run_place(struct run *r, enum outcome out, const char *why)
 	    spool_dir_name(todir), why[0] ? ": " : "", why);
 }
 
+/* Reads the heartbeat file: a change of its mtime is a beat. */
+static void
+run_heartbeat(struct run *r, struct timespec now)
+{
+	char path[PATH_MAX], *text, *line, *end;
+	struct stat sb;
+
+	spool_path(path, sizeof(path), "%s/heartbeat", r->id);
+	if (fstatat(L.sp->workfd, path, &sb, 0) == -1)
+		return;
+	if (sb.st_mtim.tv_sec == r->hbmtime.tv_sec &&
+	    sb.st_mtim.tv_nsec == r->hbmtime.tv_nsec)
+		return;
+	r->hbmtime = sb.st_mtim;
+	if (sb.st_mtim.tv_sec < r->st.started)
+		return; /* left by an earlier run */
+	r->beat = now;
+	if ((text = spool_read(L.sp->workfd, path, 4096)) == NULL)
+		return;
+	for (end = text + strlen(text); end > text && (end[-1] == '\n' ||
+	    end[-1] == '\r'); end--)
+		;
+	*end = '\0';
+	line = strrchr(text, '\n');
+	strlcpy(r->st.progress, line != NULL ? line + 1 : text,
+	    sizeof(r->st.progress));
+	free(text);
+}
+
 /* A stage whose children die at once waits longer each time. */
 static void
 stage_throttle(struct stage *st, long long ms, int failed)
@@ -590,6 +623,7 @@ run_end(struct run *r, int ws)
 	enum outcome out;
 
 	child_signal(r->pid, SIGKILL); /* what the child left in its group */
+	run_heartbeat(r, mono_now());
 	st->c.runs++;
 	st->c.run_ms_total += ms;
 	L.total.runs++;
@@ -656,35 +690,6 @@ run_stop(struct run *r, enum stop why)
 		log_warnx("%s: %s: %s; stopping it", st->name, r->id,
 		    why == STOP_TIMEOUT ? "timeout" : "no heartbeat");
 	}
-}
-
-/* Reads the heartbeat file: a change of its mtime is a beat. */
-static void
-run_heartbeat(struct run *r, struct timespec now)
-{
-	char path[PATH_MAX], *text, *line, *end;
-	struct stat sb;
-
-	spool_path(path, sizeof(path), "%s/heartbeat", r->id);
-	if (fstatat(L.sp->workfd, path, &sb, 0) == -1)
-		return;
-	if (sb.st_mtim.tv_sec == r->hbmtime.tv_sec &&
-	    sb.st_mtim.tv_nsec == r->hbmtime.tv_nsec)
-		return;
-	r->hbmtime = sb.st_mtim;
-	if (sb.st_mtim.tv_sec < r->st.started)
-		return; /* left by an earlier run */
-	r->beat = now;
-	if ((text = spool_read(L.sp->workfd, path, 4096)) == NULL)
-		return;
-	for (end = text + strlen(text); end > text && (end[-1] == '\n' ||
-	    end[-1] == '\r'); end--)
-		;
-	*end = '\0';
-	line = strrchr(text, '\n');
-	strlcpy(r->st.progress, line != NULL ? line + 1 : text,
-	    sizeof(r->st.progress));
-	free(text);
 }
 
 /* Timeouts, heartbeats and kills of every run. */
