@@ -4,19 +4,21 @@
  * the job's log, no other descriptor, its own process group, default
  * signals, the stage's user), stops its group, and reads how it ended.
  *
- * The child waits on a pipe until spoold has recorded its process group in
- * the job's status record, so that no run exists that a restarted spoold
- * could not find and stop.
+ * A child is started by posix_spawn, or by fork when it must change users.
+ * Every child carries SPOOL_JOB in its environment, by which a restarted
+ * spoold finds what a run left behind (child_find_job).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +29,6 @@
 #include <bsd/unistd.h>
 
 #include "spoold.h"
-
-extern char **environ;
 
 static char *
 child_expand(const char *arg, const char *job, const char *id,
@@ -141,96 +141,160 @@ child_env(const struct spawn *s)
 	return env;
 }
 
-static void
-child_fail(const char *what, const char *arg)
+/* The program to exec: name itself when it has a '/', else found in PATH. */
+static char *
+child_which(const char *name, char **env)
 {
-	dprintf(STDERR_FILENO, "spoold: %s %s: %s\n", what, arg,
-	    strerror(errno));
-	_exit(127);
+	const char *path = "/usr/local/bin:/usr/bin:/bin", *p, *end;
+	char buf[PATH_MAX], *found;
+	size_t i;
+
+	if (strchr(name, '/') != NULL) {
+		if ((found = strdup(name)) == NULL)
+			fatal("strdup");
+		return found;
+	}
+	for (i = 0; env[i] != NULL; i++)
+		if (strncmp(env[i], "PATH=", 5) == 0)
+			path = env[i] + 5;
+	for (p = path; ; p = end + 1) {
+		end = strchrnul(p, ':');
+		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(end - p), p,
+		    end > p ? "/" : "", name);
+		if (access(buf, X_OK) == 0) {
+			if ((found = strdup(buf)) == NULL)
+				fatal("strdup");
+			return found;
+		}
+		if (*end == '\0')
+			break;
+	}
+	errno = ENOENT;
+	return NULL;
 }
 
-/* In the child, from fork to exec. */
-static void
-child_exec(const struct spawn *s, int go, char **argv, char **env)
+/* Whether the child must change users, which posix_spawn cannot do. */
+static int
+child_switches_user(const struct stconf *sc)
+{
+	return sc->user != NULL && geteuid() == 0 &&
+	    (sc->uid != 0 || sc->gid != getegid());
+}
+
+/* In a forked child, from fork to exec: what posix_spawn would do. */
+static void __attribute__((noreturn))
+child_exec(const struct spawn *s, const char *path, char **argv, char **env)
 {
 	struct sigaction sa;
-	sigset_t all;
-	char c = 0;
+	sigset_t none;
 	int sig, null;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &sa, NULL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	setpgid(0, 0);
-	while (read(go, &c, 1) == -1 && errno == EINTR)
-		;
-	if (c != 'g')
-		_exit(127);
 	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
 	    dup2(null, STDIN_FILENO) == -1 ||
 	    dup2(s->logfd, STDOUT_FILENO) == -1 ||
 	    dup2(s->logfd, STDERR_FILENO) == -1)
 		_exit(127);
 	closefrom(STDERR_FILENO + 1);
-	if (s->sc->user != NULL && geteuid() == 0 &&
-	    (setgroups(s->sc->ngroups, s->sc->groups) == -1 ||
-	    setgid(s->sc->gid) == -1 || setuid(s->sc->uid) == -1))
-		child_fail("cannot become", s->sc->user);
-	if (chdir(s->workdir) == -1)
-		child_fail("chdir", s->workdir);
-	environ = env;
-	execvp(argv[0], argv);
-	child_fail("exec", argv[0]);
+	if (setgroups(s->sc->ngroups, s->sc->groups) == -1 ||
+	    setgid(s->sc->gid) == -1 || setuid(s->sc->uid) == -1) {
+		dprintf(STDERR_FILENO, "spoold: cannot become %s: %s\n",
+		    s->sc->user, strerror(errno));
+		_exit(127);
+	}
+	if (chdir(s->workdir) == -1) {
+		dprintf(STDERR_FILENO, "spoold: chdir %s: %s\n", s->workdir,
+		    strerror(errno));
+		_exit(127);
+	}
+	execve(path, argv, env);
+	dprintf(STDERR_FILENO, "spoold: exec %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+static pid_t
+child_fork(const struct spawn *s, const char *path, char **argv, char **env)
+{
+	pid_t pid;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0)
+		child_exec(s, path, argv, env);
+	if (setpgid(pid, pid) == -1 && errno != EACCES)
+		log_warn("setpgid %ld", (long)pid);
+	return pid;
+}
+
+/* The cheap way: the child shares spoold's memory until it execs. */
+static pid_t
+child_posix_spawn(const struct spawn *s, const char *path, char **argv,
+    char **env)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t all, none;
+	pid_t pid;
+	int e;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+	    O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, s->logfd, STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, s->logfd, STDERR_FILENO);
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+	posix_spawn_file_actions_addchdir_np(&fa, s->workdir);
+	e = posix_spawn(&pid, path, &fa, &at, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return pid;
 }
 
 /*
- * Forks the child of a run. It waits until child_go(*gofd) and leads its
- * own process group, whose id is the returned pid; -1 on failure.
+ * Starts the child of a run, leading its own process group whose id is
+ * the returned pid. -1 with errno when there is no child: a program that
+ * cannot be run (ENOENT, EACCES, ENOEXEC...) has its reason in the log.
  */
 pid_t
-child_spawn(const struct spawn *s, int *gofd)
+child_spawn(const struct spawn *s)
 {
-	char **argv, **env;
-	int p[2];
-	pid_t pid;
+	char **argv, **env, *path;
+	pid_t pid = -1;
 
 	argv = child_argv(s->sc->command, s->job, s->id, s->sc->name,
 	    s->workdir);
 	env = child_env(s);
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		log_warn("pipe");
-		pid = -1;
-	} else if ((pid = fork()) == -1) {
-		log_warn("fork");
-		close(p[0]);
-		close(p[1]);
-	} else if (pid == 0) {
-		close(p[1]);
-		child_exec(s, p[0], argv, env);
-	} else {
-		close(p[0]);
-		if (setpgid(pid, pid) == -1 && errno != EACCES)
-			log_warn("setpgid %ld", (long)pid);
-		*gofd = p[1];
+	if ((path = child_which(argv[0], env)) == NULL)
+		dprintf(s->logfd, "spoold: %s: not found in PATH\n", argv[0]);
+	else if ((pid = child_switches_user(s->sc) ?
+	    child_fork(s, path, argv, env) :
+	    child_posix_spawn(s, path, argv, env)) == -1) {
+		int saved = errno;
+		dprintf(s->logfd, "spoold: exec %s: %s\n", path, strerror(saved));
+		errno = saved;
 	}
+	free(path);
 	child_argv_free(argv);
 	child_argv_free(env);
 	return pid;
-}
-
-/* Lets the child exec. */
-int
-child_go(int gofd)
-{
-	ssize_t n;
-
-	while ((n = write(gofd, "g", 1)) == -1 && errno == EINTR)
-		;
-	close(gofd);
-	return n == 1 ? 0 : -1;
 }
 
 int
@@ -321,6 +385,93 @@ child_group_stop(pid_t pgid, unsigned long long pstart, long grace)
 	child_signal(pgid, SIGKILL);
 	if (child_wait_gone(pgid, pstart, 5000) == -1)
 		log_warnx("process group %ld outlives SIGKILL", (long)pgid);
+}
+
+/* Whether environ (NUL-separated) of process pid holds var exactly. */
+static int
+child_has_env(const char *pid, const char *var)
+{
+	char path[64], buf[65536];
+	size_t len = strlen(var) + 1;
+	ssize_t n;
+	int fd;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%s/environ", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (p = buf; p < buf + n; p += strlen(p) + 1)
+		if (strncmp(p, var, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Signals every process whose environment says it works for the job at
+ * path (SPOOL_JOB), and its process group; the number signalled.
+ */
+static int
+child_signal_job(const char *var, int sig)
+{
+	struct dirent *de;
+	DIR *d;
+	pid_t pid;
+	int n = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		pid = (pid_t)strtol(de->d_name, NULL, 10);
+		if (pid == getpid() || !child_has_env(de->d_name, var))
+			continue;
+		if (sig != 0) {
+			kill(pid, sig);
+			if (getpgid(pid) > 1 && getpgid(pid) != getpgrp())
+				kill(-getpgid(pid), sig);
+		}
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Stops what a previous spoold's run of the job at path left running,
+ * found by its environment, whether or not its process group was
+ * recorded: SIGTERM, grace seconds, SIGKILL. At start-up only.
+ */
+void
+child_stop_job(const char *path, long grace)
+{
+	struct timespec t0, t;
+	char *var;
+	int sig = SIGTERM;
+
+	if (asprintf(&var, "SPOOL_JOB=%s", path) == -1)
+		fatal("asprintf");
+	if (child_signal_job(var, 0) > 0) {
+		log_warnx("stopping what a previous spoold left running for %s",
+		    path);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (child_signal_job(var, sig) > 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec >= grace)
+				sig = SIGKILL;
+			if (t.tv_sec - t0.tv_sec >= grace + 5) {
+				log_warnx("%s: processes outlive SIGKILL", path);
+				break;
+			}
+			poll(NULL, 0, 50);
+		}
+	}
+	free(var);
 }
 
 void

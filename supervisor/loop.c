@@ -189,6 +189,7 @@ stage_recover_one(void *arg, const char *id, int type)
 	struct status s;
 	struct stat sb;
 	const char *why = NULL;
+	char path[PATH_MAX];
 
 	(void)type;
 	if (spool_name_check(id, &why) == -1 ||
@@ -206,6 +207,10 @@ stage_recover_one(void *arg, const char *id, int type)
 			s.attempt--;
 	} else
 		status_init(&s, st->name);
+	/* A run whose record was not written yet, or that left its group. */
+	spool_path(path, sizeof(path), "%s/%s/running/%s", L.conf->spool,
+	    st->name, id);
+	child_stop_job(path, L.conf->kill_grace);
 	s.state = JS_QUEUED;
 	s.pgid = 0;
 	s.pstart = 0;
@@ -329,6 +334,8 @@ run_free(struct run *r)
 	free(r);
 }
 
+static void run_end(struct run *, int);
+
 /* Starts the run of a job just moved to running/. */
 static int
 run_start(struct stage *st, const char *id, struct status *s)
@@ -336,7 +343,6 @@ run_start(struct stage *st, const char *id, struct status *s)
 	char job[PATH_MAX], work[PATH_MAX], hb[PATH_MAX], rel[PATH_MAX];
 	struct spawn sw;
 	struct run *r;
-	int gofd;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->id = strdup(id)) == NULL)
 		fatal("calloc");
@@ -362,19 +368,19 @@ run_start(struct stage *st, const char *id, struct status *s)
 		log_warn("unlink work/%s", rel);
 	sw = (struct spawn){st->sc, L.conf->spool, id, job, work, hb,
 	    r->st.attempt, r->logfd};
-	if ((r->pid = child_spawn(&sw, &gofd)) == -1) {
-		close(r->logfd);
-		run_free(r);
-		return -1;
-	}
-	r->st.pgid = r->pid;
-	r->st.pstart = child_starttime(r->pid);
-	spool_status_write(L.sp, id, &r->st);
-	child_go(gofd);
 	r->t0 = r->beat = mono_now();
 	TAILQ_INSERT_TAIL(&st->runs, r, entry);
 	st->nrun++;
 	L.nrun++;
+	if ((r->pid = child_spawn(&sw)) == -1) {
+		/* A program that cannot run fails like one that exits 127. */
+		r->pid = 0;
+		run_end(r, W_EXITCODE(127, 0));
+		return 0;
+	}
+	r->st.pgid = r->pid;
+	r->st.pstart = child_starttime(r->pid);
+	spool_status_write(L.sp, id, &r->st);
 	log_debug("%s: %s attempt %d started, pid %ld", st->name, id,
 	    r->st.attempt, (long)r->pid);
 	return 0;
@@ -1084,7 +1090,7 @@ loop_free(void)
 int
 loop_run(struct conf *conf, struct spool *sp)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	struct timespec now;
 	int timeout, n;
 
@@ -1100,6 +1106,7 @@ loop_run(struct conf *conf, struct spool *sp)
 	log_info("started, pid %ld, spool %s", (long)getpid(), conf->spool);
 	pfd[0] = (struct pollfd){.fd = L.sigfd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = L.infd, .events = POLLIN};
+	pfd[2] = (struct pollfd){.fd = -1, .events = POLLIN};
 	L.nexttick = L.nextretain = mono_now();
 	for (;;) {
 		loop_pass();
@@ -1113,8 +1120,11 @@ loop_run(struct conf *conf, struct spool *sp)
 		if (L.stopping && L.nrun == 0)
 			break;
 		timeout = loop_timeout();
-		if ((n = poll(pfd, 2, timeout)) == -1 && errno != EINTR)
+		pfd[2].fd = sp->syncack;
+		if ((n = poll(pfd, 3, timeout)) == -1 && errno != EINTR)
 			fatal("poll");
+		if (pfd[2].revents & (POLLIN | POLLHUP))
+			spool_sync_done(sp);
 		if (pfd[0].revents & POLLIN)
 			loop_signals();
 		if (pfd[1].revents & POLLIN)
@@ -1123,7 +1133,7 @@ loop_run(struct conf *conf, struct spool *sp)
 			loop_stale();
 	}
 	loop_metrics();
-	spool_sync(sp);
+	spool_sync_wait(sp);
 	loop_free();
 	log_info("stopped");
 	return 0;

@@ -4,12 +4,14 @@
  * Every other file spoold writes is written under tmp/ and renamed into
  * place. A pass of renames is made durable by one sync of the filesystem.
  */
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +19,13 @@
 #include <unistd.h>
 
 #include <bsd/string.h>
+#include <bsd/unistd.h>
 
 #include "spoold.h"
 
 static const char *dirnames[NDIRS] = {"queue", "running", "done", "error"};
+
+static void spool_syncer_stop(struct spool *);
 
 const char *
 spool_dir_name(int dir)
@@ -69,6 +74,7 @@ spool_open(struct spool *sp, const char *path, int create)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->tmpfd = sp->workfd = sp->logfd = sp->indexfd = sp->cancelfd = -1;
+	sp->syncreq = sp->syncack = -1;
 	sp->fsync = getenv("SPOOLD_NOSYNC") == NULL;
 	if (create && mkdir(path, 0755) == -1 && errno != EEXIST) {
 		log_warn("mkdir %s", path);
@@ -97,6 +103,7 @@ spool_close(struct spool *sp)
 		&sp->indexfd, &sp->cancelfd};
 	size_t i;
 
+	spool_syncer_stop(sp);
 	for (i = 0; i < sizeof(fds) / sizeof(*fds); i++)
 		if (*fds[i] != -1) {
 			close(*fds[i]);
@@ -279,7 +286,7 @@ spool_submit(struct spool *sp, int queuefd, const char *tmpname,
 		errno = saved;
 		return -1;
 	}
-	spool_sync(sp);
+	spool_sync_wait(sp);
 	return 0;
 }
 
@@ -512,12 +519,114 @@ spool_quarantine(struct spool *sp, const char *stage, struct sdirs *sd,
 	return 0;
 }
 
-/* Makes the renames and writes of this pass durable, with one call. */
+/*
+ * Starts the helper process that makes the spool durable while spoold goes
+ * on: each byte it reads asks for one syncfs, each byte it writes back says
+ * one is done. Changes made while a sync runs wait for the next one, so
+ * syncs group as many passes as come while the disk works.
+ */
+int
+spool_syncer(struct spool *sp)
+{
+	int req[2], ack[2];
+	pid_t parent = getpid();
+	ssize_t n;
+	char buf[64];
+
+	if (!sp->fsync)
+		return 0;
+	if (pipe2(req, O_CLOEXEC) == -1)
+		return -1;
+	if (pipe2(ack, O_CLOEXEC) == -1) {
+		close(req[0]);
+		close(req[1]);
+		return -1;
+	}
+	switch (sp->syncpid = fork()) {
+	case -1:
+		close(req[0]);
+		close(req[1]);
+		close(ack[0]);
+		close(ack[1]);
+		return -1;
+	case 0:
+		close(req[1]);
+		close(ack[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		setproctitle("sync");
+		while ((n = read(req[0], buf, sizeof(buf))) != 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 || syncfs(sp->dfd) == -1 ||
+			    write(ack[1], "s", 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(req[0]);
+	close(ack[1]);
+	sp->syncreq = req[1];
+	sp->syncack = ack[0];
+	return 0;
+}
+
+static void
+spool_syncer_stop(struct spool *sp)
+{
+	if (sp->syncreq == -1)
+		return;
+	close(sp->syncreq);
+	close(sp->syncack);
+	sp->syncreq = sp->syncack = -1;
+	sp->syncing = 0;
+}
+
+/*
+ * Makes the renames and writes done so far durable: asks the helper when
+ * there is one (and returns at once), or syncs here.
+ */
 void
 spool_sync(struct spool *sp)
 {
-	if (!sp->dirty)
+	if (!sp->dirty || sp->syncing)
 		return;
+	sp->dirty = 0;
+	if (!sp->fsync)
+		return;
+	if (sp->syncreq != -1) {
+		if (write(sp->syncreq, "s", 1) == 1) {
+			sp->syncing = 1;
+			return;
+		}
+		log_warn("sync helper; syncing in the loop from now on");
+		spool_syncer_stop(sp);
+	}
+	if (syncfs(sp->dfd) == -1)
+		log_warn("syncfs");
+}
+
+/* The helper said a sync is done; ask for the next if there is more. */
+void
+spool_sync_done(struct spool *sp)
+{
+	char buf[64];
+	ssize_t n;
+
+	n = read(sp->syncack, buf, sizeof(buf));
+	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
+		log_warnx("sync helper gone; syncing in the loop from now on");
+		spool_syncer_stop(sp);
+	}
+	sp->syncing = 0;
+	spool_sync(sp);
+}
+
+/* Everything durable before returning, helper or not. */
+void
+spool_sync_wait(struct spool *sp)
+{
 	sp->dirty = 0;
 	if (sp->fsync && syncfs(sp->dfd) == -1)
 		log_warn("syncfs");

@@ -95,8 +95,11 @@ struct spool {
 	int dfd;   /* the spool folder */
 	int tmpfd, workfd, logfd, indexfd;
 	int cancelfd; /* index/cancel/: a file per job to cancel */
-	int fsync; /* make every pass durable */
-	int dirty; /* something was renamed since the last spool_sync */
+	int fsync;   /* make every change durable */
+	int dirty;   /* something changed since the last spool_sync */
+	int syncreq, syncack; /* pipes to and from the sync helper */
+	pid_t syncpid;
+	int syncing; /* a sync asked of the helper is not done yet */
 };
 
 struct sdirs {
@@ -132,7 +135,10 @@ void spool_log_footer(int fd, const char *stage, int attempt,
     const char *what, long long ms);
 int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
     int fromdir, const char *id, const char *why);
+int spool_syncer(struct spool *);
 void spool_sync(struct spool *);
+void spool_sync_done(struct spool *);
+void spool_sync_wait(struct spool *);
 int spool_rmtree(int dirfd, const char *name);
 int spool_purge(struct spool *, int dirfd, const char *id);
 int spool_scan(int dirfd, int (*)(void *, const char *, int), void *);
@@ -157,12 +163,12 @@ struct spawn {
 char **child_argv(char *const *command, const char *job, const char *id,
     const char *stage, const char *workdir);
 void child_argv_free(char **);
-pid_t child_spawn(const struct spawn *, int *gofd);
-int child_go(int gofd);
+pid_t child_spawn(const struct spawn *);
 int child_signal(pid_t pgid, int sig);
 unsigned long long child_starttime(pid_t pid);
 int child_group_alive(pid_t pgid, unsigned long long pstart);
 void child_group_stop(pid_t pgid, unsigned long long pstart, long grace);
+void child_stop_job(const char *path, long grace);
 enum outcome child_outcome(const struct stconf *, int wstatus, enum stop,
     int attempt, int has_next, char *why, size_t);
 void child_describe(int wstatus, char *buf, size_t);
