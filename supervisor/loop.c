@@ -30,6 +30,7 @@
 #define QUICK_MS 1000	/* a child that dies sooner died at once */
 #define QUICK_MAX 3	/* deaths at once in a row before a hold-off */
 #define HOLDOFF_MAX 60
+#define SCAN_STAT_MAX 50000 /* longer queues are read without a stat a job */
 #define RETAIN_EVERY 3600 /* seconds between looks at done/ for retain */
 
 struct run {
@@ -137,6 +138,7 @@ stage_kind(mode_t mode)
 static void
 stage_seen(struct stage *st, const char *id, int wait_close)
 {
+	struct timespec t;
 	struct stat sb;
 	const char *why;
 
@@ -158,22 +160,53 @@ stage_seen(struct stage *st, const char *id, int wait_close)
 	}
 	if (wait_close && sb.st_nlink == 1)
 		return;
-	queue_add(&st->q, id, &sb.st_mtim, time(NULL));
+	spool_name_time(id, &t);
+	if (sb.st_mtim.tv_sec > time(NULL) || t.tv_sec == 0)
+		t = sb.st_mtim;
+	queue_add(&st->q, id, &t, time(NULL));
+}
+
+static size_t scan_count;
+
+static int
+stage_count_one(void *arg, const char *id, int type)
+{
+	(void)arg;
+	(void)id;
+	(void)type;
+	scan_count++;
+	return 0;
 }
 
 static int
 stage_scan_one(void *arg, const char *id, int type)
 {
-	(void)type;
-	stage_seen(arg, id, 0);
+	struct stage *st = arg;
+	struct timespec t;
+	const char *why;
+
+	if (scan_count <= SCAN_STAT_MAX || type != DT_REG) {
+		stage_seen(st, id, 0);
+		return 0;
+	}
+	/* A long queue is ordered by its names: no stat of each job. */
+	if (spool_name_check(id, &why) == -1)
+		spool_quarantine(L.sp, st->name, &st->sd, DIR_QUEUE, id, why);
+	else {
+		spool_name_time(id, &t);
+		queue_add(&st->q, id, &t, time(NULL));
+	}
 	return 0;
 }
 
+/* Reads a stage's queue/ whole: at start-up, and after lost events. */
 static void
 stage_scan(struct stage *st)
 {
 	queue_clear(&st->q);
-	if (spool_scan(st->sd.fd[DIR_QUEUE], stage_scan_one, st) == -1)
+	scan_count = 0;
+	if (spool_scan(st->sd.fd[DIR_QUEUE], stage_count_one, NULL) == -1 ||
+	    spool_scan(st->sd.fd[DIR_QUEUE], stage_scan_one, st) == -1)
 		log_warn("read %s/queue", st->name);
 }
 

@@ -145,7 +145,6 @@ queue_clear(struct queue *q)
 	for (i = 0; i < q->hsize; i++)
 		for (e = q->hash[i]; e != NULL; e = next) {
 			next = e->hnext;
-			free(e->id);
 			free(e->key);
 			free(e);
 		}
@@ -181,9 +180,9 @@ queue_add(struct queue *q, const char *id, const struct timespec *mtime,
 		return NULL;
 	if (q->count + 1 > q->hsize)
 		queue_grow(q);
-	if ((e = calloc(1, sizeof(*e))) == NULL ||
-	    (e->id = strdup(id)) == NULL)
+	if ((e = calloc(1, sizeof(*e) + strlen(id) + 1)) == NULL)
 		fatal("calloc");
+	strcpy(e->id, id);
 	e->mtime = *mtime;
 	e->prio = spool_priority(id);
 	b = queue_hash(id) & (q->hsize - 1);
@@ -235,7 +234,6 @@ queue_remove(struct queue *q, struct qent *e)
 		;
 	*p = e->hnext;
 	q->count--;
-	free(e->id);
 	free(e->key);
 	free(e);
 }

@@ -204,9 +204,9 @@ spool_name_check(const char *id, const char **why)
 	return 0;
 }
 
-/* A job named "D.YYYYmmddTHHMMSS..." has priority D; others 0. */
-int
-spool_priority(const char *id)
+/* Whether id starts "D.YYYYmmddTHHMMSS.", as spoolctl names jobs. */
+static int
+spool_named(const char *id)
 {
 	size_t i;
 
@@ -215,7 +215,38 @@ spool_priority(const char *id)
 	for (i = 2; i < 17; i++)
 		if (i == 10 ? id[i] != 'T' : (id[i] < '0' || id[i] > '9'))
 			return 0;
-	return id[17] == '.' ? id[0] - '0' : 0;
+	return id[17] == '.';
+}
+
+/* A job named "D.YYYYmmddTHHMMSS..." has priority D; others 0. */
+int
+spool_priority(const char *id)
+{
+	return spool_named(id) ? id[0] - '0' : 0;
+}
+
+/*
+ * The submission time a job's name carries ("D.YYYYmmddTHHMMSS.uuuuuu"):
+ * 1 with ts set, or 0 with ts zero when the name carries none.
+ */
+int
+spool_name_time(const char *id, struct timespec *ts)
+{
+	struct tm tm;
+	char *end;
+	long us;
+
+	memset(ts, 0, sizeof(*ts));
+	if (!spool_named(id))
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(id + 2, "%Y%m%dT%H%M%S", &tm) == NULL)
+		return 0;
+	ts->tv_sec = timegm(&tm);
+	us = strtol(id + 18, &end, 10);
+	if (end != id + 18 && us >= 0 && us < 1000000)
+		ts->tv_nsec = us * 1000;
+	return 1;
 }
 
 /* Renames an entry, never replacing one of the same name in its new place. */

@@ -114,6 +114,7 @@ void spool_stage_close(struct sdirs *);
 const char *spool_dir_name(int dir);
 int spool_name_check(const char *id, const char **why);
 int spool_priority(const char *id);
+int spool_name_time(const char *id, struct timespec *);
 int spool_rename(struct spool *, int fromfd, const char *from, int tofd,
     const char *to);
 int spool_move(struct spool *, int fromfd, int tofd, const char *id);
@@ -175,14 +176,14 @@ void child_describe(int wstatus, char *buf, size_t);
 
 /* queue.c: the waiting jobs of a stage, in memory, in claim order. */
 struct qent {
-	char *id;
-	struct timespec mtime;
-	int prio;
+	struct timespec mtime; /* submitted, or due when deferred */
 	char *key;            /* set once it is known to have one */
 	size_t hidx;          /* place in its heap */
+	int prio;
 	int heap;             /* Q_READY, Q_DEFERRED or Q_HELD */
 	struct qent *hnext;   /* next in its hash chain */
 	TAILQ_ENTRY(qent) hold; /* in the held list */
+	char id[];
 };
 
 enum { Q_READY, Q_DEFERRED, Q_HELD };
