@@ -14,7 +14,10 @@ PKGS    := libconfuse libbsd jansson
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) \
+WERROR  ?=
+# What the code needs, kept apart from CFLAGS so that a CFLAGS given on the
+# command line changes the optimisation, not the language or the libraries.
+XCFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) \
            -DSYSCONFDIR='"$(SYSCONFDIR)"' $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -53,42 +56,42 @@ $(B) $(B)/san:
 	mkdir -p $@
 
 $(B)/%.o: supervisor/%.c supervisor/spoold.h | $(B)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(XCFLAGS) -c -o $@ $<
 
 $(B)/san/%.o: supervisor/%.c supervisor/spoold.h | $(B)/san
-	$(CC) $(CFLAGS) $(SANITIZE) -c -o $@ $<
+	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -c -o $@ $<
 
 $(B)/spoold: $(DAEMON_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/spoolctl: $(CORE:%=$(B)/%.o) $(B)/spoolctl.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/san/spoolctl: $(CORE:%=$(B)/san/%.o) $(B)/san/spoolctl.o
-	$(CC) $(CFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/san/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/san/%)
-	$(CC) $(CFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests link the modules they test, with and without sanitizers.
 $(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) | $(B)
-	$(CC) $(CFLAGS) -Isupervisor -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) -Isupervisor -o $@ $^ $(LDLIBS) -lcmocka
 
 $(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) | $(B)/san
-	$(CC) $(CFLAGS) $(SANITIZE) -Isupervisor -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ $^ $(LDLIBS) -lcmocka
 
 run: deps
 	$(MAKE) all
 	exec ./$(B)/spoold -c conf/spoold.conf
 
 check: deps
-	$(MAKE) CFLAGS="-O2 -g -Werror" all $(B)/san/spoold $(B)/san/spoolctl \
+	$(MAKE) WERROR=-Werror all $(B)/san/spoold $(B)/san/spoolctl \
 	    $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%)
 	$(MAKE) check-man check-unit check-blackbox
 
 check-unit:
-	@set -e; for t in $(UNITS); do ./$(B)/$$t; done
-	@set -e; for t in $(UNITS); do ./$(B)/san/$$t; done
+	@fail=0; for t in $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%); do \
+	    echo "== $$t"; ./$$t || fail=1; done; exit $$fail
 
 check-blackbox:
 	SPOOLD=$(CURDIR)/$(B)/san/spoold sh tests/blackbox/run.sh

@@ -25,6 +25,8 @@
 #include "spoold.h"
 
 #define CONF_MAX (1024 * 1024)
+#define SECONDS_MAX 315360000L /* ten years: any duration */
+#define COUNT_MAX 1000000L     /* slots, attempts, children */
 
 struct keyline {
 	char *section; /* stage title, NULL for the top level */
@@ -40,10 +42,13 @@ static struct {
 	size_t nkeys;
 	int *stagelines;
 	size_t nstages;
+	struct keyline *words; /* the keys the scan saw, by name and line */
+	size_t nwords;
 } P;
 
 static void conf_fail(int, const char *, ...)
     __attribute__((format(printf, 2, 3)));
+static int conf_word_line(const char *, int);
 
 static void
 conf_fail(int line, const char *fmt, ...)
@@ -84,7 +89,7 @@ conf_keyline(cfg_t *cfg, cfg_opt_t *opt)
 	k = &P.keys[P.nkeys++];
 	k->section = title != NULL ? strdup(title) : NULL;
 	k->key = opt->name;
-	k->line = cfg->line;
+	k->line = conf_word_line(opt->name, cfg->line);
 	return 0;
 }
 
@@ -106,6 +111,64 @@ conf_line(const char *section, const char *key)
 	return 0;
 }
 
+static int
+conf_word(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+/*
+ * A word of the config outside strings and comments: a top-level "stage"
+ * opens a section, and a word followed by '=' or "+=" is a key, whose line
+ * is kept for the messages about it.
+ */
+static void
+conf_scan_word(const char *w, size_t n, size_t left, int depth, int line)
+{
+	const char *p = w + n, *end = w + left;
+	struct keyline *k;
+	int *v;
+
+	if (depth == 0 && n == 5 && strncmp(w, "stage", 5) == 0) {
+		if ((v = reallocarray(P.stagelines, P.nstages + 1,
+		    sizeof(int))) == NULL)
+			fatal("reallocarray");
+		P.stagelines = v;
+		P.stagelines[P.nstages++] = line;
+		return;
+	}
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == end || !(*p == '=' || (*p == '+' && p + 1 < end &&
+	    p[1] == '=')))
+		return;
+	if ((k = reallocarray(P.words, P.nwords + 1, sizeof(*k))) == NULL)
+		fatal("reallocarray");
+	P.words = k;
+	k = &P.words[P.nwords++];
+	if ((k->section = strndup(w, n)) == NULL)
+		fatal("strndup");
+	k->key = NULL;
+	k->line = line;
+}
+
+/*
+ * The line a key was written on: the last word of that name the scan saw
+ * at or before the line libconfuse is at (which, for a list over several
+ * lines, is the line of each element).
+ */
+static int
+conf_word_line(const char *key, int upto)
+{
+	size_t i;
+
+	for (i = P.nwords; i-- > 0;)
+		if (P.words[i].line <= upto &&
+		    strcmp(P.words[i].section, key) == 0)
+			return P.words[i].line;
+	return upto;
+}
+
 /*
  * Blanks out # and // comments to the end of the line and C comments,
  * keeping newlines and quoted strings; records the line of each top-level
@@ -123,14 +186,15 @@ conf_scan(char *s, size_t len)
 			line++;
 			i++;
 		} else if (s[i] == '"' || s[i] == '\'') {
+			int start = line;
 			for (q = s[i++]; i < len && s[i] != q; i++) {
-				if (s[i] == '\\' && q == '"' && i + 1 < len)
+				if (s[i] == '\\' && i + 1 < len)
 					i++;
 				if (s[i] == '\n')
 					line++;
 			}
 			if (i >= len) {
-				conf_fail(line, "unterminated string");
+				conf_fail(start, "unterminated string");
 				return -1;
 			}
 			i++;
@@ -168,16 +232,12 @@ conf_scan(char *s, size_t len)
 			}
 			depth--;
 			i++;
-		} else if (depth == 0 && strncmp(s + i, "stage", 5) == 0 &&
-		    (i == 0 || isspace((unsigned char)s[i - 1])) &&
-		    i + 5 < len && isspace((unsigned char)s[i + 5])) {
-			int *v = reallocarray(P.stagelines, P.nstages + 1,
-			    sizeof(int));
-			if (v == NULL)
-				fatal("reallocarray");
-			P.stagelines = v;
-			P.stagelines[P.nstages++] = line;
-			i += 5;
+		} else if (conf_word(s[i]) && (i == 0 || !conf_word(s[i - 1]))) {
+			size_t n = 0;
+			while (i + n < len && conf_word(s[i + n]))
+				n++;
+			conf_scan_word(s + i, n, len - i, depth, line);
+			i += n;
 		} else
 			i++;
 	}
@@ -324,12 +384,12 @@ conf_is_fail_code(const struct stconf *sc, int code)
 }
 
 static int
-conf_number(const char *section, const char *key, long v, long min)
+conf_number(const char *section, const char *key, long v, long min, long max)
 {
-	if (v >= min)
+	if (v >= min && v <= max)
 		return 0;
-	conf_fail(conf_line(section, key), "%s: %ld is out of range (at least %ld)",
-	    key, v, min);
+	conf_fail(conf_line(section, key), "%s: %ld is out of range (%ld to "
+	    "%ld)", key, v, min, max);
 	return -1;
 }
 
@@ -488,13 +548,14 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	sc->backoff_max = cfg_getint(sec, "backoff_max");
 	sc->retain = cfg_getint(sec, "retain");
 	if (conf_stage_name(t, line) == -1 ||
-	    conf_number(t, "slots", sc->slots, 0) == -1 ||
-	    conf_number(t, "timeout", sc->timeout, 0) == -1 ||
-	    conf_number(t, "heartbeat", sc->heartbeat, 0) == -1 ||
-	    conf_number(t, "attempts", sc->attempts, 1) == -1 ||
-	    conf_number(t, "backoff", sc->backoff, 0) == -1 ||
-	    conf_number(t, "backoff_max", sc->backoff_max, 0) == -1 ||
-	    conf_number(t, "retain", sc->retain, 0) == -1 ||
+	    conf_number(t, "slots", sc->slots, 0, COUNT_MAX) == -1 ||
+	    conf_number(t, "timeout", sc->timeout, 0, SECONDS_MAX) == -1 ||
+	    conf_number(t, "heartbeat", sc->heartbeat, 0, SECONDS_MAX) == -1 ||
+	    conf_number(t, "attempts", sc->attempts, 1, COUNT_MAX) == -1 ||
+	    conf_number(t, "backoff", sc->backoff, 0, SECONDS_MAX) == -1 ||
+	    conf_number(t, "backoff_max", sc->backoff_max, 0,
+	    SECONDS_MAX) == -1 ||
+	    conf_number(t, "retain", sc->retain, 0, SECONDS_MAX / 86400) == -1 ||
 	    conf_command(sc, dir) == -1 || conf_env(sc) == -1 ||
 	    conf_fail_codes(sc, sec) == -1 || conf_user(sc, euid) == -1) {
 		stconf_free(sc);
@@ -519,14 +580,14 @@ conf_chain(struct conf *c)
 			    "named \"%s\"", s->next);
 			return -1;
 		}
-		for (steps = 0; s != NULL && s->next != NULL; steps++) {
-			if (steps >= c->nstages) {
-				conf_fail(conf_line(c->stages[i]->name, "next"),
-				    "next: stage %s leads back to itself",
-				    c->stages[i]->name);
+		for (steps = 0; s != NULL && s->next != NULL &&
+		    steps < c->nstages; steps++) {
+			s = conf_stage(c, s->next);
+			if (s == c->stages[i]) {
+				conf_fail(conf_line(s->name, "next"), "next: "
+				    "stage %s leads back to itself", s->name);
 				return -1;
 			}
-			s = conf_stage(c, s->next);
 		}
 	}
 	return 0;
@@ -576,10 +637,12 @@ conf_build(cfg_t *cfg, const char *path, uid_t euid)
 	c->shutdown_grace = cfg_getint(cfg, "shutdown_grace");
 	if (spool[0] == '\0')
 		conf_fail(conf_line(NULL, "spool"), "spool: empty path");
-	else if (conf_number(NULL, "tick", c->tick, 1) == -1 ||
-	    conf_number(NULL, "max_children", c->max_children, 0) == -1 ||
-	    conf_number(NULL, "kill_grace", c->kill_grace, 0) == -1 ||
-	    conf_number(NULL, "shutdown_grace", c->shutdown_grace, 0) == -1)
+	else if (conf_number(NULL, "tick", c->tick, 1, SECONDS_MAX) == -1 ||
+	    conf_number(NULL, "max_children", c->max_children, 0,
+	    COUNT_MAX) == -1 ||
+	    conf_number(NULL, "kill_grace", c->kill_grace, 0, SECONDS_MAX) == -1 ||
+	    conf_number(NULL, "shutdown_grace", c->shutdown_grace, 0,
+	    SECONDS_MAX) == -1)
 		;
 	else if (n == 0)
 		conf_fail(0, "no stage declared");
@@ -663,6 +726,9 @@ conf_reset(const char *path)
 	for (i = 0; i < P.nkeys; i++)
 		free(P.keys[i].section);
 	free(P.keys);
+	for (i = 0; i < P.nwords; i++)
+		free(P.words[i].section);
+	free(P.words);
 	free(P.stagelines);
 	memset(&P, 0, sizeof(P));
 	P.path = path;

@@ -352,23 +352,25 @@ spool_write_all(int fd, const char *data, size_t len)
 /*
  * Writes data to name under dirfd through a temporary file in tmp/, so a
  * reader sees the old file or the new one, never a part. With durable set
- * the data reaches the disk before the rename.
+ * it is part of what the next spool_sync makes durable.
  */
 int
 spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
     size_t len, int durable)
 {
 	static unsigned long seq;
+	static pid_t pid;
 	char tmp[64];
 	int fd, saved;
 
-	snprintf(tmp, sizeof(tmp), ".w.%ld.%lu", (long)getpid(), seq++);
+	if (pid == 0)
+		pid = getpid();
+	snprintf(tmp, sizeof(tmp), ".w.%ld.%lu", (long)pid, seq++);
 	fd = openat(sp->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0644);
 	if (fd == -1)
 		return -1;
-	if (spool_write_all(fd, data, len) == -1 ||
-	    (durable && sp->fsync && fsync(fd) == -1)) {
+	if (spool_write_all(fd, data, len) == -1) {
 		saved = errno;
 		close(fd);
 		unlinkat(sp->tmpfd, tmp, 0);
@@ -381,7 +383,8 @@ spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
 		errno = saved;
 		return -1;
 	}
-	sp->dirty = 1;
+	if (durable)
+		sp->dirty = 1;
 	return 0;
 }
 
@@ -452,9 +455,9 @@ spool_status_write(struct spool *sp, const char *id, const struct status *st)
 		return -1;
 	}
 	text = spool_line(text);
-	r = spool_write(sp, sp->workfd, path, text, strlen(text), 0);
+	r = spool_write(sp, sp->workfd, path, text, strlen(text), 1);
 	if (r == -1 && errno == ENOENT && spool_workdir(sp, id, -1, -1) == 0)
-		r = spool_write(sp, sp->workfd, path, text, strlen(text), 0);
+		r = spool_write(sp, sp->workfd, path, text, strlen(text), 1);
 	if (r == -1)
 		log_warn("write work/%s", path);
 	free(text);
@@ -680,7 +683,7 @@ spool_backoff(long base, long max, int attempt, uint32_t rnd)
 		d = max;
 	if (d <= 0)
 		return 0;
-	return d - (long)(rnd % (uint32_t)(d / 4 + 1));
+	return d - (long)((uint64_t)rnd % ((uint64_t)d / 4 + 1));
 }
 
 /*

@@ -1,0 +1,811 @@
+/*
+ * test_spool.c: job names, priorities, retry backoff, and the spool's
+ * files on disk: its layout, moves that never replace, atomic writes and
+ * status records.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* as the Makefile passes */
+#endif
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spoold.h"
+
+static char *str(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* snprintf that must not cut. */
+static char *
+str(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < len);
+	return buf;
+}
+
+/* --- names --- */
+
+static void
+name_ok(const char *id)
+{
+	const char *why = NULL;
+
+	if (spool_name_check(id, &why) != 0)
+		fail_msg("\"%s\" refused: %s", id, why != NULL ? why : "?");
+}
+
+static void
+name_bad(const char *id, const char *want)
+{
+	const char *why = NULL;
+
+	assert_int_equal(spool_name_check(id, &why), -1);
+	assert_non_null(why);
+	assert_string_equal(why, want);
+}
+
+static void
+test_name_ok(void **state)
+{
+	char id[ID_MAX + 1];
+
+	(void)state;
+	name_ok("job");
+	name_ok("a job with spaces");
+	name_ok("caf\xc3\xa9");               /* é */
+	name_ok("\xe6\x97\xa5\xe6\x9c\xac");  /* 日本 */
+	name_ok("\xf0\x9f\x93\x9a.cbz");      /* a 4-byte sequence */
+	name_ok("\xc2\xa0nbsp");              /* U+00A0: not a control */
+	name_ok("-leading-dash");
+	name_ok("7.20261123T093904.x");
+	name_ok("a~b!c'd\"e");
+	memset(id, 'x', ID_MAX);
+	id[ID_MAX] = '\0';
+	assert_int_equal(strlen(id), 251);
+	name_ok(id);
+}
+
+static void
+test_name_bad(void **state)
+{
+	char id[ID_MAX + 2];
+
+	(void)state;
+	memset(id, 'x', ID_MAX + 1);
+	id[ID_MAX + 1] = '\0';
+	assert_int_equal(strlen(id), 252);
+	name_bad(id, "name longer than 251 bytes");
+	name_bad("a\nb", "control character in name");
+	name_bad("a\tb", "control character in name");
+	name_bad("\x01", "control character in name");
+	name_bad("a\x1f", "control character in name");
+	name_bad("del\x7f", "control character in name");
+	name_bad("nel\xc2\x85", "control character in name");   /* U+0085 */
+	name_bad("\xc2\x80", "control character in name");      /* U+0080 */
+	name_bad("\xc2\x9f", "control character in name");      /* U+009F */
+	name_bad("bad\xff", "name is not UTF-8");
+	name_bad("\xfe", "name is not UTF-8");
+	name_bad("\xc0\xaf", "name is not UTF-8");              /* overlong / */
+	name_bad("\xc1\xbf", "name is not UTF-8");
+	name_bad("\xe0\x80\xaf", "name is not UTF-8");          /* overlong */
+	name_bad("\xf0\x80\x80\xaf", "name is not UTF-8");      /* overlong */
+	name_bad("\xed\xa0\x80", "name is not UTF-8");          /* D800 */
+	name_bad("\xed\xbf\xbf", "name is not UTF-8");          /* DFFF */
+	name_bad("\xf4\x90\x80\x80", "name is not UTF-8");      /* > 10FFFF */
+	name_bad("\xf5\x80\x80\x80", "name is not UTF-8");
+	name_bad("\x80", "name is not UTF-8");                  /* lone tail */
+	name_bad("\xe6\x97", "name is not UTF-8");              /* cut short */
+	name_bad("\xe6\x97x", "name is not UTF-8");
+	name_bad("\xc3", "name is not UTF-8");
+}
+
+/* 251 bytes of multibyte text is fine; one byte more is not. */
+static void
+test_name_length_multibyte(void **state)
+{
+	char id[ID_MAX + 8];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i + 3 <= 249; i += 3)
+		memcpy(id + i, "\xe6\x97\xa5", 3);
+	id[i++] = 'a';
+	id[i++] = 'b';
+	id[i] = '\0';
+	assert_int_equal(strlen(id), 251);
+	name_ok(id);
+	id[i++] = 'c';
+	id[i] = '\0';
+	name_bad(id, "name longer than 251 bytes");
+}
+
+static void
+test_priority(void **state)
+{
+	(void)state;
+	assert_int_equal(spool_priority("7.20261123T093904.x"), 7);
+	assert_int_equal(spool_priority("9.20261123T093904.job.cbz"), 9);
+	assert_int_equal(spool_priority("0.20261123T093904.x"), 0);
+	assert_int_equal(spool_priority("1.20261123T093904."), 1);
+	assert_int_equal(spool_priority("job"), 0);
+	assert_int_equal(spool_priority(""), 0);
+	assert_int_equal(spool_priority("7"), 0);
+	assert_int_equal(spool_priority("7."), 0);
+	assert_int_equal(spool_priority("7.2026"), 0);
+	assert_int_equal(spool_priority("7.20261123T093904"), 0);
+	assert_int_equal(spool_priority("7.20261123T093904x"), 0);
+	assert_int_equal(spool_priority("7.20261123X093904.x"), 0);
+	assert_int_equal(spool_priority("7.2026112aT093904.x"), 0);
+	assert_int_equal(spool_priority("7.20261123T09390a.x"), 0);
+	assert_int_equal(spool_priority("77.20261123T093904.x"), 0);
+	assert_int_equal(spool_priority("x.20261123T093904.x"), 0);
+	assert_int_equal(spool_priority("7-20261123T093904.x"), 0);
+	assert_int_equal(spool_priority("-7.20261123T093904.x"), 0);
+	assert_int_equal(spool_priority("7.20261123T0939041.x"), 0);
+}
+
+static void
+name_time(const char *id, int want, time_t sec, long nsec)
+{
+	struct timespec t = {12345, 678};
+
+	if (spool_name_time(id, &t) != want)
+		fail_msg("spool_name_time(\"%s\") is not %d", id, want);
+	assert_int_equal(t.tv_sec, sec);
+	assert_int_equal(t.tv_nsec, nsec);
+}
+
+/* The submission time in the names spoolctl gives, in UTC. */
+static void
+test_name_time(void **state)
+{
+	(void)state;
+	/* 2026-11-23T09:39:04Z */
+	name_time("7.20261123T093904.123456-4242-17.book.cbz", 1, 1795426744,
+	    123456000);
+	name_time("0.20261123T093904.000001-1-1.x", 1, 1795426744, 1000);
+	name_time("7.20261123T093904.x", 1, 1795426744, 0);
+	name_time("7.20261123T093904.", 1, 1795426744, 0);
+	name_time("9.20000229T235959.999999", 1, 951868799, 999999000);
+	/* Not such a name: none, and the time zeroed. */
+	name_time("job", 0, 0, 0);
+	name_time("", 0, 0, 0);
+	name_time("7.20261123T093904", 0, 0, 0);
+	name_time("77.20261123T093904.x", 0, 0, 0);
+	name_time("7.20261123X093904.x", 0, 0, 0);
+	name_time("7.20261323T093904.x", 0, 0, 0);   /* month 13 */
+	/* The same whatever the local time zone. */
+	setenv("TZ", "Pacific/Chatham", 1);
+	tzset();
+	name_time("7.20261123T093904.5.x", 1, 1795426744, 5000);
+	unsetenv("TZ");
+	tzset();
+}
+
+/* --- backoff --- */
+
+static void
+test_backoff_first(void **state)
+{
+	uint32_t rnd;
+	long d;
+
+	(void)state;
+	assert_int_equal(spool_backoff(10, 3600, 1, 0), 10);
+	assert_int_equal(spool_backoff(100, 3600, 1, 0), 100);
+	/* Less a random part of at most a quarter, each part occurring. */
+	for (rnd = 0; rnd < 1000; rnd++) {
+		d = spool_backoff(100, 3600, 1, rnd);
+		assert_true(d >= 75 && d <= 100);
+	}
+	assert_int_equal(spool_backoff(100, 3600, 1, 25), 75);
+	assert_int_equal(spool_backoff(100, 3600, 1, 26), 100);
+	d = spool_backoff(100, 3600, 1, UINT32_MAX);
+	assert_true(d >= 75 && d <= 100);
+	/* Too short to take anything off. */
+	assert_int_equal(spool_backoff(1, 3600, 1, 12345), 1);
+	assert_int_equal(spool_backoff(3, 3600, 1, 12345), 3);
+}
+
+static void
+test_backoff_doubles(void **state)
+{
+	int a;
+	long want = 10;
+
+	(void)state;
+	for (a = 1; a <= 8; a++, want *= 2)
+		assert_int_equal(spool_backoff(10, 1000000, a, 0), want);
+	for (a = 1; a <= 8; a++) {
+		long d = spool_backoff(10, 1000000, a, 0xdeadbeef);
+		long full = 10L << (a - 1);
+		assert_true(d <= full && d >= full - full / 4);
+	}
+}
+
+static void
+test_backoff_capped(void **state)
+{
+	uint32_t rnd;
+	long d;
+
+	(void)state;
+	assert_int_equal(spool_backoff(10, 100, 4, 0), 80);
+	assert_int_equal(spool_backoff(10, 100, 5, 0), 100);
+	assert_int_equal(spool_backoff(10, 100, 6, 0), 100);
+	assert_int_equal(spool_backoff(10, 100, 50, 0), 100);
+	assert_int_equal(spool_backoff(10, 3600, 9, 0), 2560);
+	assert_int_equal(spool_backoff(10, 3600, 10, 0), 3600);
+	/* A base above the cap is capped too. */
+	assert_int_equal(spool_backoff(5000, 3600, 1, 0), 3600);
+	for (rnd = 0; rnd < 2000; rnd += 7) {
+		d = spool_backoff(10, 100, 30, rnd);
+		assert_true(d >= 75 && d <= 100);
+	}
+}
+
+static void
+test_backoff_never_negative(void **state)
+{
+	(void)state;
+	assert_int_equal(spool_backoff(0, 3600, 1, 0), 0);
+	assert_int_equal(spool_backoff(0, 3600, 5, 99), 0);
+	assert_int_equal(spool_backoff(10, 0, 3, 99), 0);
+	assert_int_equal(spool_backoff(-10, 3600, 1, 7), 0);
+	assert_int_equal(spool_backoff(10, -1, 1, 7), 0);
+	assert_int_equal(spool_backoff(10, 3600, 0, 0), 10);
+	assert_int_equal(spool_backoff(10, 3600, -3, 0), 10);
+}
+
+/*
+ * spool_backoff in a child process, so that a crash (a division by zero,
+ * or UBSan stopping the process) fails this test instead of the run.
+ */
+static long
+backoff_in_child(long base, long max, int attempt, uint32_t rnd)
+{
+	int p[2], ws;
+	pid_t pid;
+	long d = -1;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		/* Not cmocka's handlers: they would carry on the tests here. */
+		signal(SIGFPE, SIG_DFL);
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGILL, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGABRT, SIG_DFL);
+		close(p[0]);
+		d = spool_backoff(base, max, attempt, rnd);
+		_exit(write(p[1], &d, sizeof(d)) == sizeof(d) ? 0 : 1);
+	}
+	close(p[1]);
+	if (read(p[0], &d, sizeof(d)) != sizeof(d))
+		d = -1;
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		fail_msg("spool_backoff(%ld, %ld, %d, %lu) did not return: "
+		    "%s %d",
+		    base, max, attempt, (unsigned long)rnd,
+		    WIFSIGNALED(ws) ? "signal" : "exit",
+		    WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+	return d;
+}
+
+static void
+test_backoff_huge(void **state)
+{
+	static const uint32_t rnds[] = {0, 1, 12345, 0x7fffffff, UINT32_MAX};
+	size_t i;
+	long d;
+
+	(void)state;
+	for (i = 0; i < sizeof(rnds) / sizeof(*rnds); i++) {
+		d = spool_backoff(10, 3600, INT_MAX, rnds[i]);
+		assert_true(d >= 2700 && d <= 3600);
+		d = backoff_in_child(10, 1000000000L, 1000000, rnds[i]);
+		assert_true(d >= 750000000L && d <= 1000000000L);
+	}
+	/*
+	 * No overflow, no division by zero, with caps as large as a long:
+	 * backoff_max is any number in the config.
+	 */
+	for (i = 0; i < sizeof(rnds) / sizeof(*rnds); i++) {
+		d = backoff_in_child(LONG_MAX / 2 + 1, LONG_MAX, 3, rnds[i]);
+		assert_true(d <= LONG_MAX && d >= LONG_MAX - LONG_MAX / 4);
+		d = backoff_in_child(10, LONG_MAX, INT_MAX, rnds[i]);
+		assert_true(d >= LONG_MAX - LONG_MAX / 4);
+		d = backoff_in_child(LONG_MAX, LONG_MAX, 1, rnds[i]);
+		assert_true(d >= LONG_MAX - LONG_MAX / 4);
+		/* 2^34 - 4 s: a quarter and one is 2^32. */
+		d = backoff_in_child(17179869180L, 17179869180L, 1, rnds[i]);
+		assert_true(d <= 17179869180L &&
+		    d >= 17179869180L - 17179869180L / 4);
+	}
+}
+
+/* --- on disk --- */
+
+static char logged[4096];
+
+/* Sends fd 2 to a temporary file until logged_end() puts it in logged. */
+static FILE *log_tmp;
+static int log_saved = -1;
+
+static void
+logged_begin(void)
+{
+	log_tmp = tmpfile();
+	assert_non_null(log_tmp);
+	fflush(stderr);
+	log_saved = dup(STDERR_FILENO);
+	assert_true(log_saved != -1);
+	assert_true(dup2(fileno(log_tmp), STDERR_FILENO) != -1);
+}
+
+static const char *
+logged_end(void)
+{
+	size_t n;
+
+	fflush(stderr);
+	assert_true(dup2(log_saved, STDERR_FILENO) != -1);
+	close(log_saved);
+	rewind(log_tmp);
+	n = fread(logged, 1, sizeof(logged) - 1, log_tmp);
+	logged[n] = '\0';
+	fclose(log_tmp);
+	return logged;
+}
+
+struct fx {
+	char dir[PATH_MAX];
+	char path[PATH_MAX]; /* the spool in it */
+	struct spool sp;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	str(f->dir, sizeof(f->dir), "/tmp/test_spool.XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	str(f->path, sizeof(f->path), "%s/data", f->dir);
+	if (spool_open(&f->sp, f->path, 1) == -1) {
+		spool_rmtree(AT_FDCWD, f->dir);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	int r;
+
+	spool_close(&f->sp);
+	r = spool_rmtree(AT_FDCWD, f->dir);
+	free(f);
+	return r;
+}
+
+static void
+assert_dir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+assert_dir(const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (lstat(path, &st) == -1)
+		fail_msg("%s: %s", path, strerror(errno));
+	assert_true(S_ISDIR(st.st_mode));
+}
+
+/* The number of entries of a folder, its dot files included. */
+static int
+entries(int dirfd)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, n = 0;
+
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY);
+	assert_true(fd != -1);
+	d = fdopendir(fd);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+make_file(int dirfd, const char *name, const char *text)
+{
+	int fd;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(close(fd), 0);
+}
+
+static void
+assert_file(int dirfd, const char *name, const char *text)
+{
+	char *got = spool_read(dirfd, name, 65536);
+
+	if (got == NULL)
+		fail_msg("%s: %s", name, strerror(errno));
+	assert_string_equal(got, text);
+	free(got);
+}
+
+static void
+test_open_layout(void **state)
+{
+	struct fx *f = *state;
+	struct sdirs sd;
+	struct spool again;
+	int i;
+
+	assert_true(f->sp.dfd >= 0 && f->sp.tmpfd >= 0 && f->sp.workfd >= 0 &&
+	    f->sp.logfd >= 0 && f->sp.indexfd >= 0 && f->sp.cancelfd >= 0);
+	assert_dir("%s", f->path);
+	assert_dir("%s/tmp", f->path);
+	assert_dir("%s/work", f->path);
+	assert_dir("%s/log", f->path);
+	assert_dir("%s/index", f->path);
+	assert_dir("%s/index/cancel", f->path);
+
+	assert_int_equal(spool_stage_open(&f->sp, "prep", &sd, 1), 0);
+	for (i = 0; i < NDIRS; i++) {
+		assert_true(sd.fd[i] >= 0);
+		assert_dir("%s/prep/%s", f->path, spool_dir_name(i));
+	}
+	assert_string_equal(spool_dir_name(DIR_QUEUE), "queue");
+	assert_string_equal(spool_dir_name(DIR_RUNNING), "running");
+	assert_string_equal(spool_dir_name(DIR_DONE), "done");
+	assert_string_equal(spool_dir_name(DIR_ERROR), "error");
+	/* The fds are the folders: a file made through one shows up there. */
+	make_file(sd.fd[DIR_DONE], "j", "x");
+	{
+		char p[PATH_MAX];
+		str(p, sizeof(p), "%s/prep/done/j", f->path);
+		assert_int_equal(access(p, F_OK), 0);
+	}
+	spool_stage_close(&sd);
+	for (i = 0; i < NDIRS; i++)
+		assert_int_equal(sd.fd[i], -1);
+
+	/* Opening again, with or without create, finds the same layout. */
+	assert_int_equal(spool_stage_open(&f->sp, "prep", &sd, 0), 0);
+	assert_file(sd.fd[DIR_DONE], "j", "x");
+	spool_stage_close(&sd);
+	assert_int_equal(spool_open(&again, f->path, 0), 0);
+	spool_close(&again);
+	assert_int_equal(spool_open(&again, f->path, 1), 0);
+	spool_close(&again);
+	assert_int_equal(again.dfd, -1);
+}
+
+static void
+test_open_missing(void **state)
+{
+	struct fx *f = *state;
+	struct sdirs sd;
+	struct spool sp;
+	char path[PATH_MAX];
+	int i;
+
+	/* Without create, nothing is made, and the failure is logged. */
+	logged_begin();
+	assert_int_equal(spool_stage_open(&f->sp, "nope", &sd, 0), -1);
+	assert_string_equal(logged_end(),
+	    "spoold: open nope: No such file or directory\n");
+	for (i = 0; i < NDIRS; i++)
+		assert_int_equal(sd.fd[i], -1);
+	str(path, sizeof(path), "%s/nope", f->path);
+	assert_int_equal(access(path, F_OK), -1);
+	str(path, sizeof(path), "%s/other", f->dir);
+	logged_begin();
+	assert_int_equal(spool_open(&sp, path, 0), -1);
+	assert_non_null(strstr(logged_end(),
+	    "other: No such file or directory"));
+	assert_int_equal(access(path, F_OK), -1);
+	/* A spool missing part of its layout is not opened without create. */
+	str(path, sizeof(path), "%s/half", f->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	logged_begin();
+	assert_int_equal(spool_open(&sp, path, 0), -1);
+	assert_string_equal(logged_end(),
+	    "spoold: open tmp: No such file or directory\n");
+	assert_int_equal(sp.dfd, -1);
+}
+
+static void
+test_move(void **state)
+{
+	struct fx *f = *state;
+	struct sdirs sd;
+
+	assert_int_equal(spool_stage_open(&f->sp, "s", &sd, 1), 0);
+	make_file(sd.fd[DIR_QUEUE], "job", "new");
+	f->sp.dirty = 0;
+	assert_int_equal(spool_move(&f->sp, sd.fd[DIR_QUEUE],
+	    sd.fd[DIR_RUNNING], "job"), 0);
+	assert_int_equal(f->sp.dirty, 1);
+	assert_int_equal(faccessat(sd.fd[DIR_QUEUE], "job", F_OK, 0), -1);
+	assert_file(sd.fd[DIR_RUNNING], "job", "new");
+
+	/* Moving onto a job of the same name fails, and both stay. */
+	make_file(sd.fd[DIR_QUEUE], "job", "second");
+	f->sp.dirty = 0;
+	errno = 0;
+	assert_int_equal(spool_move(&f->sp, sd.fd[DIR_QUEUE],
+	    sd.fd[DIR_RUNNING], "job"), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(f->sp.dirty, 0);
+	assert_file(sd.fd[DIR_QUEUE], "job", "second");
+	assert_file(sd.fd[DIR_RUNNING], "job", "new");
+
+	/* Also onto a folder of that name. */
+	assert_int_equal(mkdirat(sd.fd[DIR_ERROR], "job", 0755), 0);
+	errno = 0;
+	assert_int_equal(spool_move(&f->sp, sd.fd[DIR_QUEUE], sd.fd[DIR_ERROR],
+	    "job"), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_file(sd.fd[DIR_QUEUE], "job", "second");
+
+	/* A job that is not there. */
+	errno = 0;
+	assert_int_equal(spool_move(&f->sp, sd.fd[DIR_DONE], sd.fd[DIR_ERROR],
+	    "ghost"), -1);
+	assert_int_equal(errno, ENOENT);
+	spool_stage_close(&sd);
+}
+
+static void
+test_write_atomic(void **state)
+{
+	struct fx *f = *state;
+	static const char one[] = "{\"a\": 1}\n", two[] = "second\n";
+	char big[100000];
+	struct stat st;
+	size_t i;
+
+	assert_int_equal(entries(f->sp.tmpfd), 0);
+	f->sp.dirty = 0;
+	assert_int_equal(spool_write(&f->sp, f->sp.indexfd, "m.json", one,
+	    strlen(one), 1), 0);
+	assert_int_equal(f->sp.dirty, 1);
+	assert_file(f->sp.indexfd, "m.json", one);
+	assert_int_equal(entries(f->sp.tmpfd), 0);
+
+	/* A rewrite replaces the file whole: never a write into it. */
+	assert_int_equal(fstatat(f->sp.indexfd, "m.json", &st, 0), 0);
+	{
+		int fd = openat(f->sp.indexfd, "m.json", O_RDONLY);
+		char buf[64];
+		ssize_t n;
+
+		assert_true(fd != -1);
+		assert_int_equal(spool_write(&f->sp, f->sp.indexfd, "m.json",
+		    two, strlen(two), 0), 0);
+		/* The reader that opened the old file still reads it all. */
+		n = read(fd, buf, sizeof(buf) - 1);
+		assert_int_equal(n, (ssize_t)strlen(one));
+		buf[n] = '\0';
+		assert_string_equal(buf, one);
+		close(fd);
+	}
+	assert_file(f->sp.indexfd, "m.json", two);
+	assert_int_equal(entries(f->sp.tmpfd), 0);
+
+	for (i = 0; i < sizeof(big) - 1; i++)
+		big[i] = 'a' + i % 26;
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(spool_write(&f->sp, f->sp.workfd, "big", big,
+	    strlen(big), 1), 0);
+	{
+		char *got = spool_read(f->sp.workfd, "big", sizeof(big));
+		assert_non_null(got);
+		assert_int_equal(strlen(got), strlen(big));
+		assert_memory_equal(got, big, strlen(big));
+		free(got);
+	}
+	assert_int_equal(fstatat(f->sp.workfd, "big", &st, 0), 0);
+	assert_int_equal(st.st_size, (off_t)strlen(big));
+	assert_int_equal(entries(f->sp.tmpfd), 0);
+
+	/* A failed write leaves nothing behind either. */
+	assert_int_equal(spool_write(&f->sp, f->sp.workfd, "no/such/dir", one,
+	    strlen(one), 0), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(entries(f->sp.tmpfd), 0);
+}
+
+static void
+fill_status(struct status *st)
+{
+	status_init(st, "prep");
+	st->state = JS_DEFERRED;
+	st->attempt = 2;
+	st->exit = 75;
+	st->signal = 9;
+	strcpy(st->reason, "exit 75 \"quoted\" \\ and \xc3\xa9");
+	st->submitted = 1795426744;  /* 2026-11-23T09:39:04Z */
+	st->started = 1795426800;
+	st->finished = 1795426860;
+	st->updated = 1795426861;
+	strcpy(st->progress, "page 3/40");
+	st->priority = 7;
+	strcpy(st->key, "user-42");
+	st->pgid = 31337;
+	st->pstart = 123456789012ULL;
+}
+
+static void
+assert_status_equal(const struct status *a, const struct status *b)
+{
+	assert_string_equal(a->stage, b->stage);
+	assert_int_equal(a->state, b->state);
+	assert_int_equal(a->attempt, b->attempt);
+	assert_int_equal(a->exit, b->exit);
+	assert_int_equal(a->signal, b->signal);
+	assert_string_equal(a->reason, b->reason);
+	assert_int_equal(a->submitted, b->submitted);
+	assert_int_equal(a->started, b->started);
+	assert_int_equal(a->finished, b->finished);
+	assert_int_equal(a->updated, b->updated);
+	assert_string_equal(a->progress, b->progress);
+	assert_int_equal(a->priority, b->priority);
+	assert_string_equal(a->key, b->key);
+	assert_int_equal(a->pgid, b->pgid);
+	assert_int_equal(a->pstart, b->pstart);
+}
+
+static void
+test_status_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct status st, got;
+	static const char id[] = "7.20261123T093904.x";
+	char path[PATH_MAX], *text;
+
+	fill_status(&st);
+	/* work/<id>/ does not exist yet: the write makes it. */
+	assert_int_equal(spool_status_read(&f->sp, id, &got), -1);
+	assert_int_equal(spool_status_write(&f->sp, id, &st), 0);
+	str(path, sizeof(path), "%s/work/%s", f->path, id);
+	assert_dir("%s", path);
+	memset(&got, 0xa5, sizeof(got));
+	assert_int_equal(spool_status_read(&f->sp, id, &got), 0);
+	assert_status_equal(&got, &st);
+	assert_int_equal(entries(f->sp.tmpfd), 0);
+
+	/* The file is one line of JSON. */
+	str(path, sizeof(path), "%s/status.json", id);
+	text = spool_read(f->sp.workfd, path, 65536);
+	assert_non_null(text);
+	assert_true(text[0] == '{');
+	assert_non_null(strchr(text, '\n'));
+	assert_true(strchr(text, '\n') == text + strlen(text) - 1);
+	free(text);
+
+	/* A second write replaces the first. */
+	st.state = JS_DONE;
+	st.exit = 0;
+	st.signal = 0;
+	st.reason[0] = '\0';
+	assert_int_equal(spool_status_write(&f->sp, id, &st), 0);
+	assert_int_equal(spool_status_read(&f->sp, id, &got), 0);
+	assert_status_equal(&got, &st);
+
+	/* A record that is not one reads as none. */
+	spool_write(&f->sp, f->sp.workfd, path, "garbage", 7, 0);
+	assert_int_equal(spool_status_read(&f->sp, id, &got), -1);
+}
+
+static void
+test_status_minimal_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct status st, got;
+
+	status_init(&st, "ocr");
+	assert_int_equal(spool_status_write(&f->sp, "plain", &st), 0);
+	assert_int_equal(spool_status_read(&f->sp, "plain", &got), 0);
+	assert_status_equal(&got, &st);
+	assert_int_equal(got.exit, -1);
+	assert_int_equal(got.state, JS_QUEUED);
+}
+
+static void
+test_touch(void **state)
+{
+	struct fx *f = *state;
+	struct sdirs sd;
+	struct stat st;
+
+	assert_int_equal(spool_stage_open(&f->sp, "s", &sd, 1), 0);
+	make_file(sd.fd[DIR_QUEUE], "j", "x");
+	assert_int_equal(spool_touch(sd.fd[DIR_QUEUE], "j", 2000000000), 0);
+	assert_int_equal(fstatat(sd.fd[DIR_QUEUE], "j", &st, 0), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 2000000000);
+	assert_int_equal(spool_touch(sd.fd[DIR_QUEUE], "none", 1), -1);
+	spool_stage_close(&sd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_name_ok),
+		cmocka_unit_test(test_name_bad),
+		cmocka_unit_test(test_name_length_multibyte),
+		cmocka_unit_test(test_priority),
+		cmocka_unit_test(test_name_time),
+		cmocka_unit_test(test_backoff_first),
+		cmocka_unit_test(test_backoff_doubles),
+		cmocka_unit_test(test_backoff_capped),
+		cmocka_unit_test(test_backoff_never_negative),
+		cmocka_unit_test(test_backoff_huge),
+		cmocka_unit_test_setup_teardown(test_open_layout, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_open_missing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_atomic, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_status_round_trip, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_status_minimal_round_trip,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_touch, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("spool", tests, NULL, NULL);
+}
