@@ -33,8 +33,8 @@ DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/loop.o $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MANS := supervisor/spoold.8 supervisor/spoold.conf.5
 
-.PHONY: all deps run check check-unit check-blackbox check-man install \
-        uninstall clean
+.PHONY: all deps run check check-unit check-blackbox check-man bench \
+        install uninstall clean
 
 all: $(B)/spoold $(B)/spoolctl
 
@@ -95,6 +95,9 @@ check-unit:
 
 check-blackbox:
 	SPOOLD=$(CURDIR)/$(B)/san/spoold sh tests/blackbox/run.sh
+
+bench: deps all
+	sh tests/bench/bench.sh
 
 check-man:
 	mandoc -Tlint -W warning $(MANS)
