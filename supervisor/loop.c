@@ -406,6 +406,16 @@ run_start(struct stage *st, const char *id, struct status *s)
 	st->nrun++;
 	L.nrun++;
 	if ((r->pid = child_spawn(&sw)) == -1) {
+		if (errno == EAGAIN || errno == ENOMEM) {
+			/* The system is short of processes: not the job's fault. */
+			log_warn("%s: spawn for %s", st->name, id);
+			TAILQ_REMOVE(&st->runs, r, entry);
+			st->nrun--;
+			L.nrun--;
+			close(r->logfd);
+			run_free(r);
+			return -1;
+		}
 		/* A program that cannot run fails like one that exits 127. */
 		r->pid = 0;
 		run_end(r, W_EXITCODE(127, 0));
