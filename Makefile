@@ -6,6 +6,7 @@ BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/libexec/spoold
 MANDIR     ?= $(PREFIX)/share/man
+SPOOLDIR   ?= /var/spool/spoold
 DESTDIR    ?=
 
 CC      ?= cc
@@ -26,21 +27,31 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 # Debian packages, each found by pkg-config name or command.
 DEPS_PKG := libconfuse:libconfuse-dev libbsd:libbsd-dev cmocka:libcmocka-dev \
             jansson:libjansson-dev
-DEPS_CMD := pkg-config:pkg-config mandoc:mandoc
+DEPS_CMD := pkg-config:pkg-config mandoc:mandoc python3:python3 tmux:tmux
+# What the shipped pipeline (conf/spoold.conf, stages/) runs.
+PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
+            pdfinfo:poppler-utils pdftotext:poppler-utils \
+            /usr/share/tesseract-ocr/5/tessdata/eng.traineddata:tesseract-ocr-eng \
+            /usr/share/tesseract-ocr/5/tessdata/fra.traineddata:tesseract-ocr-fra
 
 CORE := conf log status spool child queue metrics
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/loop.o $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-MANS := supervisor/spoold.8 supervisor/spoold.conf.5
+MAN1 := $(wildcard supervisor/*.1)
+MAN5 := supervisor/spoold.conf.5
+MAN8 := supervisor/spoold.8
+MANS := $(MAN1) $(MAN5) $(MAN8)
+STAGES := stages/prep stages/ocr stages/publish
 
-.PHONY: all deps run check check-unit check-blackbox check-man bench \
+.PHONY: all deps deps-pipeline run check check-unit check-blackbox check-man bench \
         install uninstall clean
 
 all: $(B)/spoold $(B)/spoolctl
 
 deps:
 	@missing=""; \
-	for d in $(DEPS_CMD); do command -v $${d%%:*} >/dev/null 2>&1 || \
+	for d in $(DEPS_CMD); do n=$${d%%:*}; \
+	    { [ -e "$$n" ] || command -v "$$n" >/dev/null 2>&1; } || \
 	    missing="$$missing $${d#*:}"; done; \
 	for d in $(DEPS_PKG); do pkg-config --exists $${d%%:*} 2>/dev/null || \
 	    missing="$$missing $${d#*:}"; done; \
@@ -80,7 +91,10 @@ $(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) | $(B)
 $(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) | $(B)/san
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ $^ $(LDLIBS) -lcmocka
 
-run: deps
+deps-pipeline:
+	@$(MAKE) -s deps DEPS_CMD="$(PIPE_CMD)" DEPS_PKG=
+
+run: deps deps-pipeline
 	$(MAKE) all
 	exec ./$(B)/spoold -c conf/spoold.conf
 
@@ -93,8 +107,13 @@ check-unit:
 	@fail=0; for t in $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%); do \
 	    echo "== $$t"; ./$$t || fail=1; done; exit $$fail
 
+# The black-box suites run the sanitized programs: the same tests, with
+# ASan and UBSan watching the daemon and the CLI.
 check-blackbox:
-	SPOOLD=$(CURDIR)/$(B)/san/spoold sh tests/blackbox/run.sh
+	SPOOLD=$(CURDIR)/$(B)/san/spoold SPOOLCTL=$(CURDIR)/$(B)/san/spoolctl \
+	    sh tests/blackbox/run.sh
+	SPOOLD=$(CURDIR)/$(B)/san/spoold SPOOLCTL=$(CURDIR)/$(B)/san/spoolctl \
+	    sh tests/blackbox/spoolctl.sh
 
 bench: deps all
 	sh tests/bench/bench.sh
@@ -103,20 +122,30 @@ check-man:
 	mandoc -Tlint -W warning $(MANS)
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(B)/spoold $(DESTDIR)$(SBINDIR)/spoold
 	install -m 755 $(B)/spoolctl $(DESTDIR)$(BINDIR)/spoolctl
-	install -m 644 supervisor/spoold.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 644 supervisor/spoold.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	[ -e $(DESTDIR)$(SYSCONFDIR)/spoold.conf ] || \
-	    install -m 644 conf/spoold.conf $(DESTDIR)$(SYSCONFDIR)/spoold.conf
+	install -m 755 $(STAGES) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	@# The config is the operator's: never replaced once there.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/spoold.conf ] || { \
+	    sed -e 's|"\.\./stages/|"$(LIBEXECDIR)/|' \
+	        -e 's|^spool *= *"data"|spool = "$(SPOOLDIR)"|' conf/spoold.conf \
+	        > $(DESTDIR)$(SYSCONFDIR)/spoold.conf && \
+	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/spoold.conf; }
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/spoolctl $(DESTDIR)$(MANDIR)/man1/spoolctl.1
-	rm -f $(DESTDIR)$(SBINDIR)/spoold $(DESTDIR)$(MANDIR)/man8/spoold.8 \
-	    $(DESTDIR)$(MANDIR)/man5/spoold.conf.5
+	rm -f $(DESTDIR)$(SBINDIR)/spoold $(DESTDIR)$(BINDIR)/spoolctl
+	rm -f $(STAGES:stages/%=$(DESTDIR)$(LIBEXECDIR)/%)
+	rm -f $(MAN1:supervisor/%=$(DESTDIR)$(MANDIR)/man1/%) \
+	    $(MAN5:supervisor/%=$(DESTDIR)$(MANDIR)/man5/%) \
+	    $(MAN8:supervisor/%=$(DESTDIR)$(MANDIR)/man8/%)
+	-rmdir $(DESTDIR)$(LIBEXECDIR)
 
 clean:
 	rm -rf $(B)
