@@ -132,6 +132,9 @@ install: all
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 contrib/bash-completion/spoolctl \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/spoolctl
 	@# The config is the operator's: never replaced once there.
 	[ -e $(DESTDIR)$(SYSCONFDIR)/spoold.conf ] || { \
 	    sed -e 's|"\.\./stages/|"$(LIBEXECDIR)/|' \
@@ -140,7 +143,8 @@ install: all
 	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/spoold.conf; }
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/spoold $(DESTDIR)$(BINDIR)/spoolctl
+	rm -f $(DESTDIR)$(SBINDIR)/spoold $(DESTDIR)$(BINDIR)/spoolctl \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/spoolctl
 	rm -f $(STAGES:stages/%=$(DESTDIR)$(LIBEXECDIR)/%)
 	rm -f $(MAN1:supervisor/%=$(DESTDIR)$(MANDIR)/man1/%) \
 	    $(MAN5:supervisor/%=$(DESTDIR)$(MANDIR)/man5/%) \

@@ -618,7 +618,7 @@ run_place(struct run *r, enum outcome out, const char *why)
 static void
 run_heartbeat(struct run *r, struct timespec now)
 {
-	char path[PATH_MAX], *text, *line, *end;
+	char path[PATH_MAX];
 	struct stat sb;
 
 	spool_path(path, sizeof(path), "%s/heartbeat", r->id);
@@ -631,16 +631,7 @@ run_heartbeat(struct run *r, struct timespec now)
 	if (sb.st_mtim.tv_sec < r->st.started)
 		return; /* left by an earlier run */
 	r->beat = now;
-	if ((text = spool_read(L.sp->workfd, path, 4096)) == NULL)
-		return;
-	for (end = text + strlen(text); end > text && (end[-1] == '\n' ||
-	    end[-1] == '\r'); end--)
-		;
-	*end = '\0';
-	line = strrchr(text, '\n');
-	strlcpy(r->st.progress, line != NULL ? line + 1 : text,
-	    sizeof(r->st.progress));
-	free(text);
+	spool_progress(L.sp, r->id, r->st.progress, sizeof(r->st.progress));
 }
 
 /* A stage whose children die at once waits longer each time. */

@@ -63,6 +63,9 @@ spool_subdir(int dfd, const char *name, mode_t mode, int create)
 		return -1;
 	}
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 && errno == EACCES)
+		/* Enough to name files in it, for a reader who may not list it. */
+		fd = openat(dfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1)
 		log_warn("open %s", name);
 	return fd;
@@ -427,6 +430,28 @@ spool_line(char *text)
 		fatal("asprintf");
 	free(text);
 	return line;
+}
+
+/*
+ * The progress message of a job: the last line written to its heartbeat
+ * file, into buf. 0, or -1 when there is none to read (buf untouched).
+ */
+int
+spool_progress(struct spool *sp, const char *id, char *buf, size_t len)
+{
+	char path[PATH_MAX], *text, *end, *line;
+
+	spool_path(path, sizeof(path), "%s/heartbeat", id);
+	if ((text = spool_read(sp->workfd, path, 4096)) == NULL)
+		return -1;
+	for (end = text + strlen(text); end > text && (end[-1] == '\n' ||
+	    end[-1] == '\r'); end--)
+		;
+	*end = '\0';
+	line = strrchr(text, '\n');
+	strlcpy(buf, line != NULL ? line + 1 : text, len);
+	free(text);
+	return 0;
 }
 
 int

@@ -35,6 +35,8 @@ struct ctl {
 	size_t nstages;
 	struct sdirs *sd;
 	long grace; /* kill_grace + tick: how long a cancel may take */
+	size_t *at_stage; /* where the ids of a verb are */
+	int *at_dir;
 };
 
 /* A job as ls sees it. */
@@ -47,6 +49,8 @@ struct entry {
 	struct status st;
 	int has_status;
 };
+
+#define DURATION_MAX 315360000L /* ten years */
 
 static struct ctl C;
 static unsigned submit_seq;
@@ -106,7 +110,7 @@ parse_duration(const char *s)
 		default: return -1;
 		}
 	}
-	if (v > LONG_MAX / unit)
+	if (v > DURATION_MAX / unit)
 		return -1;
 	return v * unit;
 }
@@ -118,7 +122,7 @@ duration_arg(const char *opt, const char *s)
 
 	if (v < 0)
 		die(EX_USAGE, "%s: bad duration \"%s\" (use 90, 90s, 15m, 2h "
-		    "or 7d)", opt, s);
+		    "or 7d, up to ten years)", opt, s);
 	return v;
 }
 
@@ -166,12 +170,14 @@ ctl_stages_from_spool(void)
 	qsort(C.stages, C.nstages, sizeof(char *), stage_cmp);
 }
 
-/* Opens the spool; with create, makes its layout as spoold would. */
+/* The stages, from the config or else from the spool's folders. */
 static void
-ctl_open(int create)
+ctl_stages(void)
 {
 	size_t i;
 
+	if (C.stages != NULL)
+		return;
 	if (C.conf != NULL) {
 		if ((C.stages = calloc(C.conf->nstages + 1, sizeof(char *))) ==
 		    NULL)
@@ -181,6 +187,15 @@ ctl_open(int create)
 		C.nstages = C.conf->nstages;
 	} else
 		ctl_stages_from_spool();
+}
+
+/* Opens the spool; with create, makes its layout as spoold would. */
+static void
+ctl_open(int create)
+{
+	size_t i;
+
+	ctl_stages();
 	if (!create && access(C.spooldir, F_OK) == -1)
 		die(EX_NOINPUT, "spool %s: %s", C.spooldir, strerror(errno));
 	if (create && access(C.spooldir, F_OK) == 0 &&
@@ -353,8 +368,9 @@ ctl_submit(int argc, char **argv)
 		{"link", no_argument, NULL, 'l'},
 		{NULL, 0, NULL, 0}
 	};
+	static char (*ids)[NAME_MAX + 1]; /* static: reachable on exit */
 	const char *stage = NULL, *name = NULL, *key = "", *why;
-	char (*ids)[NAME_MAX + 1], *id, tmp[NAME_MAX + 2], *base;
+	char *id, tmp[NAME_MAX + 2], *base;
 	long delay = 0, prio = 0;
 	struct status st;
 	struct stat sb;
@@ -386,7 +402,7 @@ ctl_submit(int argc, char **argv)
 	if (strlen(key) >= sizeof(st.key) || strchr(key, '\n') != NULL)
 		die(EX_USAGE, "--key: at most %zu bytes, one line",
 		    sizeof(st.key) - 1);
-	ctl_open(1);
+	ctl_stages();
 	if (C.nstages == 0)
 		die(EX_USAGE, "%s has no stage", C.spooldir);
 	if (stage != NULL)
@@ -407,6 +423,7 @@ ctl_submit(int argc, char **argv)
 			die(EX_USAGE, "%s: cannot be a job name: %s", argv[i],
 			    strchr(ids[i], '/') != NULL ? "it has a '/'" : why);
 	}
+	ctl_open(1);
 	ctl_writable(s, DIR_QUEUE);
 	for (i = 0; i < argc; i++) {
 		id = ids[i];
@@ -568,22 +585,9 @@ ls_collect(long stage, int state)
 static char *
 progress_of(const struct entry *e, char *buf, size_t len)
 {
-	char path[PATH_MAX], *text, *end, *line;
-
 	strlcpy(buf, e->st.progress, len);
-	if (e->state != JS_RUNNING)
-		return buf;
-	spool_path(path, sizeof(path), "%s/heartbeat", e->id);
-	if ((text = spool_read(C.sp.workfd, path, 4096)) == NULL)
-		return buf;
-	for (end = text + strlen(text); end > text && (end[-1] == '\n' ||
-	    end[-1] == '\r'); end--)
-		;
-	*end = '\0';
-	line = strrchr(text, '\n');
-	if (*text != '\0')
-		strlcpy(buf, line != NULL ? line + 1 : text, len);
-	free(text);
+	if (e->state == JS_RUNNING)
+		spool_progress(&C.sp, e->id, buf, len);
 	return buf;
 }
 
@@ -722,6 +726,9 @@ ctl_show(int argc, char **argv)
 	ctl_open(0);
 	ctl_find_all(1, argv + optind, &s, &d);
 	ctl_status(argv[optind], s, &st);
+	if (d == DIR_RUNNING)
+		spool_progress(&C.sp, argv[optind], st.progress,
+		    sizeof(st.progress));
 	tail = log_tail(argv[optind], 10);
 	if (json) {
 		rec = status_encode(&st);
@@ -865,8 +872,8 @@ ctl_retry(int argc, char **argv)
 		spool_sync(&C.sp);
 		return r;
 	}
-	if ((s = calloc(argc, sizeof(*s))) == NULL ||
-	    (d = calloc(argc, sizeof(*d))) == NULL)
+	if ((s = C.at_stage = calloc(argc, sizeof(*s))) == NULL ||
+	    (d = C.at_dir = calloc(argc, sizeof(*d))) == NULL)
 		fatal("calloc");
 	ctl_find_all(argc, argv, s, d);
 	for (i = 0; i < (size_t)argc; i++)
@@ -879,8 +886,6 @@ ctl_retry(int argc, char **argv)
 		if (retry_one(argv[i], s[i]) == -1)
 			r = EX_IOERR;
 	spool_sync(&C.sp);
-	free(s);
-	free(d);
 	return r;
 }
 
@@ -958,8 +963,8 @@ ctl_cancel(int argc, char **argv)
 	argc--;
 	argv++;
 	ctl_open(0);
-	if ((s = calloc(argc, sizeof(*s))) == NULL ||
-	    (d = calloc(argc, sizeof(*d))) == NULL)
+	if ((s = C.at_stage = calloc(argc, sizeof(*s))) == NULL ||
+	    (d = C.at_dir = calloc(argc, sizeof(*d))) == NULL)
 		fatal("calloc");
 	ctl_find_all(argc, argv, s, d);
 	for (i = 0; i < argc; i++) {
@@ -979,8 +984,6 @@ ctl_cancel(int argc, char **argv)
 		if (d[i] != DIR_ERROR && (ri = cancel_running(argv[i])) != EX_OK)
 			r = ri;
 	spool_sync(&C.sp);
-	free(s);
-	free(d);
 	return r;
 }
 
@@ -1252,6 +1255,6 @@ main(int argc, char *argv[])
 		C.spooldir = C.conf->spool;
 		C.grace = C.conf->kill_grace + C.conf->tick + 5;
 	}
-	optind = 1;
+	optind = 0; /* a new scan, without the "+" of the one above */
 	return verbs[i].fn(argc, argv);
 }

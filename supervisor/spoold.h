@@ -127,6 +127,7 @@ int spool_write(struct spool *, int dirfd, const char *name, const char *data,
     size_t len, int durable);
 char *spool_line(char *);
 char *spool_read(int dirfd, const char *name, size_t max);
+int spool_progress(struct spool *, const char *id, char *buf, size_t len);
 int spool_status_read(struct spool *, const char *id, struct status *);
 int spool_status_write(struct spool *, const char *id, const struct status *);
 int spool_workdir(struct spool *, const char *id, uid_t, gid_t);
