@@ -337,6 +337,43 @@ child_starttime(pid_t pid)
 }
 
 /*
+ * Whether a process group has a member that is not a zombie: members that
+ * died but wait for init to reap them need no stopping.
+ */
+static int
+child_group_has_live(pid_t pgid)
+{
+	char path[300], buf[1024], *p, state;
+	struct dirent *de;
+	long grp;
+	ssize_t n;
+	DIR *d;
+	int fd, live = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 1;
+	while (!live && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* After the command's ')': state, ppid, pgrp. */
+		if ((p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %c %*d %ld", &state, &grp) != 2)
+			continue;
+		live = grp == pgid && state != 'Z' && state != 'X';
+	}
+	closedir(d);
+	return live;
+}
+
+/*
  * Whether the process group of a run still has a member. A pid is not
  * given again while a group of that id has members, so a live process with
  * the leader's pid but another start time means the group is gone.
@@ -346,7 +383,8 @@ child_group_alive(pid_t pgid, unsigned long long pstart)
 {
 	unsigned long long t;
 
-	if (pgid <= 1 || (kill(-pgid, 0) == -1 && errno == ESRCH))
+	if (pgid <= 1 || (kill(-pgid, 0) == -1 && errno == ESRCH) ||
+	    !child_group_has_live(pgid))
 		return 0;
 	t = child_starttime(pgid);
 	return t == 0 || t == pstart;

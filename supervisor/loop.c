@@ -160,8 +160,9 @@ stage_seen(struct stage *st, const char *id, int wait_close)
 	}
 	if (wait_close && sb.st_nlink == 1)
 		return;
-	spool_name_time(id, &t);
-	if (sb.st_mtim.tv_sec > time(NULL) || t.tv_sec == 0)
+	/* The mtime defers; the name's time, if any, orders. */
+	if (sb.st_mtim.tv_sec > time(NULL) || !spool_name_time(id, &t) ||
+	    t.tv_sec > time(NULL))
 		t = sb.st_mtim;
 	queue_add(&st->q, id, &t, time(NULL));
 }
@@ -193,7 +194,9 @@ stage_scan_one(void *arg, const char *id, int type)
 	if (spool_name_check(id, &why) == -1)
 		spool_quarantine(L.sp, st->name, &st->sd, DIR_QUEUE, id, why);
 	else {
-		spool_name_time(id, &t);
+		/* Not deferred by a name's time: the mtime is read at claim. */
+		if (spool_name_time(id, &t) && t.tv_sec > time(NULL))
+			t.tv_sec = time(NULL);
 		queue_add(&st->q, id, &t, time(NULL));
 	}
 	return 0;
@@ -1134,6 +1137,7 @@ loop_run(struct conf *conf, struct spool *sp)
 	TAILQ_INIT(&L.stages);
 	if (loop_setup() == -1 || stages_apply(conf, 1) == -1)
 		return -1;
+	spool_tmp_clean(sp);
 	metrics_load(sp, &L.total, metrics_stage, NULL);
 	spool_scan(sp->cancelfd, cancel_one, NULL);
 	spool_sync(sp);

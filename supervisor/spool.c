@@ -353,6 +353,40 @@ spool_write_all(int fd, const char *data, size_t len)
 }
 
 /*
+ * The daemon's way to replace a file: write ".NAME.new" beside it, then
+ * swap the two names in one rename. The old file becomes the next one's
+ * ".new", so a record rewritten often costs no new inode each time (the
+ * filesystem's search for free inodes was the largest cost of a run).
+ */
+static int
+spool_write_swap(struct spool *sp, int dirfd, const char *name,
+    const char *data, size_t len, int durable)
+{
+	char tmp[PATH_MAX];
+	const char *base = strrchr(name, '/');
+	int fd, saved;
+
+	base = base != NULL ? base + 1 : name;
+	spool_path(tmp, sizeof(tmp), "%.*s.%s.new", (int)(base - name), name,
+	    base);
+	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1)
+		return -1;
+	if (spool_write_all(fd, data, len) == -1 || close(fd) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == -1 &&
+	    renameat(dirfd, tmp, dirfd, name) == -1)
+		return -1;
+	if (durable)
+		sp->dirty = 1;
+	return 0;
+}
+
+/*
  * Writes data to name under dirfd through a temporary file in tmp/, so a
  * reader sees the old file or the new one, never a part. With durable set
  * it is part of what the next spool_sync makes durable.
@@ -366,6 +400,8 @@ spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
 	char tmp[64];
 	int fd, saved;
 
+	if (sp->swap)
+		return spool_write_swap(sp, dirfd, name, data, len, durable);
 	if (pid == 0)
 		pid = getpid();
 	snprintf(tmp, sizeof(tmp), ".w.%ld.%lu", (long)pid, seq++);
@@ -738,6 +774,37 @@ spool_scan(int dirfd, int (*fn)(void *, const char *, int), void *arg)
 	}
 	closedir(d);
 	return 0;
+}
+
+/*
+ * Removes from tmp/ the writes a crash cut short: ".w.PID.N" files of a
+ * process that is gone.
+ */
+void
+spool_tmp_clean(struct spool *sp)
+{
+	struct dirent *de;
+	char *end;
+	long pid;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(sp->tmpfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, ".w.", 3) != 0)
+			continue;
+		pid = strtol(de->d_name + 3, &end, 10);
+		if (*end == '.' && pid > 0 && kill((pid_t)pid, 0) == -1 &&
+		    errno == ESRCH && unlinkat(sp->tmpfd, de->d_name, 0) == 0)
+			log_info("tmp/%s: removed, its writer is gone",
+			    de->d_name);
+	}
+	closedir(d);
 }
 
 /* Removes name under dirfd and, if it is a folder, all it holds. */

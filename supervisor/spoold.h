@@ -100,6 +100,7 @@ struct spool {
 	int syncreq, syncack; /* pipes to and from the sync helper */
 	pid_t syncpid;
 	int syncing; /* a sync asked of the helper is not done yet */
+	int swap;    /* rewrite files in place by RENAME_EXCHANGE (spoold) */
 };
 
 struct sdirs {
@@ -142,6 +143,7 @@ void spool_sync(struct spool *);
 void spool_sync_done(struct spool *);
 void spool_sync_wait(struct spool *);
 int spool_rmtree(int dirfd, const char *name);
+void spool_tmp_clean(struct spool *);
 int spool_purge(struct spool *, int dirfd, const char *id);
 int spool_scan(int dirfd, int (*)(void *, const char *, int), void *);
 long spool_backoff(long base, long max, int attempt, uint32_t rnd);

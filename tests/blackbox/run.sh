@@ -1,0 +1,2310 @@
+#!/bin/sh
+# run.sh: the black-box tests of spoold. Each test starts the real daemon
+# (SPOOLD) on a spool of its own made by mktemp -d, drives it with files and
+# signals as an operator would, polls for what it expects with a timeout
+# (never a fixed sleep in the hope that something happened), and prints
+# "ok - NAME" or "not ok - NAME: why". Lines starting with "#" are
+# measurements and diagnostics. The last line is "N passed, N failed", and
+# the exit status is 1 when a test failed.
+#
+#	SPOOLD=$PWD/build/san/spoold sh tests/blackbox/run.sh [PATTERN...]
+#
+# PATTERNs (shell patterns) select tests by name, e.g. 'reload*'. With
+# KEEP=1 the spools of failed tests are kept. Every spoold and every child
+# it started is killed when its test ends, and when the script is stopped.
+#
+# The two tests of 1000 jobs keep the CPUs busy for a minute each; they run
+# in a lane of their own (this script again, with --lane) beside the others,
+# which mostly wait, and their lines are printed at the end. The test of
+# pick-up latency runs first, before the lane starts, on a quiet machine.
+
+# Conditions are strings that check and wait_for evaluate later, with the
+# variables they name, so:
+# shellcheck disable=SC2016,SC2034
+
+set -u
+
+if [ -z "${SPOOLD:-}" ]; then
+	echo "run.sh: set SPOOLD to the spoold to test" >&2
+	exit 64
+fi
+case $SPOOLD in
+/*) ;;
+*) SPOOLD=$PWD/$SPOOLD ;;
+esac
+if [ ! -x "$SPOOLD" ]; then
+	echo "run.sh: $SPOOLD: not an executable file" >&2
+	exit 66
+fi
+HERE=$(cd "$(dirname "$0")" && pwd -P)
+STAGES=$(cd "$HERE/../stages" && pwd -P)
+SPOOLD_EXE=$(readlink -f "$SPOOLD")
+ME=$(id -un)
+LANE=0
+if [ "${1:-}" = --lane ]; then
+	LANE=1
+	shift
+fi
+PATTERNS="$*"
+LC_ALL=C
+SPOOLD_NOSYNC=1 # spoold.8: meant for tests; no crash of the machine here
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+export LC_ALL SPOOLD_NOSYNC UBSAN_OPTIONS
+PASSED=0
+FAILED=0
+# The run's own folder: the list of the tests' folders (shared with the
+# lane, for the cleanup) and the lane's output.
+if [ -n "${SPOOLD_TEST_RUN:-}" ]; then
+	RUNDIR=$SPOOLD_TEST_RUN
+else
+	RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/spoold-run.XXXXXX") || exit 1
+fi
+: >>"$RUNDIR/spools"
+TPID=""    # the subshell of the test that runs
+LANEPID="" # the lane
+
+# ---------------------------------------------------------------------------
+# Cleanup: what a test started dies with it.
+
+# The live processes started by the spoolds of test folder $1: they, and
+# whatever they start, have its spool in SPOOL_DIR.
+spool_procs() {
+	grep -lzxF "SPOOL_DIR=$1/data" /proc/[0-9]*/environ 2>/dev/null |
+	    sed -n 's|^/proc/\([0-9][0-9]*\)/environ$|\1|p'
+}
+
+# Kills the spoolds of test folder $1 (by the pids it recorded), then the
+# children they left.
+reap_test() {
+	if [ -f "$1/.pids" ]; then
+		while read -r p; do
+			if [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = \
+			    "$SPOOLD_EXE" ]; then
+				kill -9 "$p" 2>/dev/null
+			fi
+		done <"$1/.pids"
+	fi
+	for _ in 1 2 3 4 5; do
+		pids=$(spool_procs "$1")
+		[ -n "$pids" ] || break
+		# shellcheck disable=SC2086
+		kill -9 $pids 2>/dev/null
+	done
+}
+
+# On SIGINT or SIGTERM: stop the test that runs and the lane, then kill
+# what every test started and remove the tests' folders.
+interrupted() {
+	trap '' INT TERM
+	[ -z "$TPID" ] || kill -9 "$TPID" 2>/dev/null
+	if [ -n "$LANEPID" ]; then
+		kill -TERM "$LANEPID" 2>/dev/null
+		wait "$LANEPID"
+	fi
+	while read -r t; do
+		reap_test "$t"
+		[ -n "${KEEP:-}" ] || rm -rf "$t"
+	done <"$RUNDIR/spools"
+	[ -n "${SPOOLD_TEST_RUN:-}" ] || rm -rf "$RUNDIR"
+	exit "$1"
+}
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM
+
+# ---------------------------------------------------------------------------
+# Helpers for the tests. A test runs in a subshell, in its folder T, with
+# D=$T/data (the spool) and CONF=$T/spoold.conf.
+
+# fail WHY: ends the test as failed.
+fail() {
+	printf '%s\n' "$*" >"$T/.why"
+	exit 1
+}
+
+# skip WHY: ends the test as skipped (it passes, with a note).
+skip() {
+	printf '%s\n' "$*" >"$T/.skip"
+	exit 0
+}
+
+# check 'CONDITION' 'WHY': fails the test with WHY unless CONDITION holds.
+check() {
+	eval "$1" || fail "$2"
+}
+
+diag() {
+	printf '# %s\n' "$*"
+}
+
+# clock: the time in milliseconds in NOW.
+clock() {
+	NOW=$(date +%s%N)
+	NOW=$((NOW / 1000000))
+}
+
+# wait_for 'CONDITION' SECONDS [slow]: polls CONDITION every 0.05 s (every
+# 0.5 s when slow, for waits of a minute); false when it still does not hold
+# after SECONDS. It counts polls rather than read a clock, to fork less: a
+# slow poll only makes the wait longer.
+wait_for() {
+	if [ "${3:-}" = slow ]; then
+		_every=0.5
+		_polls=$(($2 * 2))
+	else
+		_every=0.05
+		_polls=$(($2 * 20))
+	fi
+	while ! eval "$1"; do
+		[ "$_polls" -gt 0 ] || return 1
+		_polls=$((_polls - 1))
+		sleep "$_every"
+	done
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	{ read -r _st <"/proc/$1/stat"; } 2>/dev/null || return 1
+	_st=${_st##*) }
+	[ "${_st%% *}" != Z ]
+}
+
+# conf: the config from stdin, mode 600, put in place by a rename.
+conf() {
+	if ! { cat >"$CONF.new" && chmod 600 "$CONF.new" &&
+	    mv "$CONF.new" "$CONF"; }; then
+		fail "cannot write $CONF"
+	fi
+}
+
+# start: starts spoold -v -c CONF in the background, its pid in SPID and
+# its stderr in ERR, and waits until it says it has started.
+NSTART=0
+start() {
+	NSTART=$((NSTART + 1))
+	ERR=$T/spoold.$NSTART.err
+	"$SPOOLD" -v -c "$CONF" 2>"$ERR" &
+	SPID=$!
+	echo "$SPID" >>"$T/.pids"
+	wait_for 'grep -q "started, pid $SPID" "$ERR" 2>/dev/null ||
+	    ! alive $SPID' 30
+	if ! alive "$SPID" || ! grep -q "started, pid $SPID" "$ERR"; then
+		fail "spoold did not start: $(tail -n 3 "$ERR" | tr '\n' ' ')"
+	fi
+}
+
+# stop [SECONDS]: SIGTERM to spoold and waits (20 s unless told) for it to
+# exit; its exit status in RC.
+stop() {
+	kill -TERM "$SPID" 2>/dev/null
+	wait_exit "${1:-20}"
+}
+
+# wait_exit SECONDS: waits for spoold to exit; its exit status in RC.
+wait_exit() {
+	wait_for '! alive $SPID' "$1" ||
+	    fail "spoold did not exit within $1s"
+	wait "$SPID"
+	RC=$?
+}
+
+kill9() {
+	kill -9 "$SPID"
+	wait "$SPID" 2>/dev/null
+}
+
+# submit STAGE NAME [CONTENT]: writes the job in tmp/, then renames it into
+# the stage's queue/.
+submit() {
+	if ! { printf '%s\n' "${3:-job $2}" >"$D/tmp/$2" &&
+	    mv "$D/tmp/$2" "$D/$1/queue/$2"; }; then
+		fail "cannot submit $2 to $1"
+	fi
+}
+
+# submit_many STAGE N: submits jobs j1 to jN with one rename each.
+submit_many() {
+	_i=0
+	while [ $_i -lt "$2" ]; do
+		_i=$((_i + 1))
+		: >"$D/tmp/j$_i"
+	done
+	mv "$D"/tmp/j* "$D/$1/queue/" || fail "cannot submit $2 jobs"
+}
+
+# count DIR: the number of entries in DIR whose names do not start with a
+# dot, in CNT.
+count() {
+	set -- "$1"/*
+	CNT=$#
+	if [ $# -eq 1 ] && [ ! -e "$1" ] && [ ! -L "$1" ]; then
+		CNT=0
+	fi
+}
+
+# has STAGE/DIR NAME: the entry is there.
+has() {
+	[ -e "$D/$1/$2" ] || [ -L "$D/$1/$2" ]
+}
+
+# where NAME: the folders that hold job NAME, for messages.
+where() {
+	_w=""
+	for _p in "$D"/*/queue "$D"/*/running "$D"/*/done "$D"/*/error; do
+		if [ -e "$_p/$1" ] || [ -L "$_p/$1" ]; then
+			_w="$_w ${_p#"$D"/}"
+		fi
+	done
+	echo "${_w:- nowhere}"
+}
+
+# expect STAGE/DIR NAME SECONDS: waits for job NAME to reach STAGE/DIR.
+expect() {
+	_where=$1
+	_name=$2
+	wait_for 'has "$_where" "$_name"' "$3" ||
+	    fail "$2 is in$(where "$2"), not in $1/, after $3s"
+}
+
+# empty DIR...: each folder is empty, without even a dot-file.
+empty() {
+	for _d in "$@"; do
+		# shellcheck disable=SC2012
+		[ -z "$(ls -A "$_d")" ] || fail "${_d#"$T"/} is not empty:" \
+		    "$(ls -A "$_d" | head -n 3 | tr '\n' ' ')"
+	done
+}
+
+# jget FILE KEY [OBJECT]: the value of KEY in the one-line JSON object in
+# FILE (strings without their quotes), at its top level or in
+# "stages":{"OBJECT":{...}}.
+jget() {
+	awk -v key="\"$2\":" -v sec="${3:-}" '{
+		s = $0
+		if (sec != "") {
+			i = index(s, "\"stages\":{")
+			if (i == 0) exit 1
+			s = substr(s, i)
+			i = index(s, "\"" sec "\":{")
+			if (i == 0) exit 1
+			s = substr(s, i + length(sec) + 3)
+			s = substr(s, 1, index(s, "}"))
+		} else if ((i = index(s, "\"stages\":")) > 0)
+			s = substr(s, 1, i - 1)
+		if ((i = index(s, key)) == 0) exit 1
+		v = substr(s, i + length(key))
+		if (substr(v, 1, 1) == "\"") {
+			v = substr(v, 2)
+			print substr(v, 1, index(v, "\"") - 1)
+		} else {
+			match(v, /^[^,}]*/)
+			print substr(v, 1, RLENGTH)
+		}
+		exit 0
+	}' "$1" 2>/dev/null
+}
+
+# jkeys FILE [OBJECT]: the keys of that object, sorted, on one line.
+jkeys() {
+	awk -v sec="${2:-}" '{
+		s = $0
+		if (sec != "") {
+			s = substr(s, index(s, "\"stages\":{"))
+			s = substr(s, index(s, "\"" sec "\":{") + length(sec) + 3)
+			s = substr(s, 1, index(s, "}"))
+		} else if ((i = index(s, "\"stages\":")) > 0)
+			s = substr(s, 1, i + 9)
+		while (match(s, /"[^"]*":/)) {
+			print substr(s, RSTART + 1, RLENGTH - 3)
+			s = substr(s, RSTART + RLENGTH)
+		}
+	}' "$1" | sort | tr '\n' ' '
+}
+
+# st NAME KEY: a field of job NAME's status record.
+st() {
+	jget "$D/work/$1/status.json" "$2"
+}
+
+# metric KEY [STAGE]: a value of index/metrics.json.
+metric() {
+	jget "$D/index/metrics.json" "$@"
+}
+
+# expect_status NAME KEY VALUE: the status record of NAME says so.
+expect_status() {
+	_v=$(st "$1" "$2")
+	[ "$_v" = "$3" ] || fail "status of $1: $2 is \"$_v\", not \"$3\"" \
+	    "($(cat "$D/work/$1/status.json" 2>/dev/null))"
+}
+
+# expect_metric KEY [STAGE] VALUE SECONDS: waits for metrics.json to say so.
+expect_metric() {
+	_key=$1
+	if [ $# -eq 4 ]; then
+		_stage=$2
+		_want=$3
+		wait_for '[ "$(metric "$_key" "$_stage")" = "$_want" ]' "$4" ||
+		    fail "metrics: stages.$2.$1 is $(metric "$1" "$2"), not $3"
+	else
+		_want=$2
+		wait_for '[ "$(metric "$_key")" = "$_want" ]' "$3" ||
+		    fail "metrics: $1 is $(metric "$1"), not $2"
+	fi
+}
+
+# runs NAME: the number of runs in job NAME's log (its header lines).
+runs() {
+	grep -c '^=== spoold: .* attempt [0-9]* started$' "$D/log/$1.log" \
+	    2>/dev/null
+}
+
+# durations NAME: the seconds each ended run of NAME took, from its log.
+durations() {
+	sed -n 's/^=== spoold: .* after \([0-9.]*\)s$/\1/p' "$D/log/$1.log"
+}
+
+# within LO HI NUMBER...: each NUMBER is in [LO, HI].
+within() {
+	_lo=$1
+	_hi=$2
+	shift 2
+	awk -v lo="$_lo" -v hi="$_hi" 'BEGIN {
+		for (i = 1; i < ARGC; i++)
+			if (ARGV[i] + 0 < lo || ARGV[i] + 0 > hi)
+				exit 1
+		exit (ARGC < 2)
+	}' "$@"
+}
+
+# sigs MASK: the signal numbers in a mask of /proc/PID/status.
+sigs() {
+	awk -v m="$1" 'BEGIN {
+		n = length(m)
+		for (i = n; i >= 1; i--) {
+			d = index("0123456789abcdef", tolower(substr(m, i, 1))) - 1
+			for (b = 0; b < 4; b++)
+				if (int(d / 2 ^ b) % 2)
+					printf "%s%d", (k++ ? " " : ""), (n - i) * 4 + b + 1
+		}
+	}'
+}
+
+# stamp EVENT NAME: the epoch-ns of the first such line in the stamps file
+# ("EVENT NAME NS PID"; NAME may hold spaces, and goes to awk through its
+# environment, which, unlike -v, leaves backslashes alone).
+stamp() {
+	EV=$1 ID=$2 awk '$1 == ENVIRON["EV"] {
+		n = $0
+		sub(/^[A-Z]+ /, "", n)
+		sub(/ [0-9]+ [0-9]+$/, "", n)
+		if (n == ENVIRON["ID"]) { print $(NF - 1); exit }
+	}' "$T/stamps" 2>/dev/null
+}
+
+# nstamps EVENT NAME: how many such lines the stamps file has.
+nstamps() {
+	EV=$1 ID=$2 awk '$1 == ENVIRON["EV"] {
+		n = $0
+		sub(/^[A-Z]+ /, "", n)
+		sub(/ [0-9]+ [0-9]+$/, "", n)
+		if (n == ENVIRON["ID"]) c++
+	} END { print c + 0 }' "$T/stamps" 2>/dev/null
+}
+
+# group_alive PGID: a live (not zombie) process is in that process group.
+group_alive() {
+	_g=$1
+	for _s in /proc/[0-9]*/stat; do
+		{ read -r _l <"$_s"; } 2>/dev/null || continue
+		_l=${_l##*) }
+		# state, parent, process group, ...
+		# shellcheck disable=SC2086
+		set -- $_l
+		if [ "$3" = "$_g" ] && [ "$1" != Z ]; then
+			return 0
+		fi
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------------------
+# The tests. Configs use tick 1 and kill_grace 1 to keep things fast, and
+# user = the user running the tests, which root needs and others may give.
+
+# Config check (-n).
+
+t_config_good() {
+	conf <<EOF
+# A good config, with every kind of comment.
+/* a C comment
+   over three lines */
+spool = "data"  // the spool
+tick = 1        # seconds
+stage a {
+    command = {"$STAGES/succeed", "%f", "# not a comment", "http://x/*y*/"}
+    user = "$ME"   # as whom
+    next = "b"
+    env = {"A=#1", "B=//2", "C=/*3*/"}
+}
+stage b { command = {"$STAGES/succeed"} user = "$ME" }
+EOF
+	"$SPOOLD" -n -c "$CONF" 2>"$T/check.err"
+	rc=$?
+	check '[ $rc -eq 0 ]' "spoold -n exits $rc: $(head -n 1 "$T/check.err")"
+	check 'grep -q "configuration OK" "$T/check.err"' \
+	    "spoold -n does not say \"configuration OK\""
+	check '[ ! -e "$D" ]' "spoold -n made the spool"
+	"$SPOOLD" -n -v -c "$CONF" >"$T/check.out" 2>"$T/check.err"
+	for s in '"# not a comment"' '"http://x/*y*/"' '"A=#1"' '"B=//2"' \
+	    '"C=/*3*/"'; do
+		check 'grep -qF -- "$s" "$T/check.out"' \
+		    "spoold -nv lost the string $s to its comment stripping"
+	done
+}
+
+NCHECK=0
+# bad LINE PATTERN: spoold -n on CONF exits 78 with a first line on stderr
+# of "CONF:LINE: fault" (or "CONF: fault" when LINE is empty) whose fault
+# matches the extended regular expression PATTERN.
+bad() {
+	NCHECK=$((NCHECK + 1))
+	"$SPOOLD" -n -c "$CONF" 2>"$T/check.$NCHECK.err"
+	rc=$?
+	msg=$(head -n 1 "$T/check.$NCHECK.err")
+	check '[ $rc -eq 78 ]' "spoold -n exits $rc, not 78 (\"$msg\")"
+	if [ -n "$1" ]; then
+		want="$CONF:$1: "
+	else
+		want="$CONF: "
+	fi
+	case $msg in
+	"$want"*) ;;
+	*) fail "spoold -n says \"$msg\", not \"$want...\"" ;;
+	esac
+	printf '%s\n' "${msg#"$want"}" | grep -Eqi -- "$2" ||
+	    fail "spoold -n says \"$msg\": no /$2/ in it"
+}
+
+# line_of TEXT: the number of the first line of CONF holding TEXT.
+line_of() {
+	grep -nF -- "$1" "$CONF" | head -n 1 | cut -d: -f1
+}
+
+t_config_unknown_key_after_hash_comments() {
+	conf <<EOF
+# spoold.conf
+#
+# libconfuse 3.3 as packaged miscounts the lines after these comments.
+# So the line named must be counted by spoold itself.
+#
+spool = "data"   # where it all goes
+# a comment
+    # an indented comment
+tick = 1
+bogus_key = 1
+stage a { command = {"$STAGES/succeed"} user = "$ME" }
+EOF
+	bad "$(line_of bogus_key)" 'bogus_key'
+	# The same in a stage, after comments in it.
+	conf <<EOF
+# one
+# two
+spool = "data"
+stage a {
+    # three
+    command = {"$STAGES/succeed"}  # four
+    # five
+    user = "$ME"
+    # six
+    bogus_in_stage = 2
+}
+EOF
+	bad "$(line_of bogus_in_stage)" 'bogus_in_stage'
+	# spoold itself refuses it the same way, and makes nothing.
+	"$SPOOLD" -c "$CONF" 2>"$T/run.err" &
+	p=$!
+	echo "$p" >>"$T/.pids"
+	wait_for '! alive $p' 10 || fail "spoold runs with a bad config"
+	wait "$p"
+	rc=$?
+	check '[ $rc -eq 78 ]' "spoold exits $rc on a bad config, not 78"
+	check 'grep -qF "$CONF:$(line_of bogus_in_stage): " "$T/run.err"' \
+	    "spoold does not name $CONF:$(line_of bogus_in_stage)"
+	check '[ ! -e "$D" ]' "spoold made the spool from a bad config"
+}
+
+t_config_unknown_key_after_c_comments() {
+	conf <<EOF
+/*
+ * spoold.conf, with C comments
+ * over several lines; a # or a } in here is no comment or brace
+ */
+// and C++ comments
+spool = "data" /* inline */ // trailing
+stage a {
+    command = {"$STAGES/succeed", "# in a string", "// in a string"}
+    /* a comment
+       in a stage { */
+    user = "$ME" // user
+    env = {"X=/* not a comment */"}
+    // one more
+    bogus_after_c = 3
+}
+EOF
+	bad "$(line_of bogus_after_c)" 'bogus_after_c'
+}
+
+t_config_missing_brace() {
+	conf <<EOF
+# a stage whose } is missing
+spool = "data"
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+# the end, without the closing brace
+EOF
+	bad "$(line_of 'stage a')" "missing|'}'|brace|end of file|unexpected"
+	# The same for a stage that is not the last one.
+	conf <<EOF
+spool = "data"
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+
+stage b {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	bad "$(line_of 'stage a')" "missing|'}'|brace|end of file|unexpected"
+}
+
+t_config_unknown_next() {
+	conf <<EOF
+spool = "data"
+# comment
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    # comment
+    next = "nowhere"
+}
+EOF
+	bad "$(line_of nowhere)" 'nowhere'
+}
+
+t_config_next_cycle() {
+	conf <<EOF
+spool = "data"
+# a -> b -> c -> a
+stage a { command = {"$STAGES/succeed"} user = "$ME" next = "b" }
+stage b {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    next = "c"
+}
+stage c {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    next = "a"
+}
+EOF
+	NCHECK=$((NCHECK + 1))
+	"$SPOOLD" -n -c "$CONF" 2>"$T/check.$NCHECK.err"
+	rc=$?
+	msg=$(head -n 1 "$T/check.$NCHECK.err")
+	check '[ $rc -eq 78 ]' "spoold -n exits $rc on a cycle, not 78 ($msg)"
+	# Any of the three next lines is the place of the cycle.
+	case $msg in
+	"$CONF:$(line_of '"b"'): "* | "$CONF:$(line_of '"c"'): "* | \
+	    "$CONF:$(line_of 'next = "a"'): "*) ;;
+	*) fail "spoold -n says \"$msg\", not the line of a next" ;;
+	esac
+	# A stage that is its own next.
+	conf <<EOF
+spool = "data"
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    next = "a"
+}
+EOF
+	bad "$(line_of 'next = "a"')" 'a'
+}
+
+t_config_no_command() {
+	conf <<EOF
+spool = "data"
+stage a { command = {"$STAGES/succeed"} user = "$ME" }
+# b has no command
+stage b {
+    user = "$ME"
+    slots = 2
+}
+EOF
+	bad "$(line_of 'stage b')" 'command'
+}
+
+t_config_negative_number() {
+	conf <<EOF
+spool = "data"
+// comment
+stage a {
+    command = {"$STAGES/succeed"}
+    /* comment */
+    user = "$ME"
+    timeout = -5
+}
+EOF
+	bad "$(line_of 'timeout = -5')" 'timeout|-5|range|negative'
+	conf <<EOF
+spool = "data"
+# comment
+kill_grace = -1
+stage a { command = {"$STAGES/succeed"} user = "$ME" }
+EOF
+	bad "$(line_of 'kill_grace = -1')" 'kill_grace|-1|range|negative'
+}
+
+t_config_stage_after_brace() {
+	# A stage that starts right after the brace closing the one before.
+	conf <<EOF
+spool = "data"
+stage a { command = {"$STAGES/succeed"} user = "$ME" }stage b {
+    user = "$ME"
+}
+stage c { command = {"$STAGES/succeed"} user = "$ME" }
+EOF
+	bad "$(line_of 'stage b')" 'stage b: no command'
+	conf <<EOF
+spool = "data"
+stage a { command = {"$STAGES/succeed"} user = "$ME" }stage b { command = {"$STAGES/succeed"} user = "$ME" }
+stage c {
+    user = "$ME"
+}
+EOF
+	bad "$(line_of 'stage c')" 'stage c: no command'
+}
+
+t_config_fault_in_list_over_lines() {
+	conf <<EOF
+spool = "data"
+stage a {
+    command = {
+        "$STAGES/succeed",
+        "%x"
+    }
+    user = "$ME"
+}
+EOF
+	NCHECK=$((NCHECK + 1))
+	"$SPOOLD" -n -c "$CONF" 2>"$T/check.$NCHECK.err"
+	rc=$?
+	msg=$(head -n 1 "$T/check.$NCHECK.err")
+	check '[ $rc -eq 78 ]' "spoold -n exits $rc, not 78 ($msg)"
+	# The line of the key or the line of the faulty element, not the
+	# line of the list's closing brace.
+	case $msg in
+	"$CONF:$(line_of 'command = {'): "*placeholder* | \
+	    "$CONF:$(line_of '"%x"'): "*placeholder*) ;;
+	*) fail "spoold -n says \"$msg\", not line $(line_of 'command = {')" \
+	    "or $(line_of '"%x"')" ;;
+	esac
+}
+
+t_config_duplicate_stage() {
+	conf <<EOF
+spool = "data"
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+# a comment
+# and another
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	bad "$(grep -n 'stage a' "$CONF" | sed -n 2p | cut -d: -f1)" \
+	    'duplicate|twice|again|already'
+}
+
+t_config_group_writable() {
+	conf <<EOF
+spool = "data"
+stage a { command = {"$STAGES/succeed"} user = "$ME" }
+EOF
+	chmod 664 "$CONF"
+	bad '' 'writ'
+	chmod 646 "$CONF"
+	bad '' 'writ'
+	chmod 644 "$CONF"
+	"$SPOOLD" -n -c "$CONF" 2>/dev/null
+	rc=$?
+	check '[ $rc -eq 0 ]' "spoold -n refuses a config of mode 644 ($rc)"
+}
+
+# The child's contract, through a pipeline of two stages.
+
+t_pipeline_contract() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/inspect", "%f", "%i", "%s", "%w", "%%", "x%%y%i"}
+    next = "b"
+    user = "$ME"
+    env = {"FOO=bar baz"}
+}
+stage b {
+    command = {"inspect", "%s"}
+    user = "$ME"
+    env = {"PATH=$STAGES:/usr/bin:/bin"}
+}
+EOF
+	LEAKME=1
+	export LEAKME
+	start
+	submit a j1 "hello j1"
+	expect b/done j1 10
+	W=$D/work/j1
+	check '[ -f "$W/inspect.a" ] && [ -f "$W/inspect.b" ]' \
+	    "the stages left no inspect.a and inspect.b in $W"
+	for line in "arg0=$STAGES/inspect" "arg1=$D/a/running/j1" "arg2=j1" \
+	    "arg3=a" "arg4=$W" "arg5=%" "arg6=x%yj1" "nargs=6" \
+	    "env:SPOOL_JOB=$D/a/running/j1" "env:SPOOL_JOB_ID=j1" \
+	    "env:SPOOL_STAGE=a" "env:SPOOL_ATTEMPT=1" "env:SPOOL_WORKDIR=$W" \
+	    "env:SPOOL_HEARTBEAT=$W/heartbeat" "env:SPOOL_DIR=$D" \
+	    "env:FOO=bar baz" "env:PATH=/usr/local/bin:/usr/bin:/bin" \
+	    "cwd=$W" "fds=0 1 2 " "stdin=/dev/null" "job=hello j1"; do
+		check 'grep -qxF -- "$line" "$W/inspect.a"' \
+		    "stage a's child did not see \"$line\": $(grep -F -- \
+		    "${line%%=*}" "$W/inspect.a" | head -n 2 | tr '\n' ' ')"
+	done
+	check '! grep -q "^env:LEAKME=" "$W/inspect.a"' \
+	    "spoold's own environment reached the child"
+	ids=$(grep '^pid=' "$W/inspect.a")
+	pid=${ids%% *}
+	pgid=${ids#* }
+	check '[ -n "$pid" ] && [ "${pid#pid=}" = "${pgid#pgid=}" ]' \
+	    "the child does not lead its process group: $ids"
+	for line in "arg0=$STAGES/inspect" "arg1=b" "nargs=1" \
+	    "env:SPOOL_JOB=$D/b/running/j1" "env:SPOOL_STAGE=b" \
+	    "env:SPOOL_ATTEMPT=1" "env:PATH=$STAGES:/usr/bin:/bin" \
+	    "fds=0 1 2 " "stdin=/dev/null" "job=hello j1"; do
+		check 'grep -qxF -- "$line" "$W/inspect.b"' \
+		    "stage b's child did not see \"$line\""
+	done
+	empty "$D/a/queue" "$D/a/running" "$D/a/done" "$D/a/error" \
+	    "$D/b/queue" "$D/b/running" "$D/b/error"
+	expect_status j1 stage b
+	expect_status j1 state "done"
+	expect_status j1 attempt 1
+	expect_status j1 exit 0
+	expect_status j1 reason null
+	expect_status j1 pgid 0
+	want="attempt exit finished key pgid priority progress pstart reason"
+	want="$want signal stage started state submitted updated "
+	check '[ "$(jkeys "$W/status.json")" = "$want" ]' \
+	    "status record keys: $(jkeys "$W/status.json")"
+	L=$D/log/j1.log
+	for re in '^=== spoold: [0-9T:Z-]* stage a attempt 1 started$' \
+	    '^inspect: a$' \
+	    '^=== spoold: [0-9T:Z-]* stage a attempt 1 exit 0 after [0-9]*\.[0-9]{3}s$' \
+	    '^=== spoold: [0-9T:Z-]* stage b attempt 1 started$' \
+	    '^inspect: b$' \
+	    '^=== spoold: [0-9T:Z-]* stage b attempt 1 exit 0 after [0-9]*\.[0-9]{3}s$'; do
+		check 'grep -Eq -- "$re" "$L"' "no line /$re/ in the log"
+	done
+	check '[ "$(wc -l <"$L")" -eq 6 ]' "the log has $(wc -l <"$L") lines, not 6"
+	expect_metric "done" 1 5
+	M=$D/index/metrics.json
+	want="deferred done duplicates error pid queued retries running stages"
+	want="$want timeouts updatedAt uptime_s version "
+	check '[ "$(jkeys "$M")" = "$want" ]' "metrics keys: $(jkeys "$M")"
+	want="deferred done error queued retries run_ms_total running runs"
+	want="$want slots timeouts "
+	check '[ "$(jkeys "$M" a)" = "$want" ]' "metrics a keys: $(jkeys "$M" a)"
+	check '[ "$(jkeys "$M" b)" = "$want" ]' "metrics b keys: $(jkeys "$M" b)"
+	check '[ "$(metric pid)" = "$SPID" ]' "metrics pid is $(metric pid)"
+	check '[ "$(metric runs a)" = 1 ] && [ "$(metric runs b)" = 1 ]' \
+	    "metrics runs: a $(metric runs a), b $(metric runs b)"
+	check '[ "$(metric "done" b)" = 1 ] && [ "$(metric "done" a)" = 0 ]' \
+	    "metrics done: a $(metric "done" a), b $(metric "done" b)"
+	check '[ "$(cat "$D/index/spoold.pid")" = "$SPID" ]' \
+	    "index/spoold.pid does not hold $SPID"
+	stop
+	check '[ $RC -eq 0 ]' "spoold exits $RC after SIGTERM"
+	check '[ ! -e "$D/index/spoold.pid" ]' "the pid file is left behind"
+}
+
+t_child_signals_default() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/inspect"}
+    user = "$ME"
+}
+EOF
+	start
+	submit a j1
+	expect a/done j1 10
+	signals_default "$D/work/j1/inspect.a"
+}
+
+# signals_default FILE: the inspect report in FILE shows no signal blocked
+# and none ignored (spoold blocks signals and ignores SIGPIPE; its child
+# must not). Signals 32 and 33 are left out, with a note: glibc keeps them
+# for itself, its sigaction refuses them and its posix_spawn leaves them
+# ignored, and make 4.3 starts its commands with them ignored.
+signals_default() {
+	blk=$(sigs "$(sed -n 's/^SigBlk:[[:space:]]*//p' "$1")")
+	ign=$(sigs "$(sed -n 's/^SigIgn:[[:space:]]*//p' "$1")")
+	check '[ -z "$blk" ]' "the child starts with signals blocked: $blk"
+	case " $ign " in
+	*" 32 "* | *" 33 "*)
+		diag "the child starts with the signals of glibc ignored: $ign" ;;
+	esac
+	rest=""
+	for n in $ign; do
+		case $n in
+		32 | 33) ;;
+		*) rest="$rest $n" ;;
+		esac
+	done
+	check '[ -z "$rest" ]' "the child starts with signals ignored:$rest"
+}
+
+t_stage_user() {
+	[ "$(id -u)" = 0 ] || skip "only root can run a stage as another user"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/inspect"}
+    user = "nobody"
+}
+EOF
+	start
+	submit a j1
+	expect a/done j1 10
+	W=$D/work/j1
+	want="id=$(id -u nobody):$(id -g nobody)"
+	check 'grep -qx "$want" "$W/inspect.a"' \
+	    "the child did not run as nobody: $(grep '^id=' "$W/inspect.a")"
+	check '[ "$(stat -c %U "$W")" = nobody ]' "the work folder is not nobody's"
+	signals_default "$W/inspect.a"
+	for line in "fds=0 1 2 " "stdin=/dev/null" "job=job j1"; do
+		check 'grep -qxF -- "$line" "$W/inspect.a"' \
+		    "the child as nobody did not see \"$line\": $(grep -F -- \
+		    "${line%%[=:]*}" "$W/inspect.a" | head -n 1)"
+	done
+}
+
+# Failures and retries.
+
+t_fail_twice_then_succeed() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/fail-then-succeed"}
+    user = "$ME"
+    attempts = 3
+    backoff = 0
+    env = {"FAILS=2"}
+}
+EOF
+	start
+	submit a j1
+	expect a/done j1 15
+	expect_status j1 state "done"
+	expect_status j1 attempt 3
+	expect_status j1 exit 0
+	check '[ "$(runs j1)" = 3 ]' "the log shows $(runs j1) runs, not 3"
+	check '[ "$(grep -c "attempt [12] exit 1 after" "$D/log/j1.log")" = 2 ]' \
+	    "the log has no two runs ending in exit 1"
+	check 'grep -q "attempt 3 exit 0 after" "$D/log/j1.log"' \
+	    "the log has no third run ending in exit 0"
+	expect_metric retries 2 5
+	expect_metric retries a 2 5
+	expect_metric runs a 3 5
+	expect_metric "done" 1 5
+	expect_metric error 0 5
+}
+
+t_retry_backoff_defers() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/fail-then-succeed"}
+    user = "$ME"
+    attempts = 2
+    backoff = 2
+    env = {"FAILS=1"}
+}
+EOF
+	start
+	submit a j1
+	wait_for '[ "$(st j1 state)" = deferred ]' 10 ||
+	    fail "no deferred state after a failed run: $(cat "$D/work/j1/status.json")"
+	check 'has a/queue j1' "the deferred job is in$(where j1), not a/queue"
+	mt=$(stat -c %Y "$D/a/queue/j1")
+	now=$(date +%s)
+	check '[ "$mt" -gt "$now" ]' \
+	    "the deferred job's mtime $mt is not in the future (now $now)"
+	expect_metric deferred 1 3
+	expect a/done j1 10
+	expect_status j1 attempt 2
+	first=$(sed -n 's/^=== spoold: \(.*\) stage a attempt 1 started$/\1/p' "$D/log/j1.log")
+	second=$(sed -n 's/^=== spoold: \(.*\) stage a attempt 2 started$/\1/p' "$D/log/j1.log")
+	gap=$(($(date -d "$second" +%s) - $(date -d "$first" +%s)))
+	check '[ "$gap" -ge 1 ]' "the retry came $gap s after the first run, not after the 2 s backoff"
+	expect_metric retries 1 3
+}
+
+t_exit75_until_attempts_spent() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/tempfail"}
+    user = "$ME"
+    attempts = 3
+    backoff = 0
+}
+EOF
+	start
+	submit a j1
+	expect a/error j1 15
+	check '[ "$(runs j1)" = 3 ]' "the log shows $(runs j1) runs, not 3"
+	expect_status j1 state error
+	expect_status j1 attempt 3
+	expect_status j1 exit 75
+	expect_status j1 reason "exit 75 (attempt 3 of 3)"
+	expect_metric error 1 5
+	expect_metric retries a 2 5
+	expect_metric runs a 3 5
+}
+
+t_exit65_straight_to_error() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/dataerr"}
+    user = "$ME"
+    attempts = 3
+    backoff = 0
+}
+EOF
+	start
+	submit a j1
+	expect a/error j1 10
+	expect_metric runs a 1 5
+	check '[ "$(runs j1)" = 1 ]' "the log shows $(runs j1) runs, not 1"
+	expect_status j1 attempt 1
+	expect_status j1 exit 65
+	expect_status j1 reason "exit 65"
+	expect_metric retries 0 5
+	expect_metric error a 1 5
+}
+
+t_command_not_found() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$T/no-such-program", "%f"}
+    user = "$ME"
+    attempts = 2
+    backoff = 0
+}
+stage b {
+    command = {"no-such-program-in-path"}
+    user = "$ME"
+    attempts = 2
+    backoff = 0
+}
+EOF
+	start
+	submit a ja
+	submit b jb
+	expect a/error ja 10
+	expect b/error jb 10
+	for j in ja jb; do
+		expect_status $j reason "exit 127 (attempt 2 of 2)"
+		check '[ "$(runs $j)" = 2 ]' "$j ran $(runs $j) times, not 2"
+	done
+	check 'grep -q "$T/no-such-program.*No such file or directory" "$D/log/ja.log"' \
+	    "the log of ja does not say why: $(sed -n 2p "$D/log/ja.log")"
+	check 'grep -q "no-such-program-in-path.*not found" "$D/log/jb.log"' \
+	    "the log of jb does not say why: $(sed -n 2p "$D/log/jb.log")"
+	check 'alive $SPID' "spoold died"
+}
+
+# Stale children.
+
+t_timeout_hang() {
+	conf <<EOF
+spool = "data"
+tick = 1
+kill_grace = 1
+stage a {
+    command = {"$STAGES/hang"}
+    user = "$ME"
+    timeout = 1
+    attempts = 2
+    backoff = 0
+}
+EOF
+	start
+	submit a j1
+	expect a/error j1 20
+	check '[ "$(runs j1)" = 2 ]' "the log shows $(runs j1) runs, not 2"
+	check '[ "$(grep -c "^hang: j1 attempt [12] hanging$" "$D/log/j1.log")" = 2 ]' \
+	    "the child's output is not in the log"
+	check '[ "$(grep -c "killed by signal 15 (Terminated) after" "$D/log/j1.log")" = 2 ]' \
+	    "the runs did not end by SIGTERM: $(grep after "$D/log/j1.log" | tr '\n' ' ')"
+	# Stopped within timeout + kill_grace + tick.
+	# shellcheck disable=SC2046
+	check 'within 1 3 $(durations j1)' "the runs took $(durations j1 | tr '\n' ' ')s, not 1 to 3 s"
+	diag "runs stopped after $(durations j1 | tr '\n' ' ')s (timeout 1 s)"
+	expect_status j1 reason "timeout after 1s (attempt 2 of 2)"
+	expect_status j1 signal 15
+	expect_status j1 exit null
+	expect_metric timeouts 2 5
+	expect_metric timeouts a 2 5
+	expect_metric retries 1 5
+	expect_metric error 1 5
+	check '[ -z "$(spool_procs "$T")" ]' \
+	    "processes of the stopped runs live on: $(spool_procs "$T" | tr '\n' ' ')"
+}
+
+t_timeout_ignoring_sigterm() {
+	conf <<EOF
+spool = "data"
+tick = 1
+kill_grace = 1
+stage a {
+    command = {"$STAGES/ignore-term"}
+    user = "$ME"
+    timeout = 1
+    attempts = 2
+    backoff = 0
+}
+EOF
+	start
+	submit a j1
+	expect a/error j1 20
+	check '[ "$(runs j1)" = 2 ]' "the log shows $(runs j1) runs, not 2"
+	check '[ "$(grep -c "killed by signal 9 (Killed) after" "$D/log/j1.log")" = 2 ]' \
+	    "the runs did not end by SIGKILL: $(grep after "$D/log/j1.log" | tr '\n' ' ')"
+	check 'grep -q "^ignore-term: j1 attempt 2 ignoring SIGTERM$" "$D/log/j1.log"' \
+	    "the child's output is not in the log"
+	# SIGKILL kill_grace after SIGTERM: within timeout + kill_grace + tick.
+	# shellcheck disable=SC2046
+	check 'within 2 3 $(durations j1)' "the runs took $(durations j1 | tr '\n' ' ')s, not 2 to 3 s"
+	diag "runs killed after $(durations j1 | tr '\n' ' ')s (timeout 1 s, kill_grace 1 s)"
+	expect_status j1 reason "timeout after 1s (attempt 2 of 2)"
+	expect_status j1 signal 9
+	expect_metric timeouts 2 5
+	check '[ -z "$(spool_procs "$T")" ]' "processes of the killed runs live on"
+}
+
+t_heartbeat_missing() {
+	conf <<EOF
+spool = "data"
+tick = 1
+kill_grace = 1
+stage a {
+    command = {"$STAGES/no-heartbeat"}
+    user = "$ME"
+    heartbeat = 1
+    attempts = 1
+}
+EOF
+	start
+	submit a j1
+	expect a/error j1 10
+	expect_status j1 reason "no heartbeat for 1s (attempt 1 of 1)"
+	# shellcheck disable=SC2046
+	check 'within 1 2.5 $(durations j1)' "the run took $(durations j1)s, not 1 to 2.5 s"
+	diag "stopped after $(durations j1)s without a heartbeat (heartbeat 1 s)"
+	expect_metric timeouts a 1 5
+}
+
+t_heartbeat_progress() {
+	conf <<EOF
+spool = "data"
+tick = 1
+kill_grace = 1
+stage a {
+    command = {"$STAGES/heartbeat"}
+    user = "$ME"
+    heartbeat = 1
+    attempts = 1
+    env = {"PAGES=10", "BEAT=0.3"}
+}
+EOF
+	start
+	submit a j1
+	wait_for '[ "$(st j1 state)" = running ]' 5 || fail "j1 is not running"
+	expect a/done j1 15
+	# shellcheck disable=SC2046
+	check 'within 2.5 10 $(durations j1)' "the run took $(durations j1)s; it should run past its 1 s heartbeat"
+	expect_status j1 progress "page 10/10"
+	expect_status j1 reason null
+	expect_metric timeouts a 0 5
+}
+
+t_sigsegv_retried() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/segv"}
+    user = "$ME"
+    attempts = 2
+    backoff = 0
+}
+EOF
+	start
+	submit a j1
+	expect a/error j1 10
+	check '[ "$(runs j1)" = 2 ]' "the log shows $(runs j1) runs, not 2"
+	check '[ "$(grep -c "killed by signal 11 (Segmentation fault) after" "$D/log/j1.log")" = 2 ]' \
+	    "the log does not show two deaths by SIGSEGV"
+	expect_status j1 reason "killed by signal 11 (Segmentation fault) (attempt 2 of 2)"
+	expect_status j1 signal 11
+	expect_status j1 exit null
+	expect_metric retries 1 5
+}
+
+t_flood_stdout() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/flood"}
+    user = "$ME"
+    env = {"LINES=50000"}
+}
+EOF
+	start
+	submit a j1
+	expect a/done j1 30
+	L=$D/log/j1.log
+	size=$(wc -c <"$L")
+	check '[ "$size" -gt 4000000 ]' "the log has $size bytes, not over 4000000"
+	check '[ "$(grep -c "^flood [0-9]\{8\} x\{65\}$" "$L")" = 50000 ]' \
+	    "the log does not have the 50000 lines whole"
+	check '[ "$(sed -n 2p "$L" | cut -c1-14)" = "flood 00000000" ]' \
+	    "the first line of output is not right after the header"
+	check 'grep -q "^flood 00049999 " "$L" && grep -q "^flood: done$" "$L"' \
+	    "the end of the output is missing"
+	check 'tail -n 1 "$L" | grep -q "attempt 1 exit 0 after"' "no footer at the end"
+	diag "log of $size bytes"
+}
+
+t_requeue_from_error_has_full_attempts() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/tempfail"}
+    user = "$ME"
+    attempts = 2
+    backoff = 0
+}
+EOF
+	start
+	submit a j1
+	expect a/error j1 10
+	expect_status j1 attempt 2
+	mv "$D/a/error/j1" "$D/a/queue/j1"
+	wait_for '[ "$(runs j1)" = 4 ] && has a/error j1' 15 ||
+	    fail "j1, moved back to queue/, ran $(runs j1) times in all, not 2 + 2"
+	expect_status j1 attempt 2
+	expect_status j1 reason "exit 75 (attempt 2 of 2)"
+}
+
+t_quick_failures_throttled() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/tempfail"}
+    user = "$ME"
+    attempts = 1
+    env = {"STAMPS=$T/stamps"}
+}
+EOF
+	: >"$T/stamps"
+	start
+	submit_many a 5
+	wait_for 'count "$D/a/error"; [ $CNT -eq 5 ]' 15 ||
+	    fail "$CNT of 5 jobs in a/error"
+	# shellcheck disable=SC2046
+	set -- $(awk '$1 == "START" { print $3 }' "$T/stamps")
+	n=$#
+	check '[ $n -eq 5 ]' "$n runs for 5 jobs"
+	g4=$((($4 - $3) / 1000000))
+	g5=$((($5 - $4) / 1000000))
+	diag "after 3 quick failures the next claims came after $g4 ms, then $g5 ms"
+	check '[ $g4 -ge 900 ]' "the 4th run started $g4 ms after the 3rd, not after a 1 s hold-off"
+	check '[ $g5 -ge 1900 ]' "the 5th run started $g5 ms after the 4th, not after a 2 s hold-off"
+	check 'grep -q "stage a: 3 children in a row died at once" "$ERR"' \
+	    "spoold does not log the throttle"
+}
+
+t_future_mtime_deferred() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps"}
+}
+EOF
+	: >"$T/stamps"
+	start
+	at=$(($(date +%s) + 3))
+	printf 'later\n' >"$D/tmp/later"
+	touch -d "@$at" "$D/tmp/later"
+	mv "$D/tmp/later" "$D/a/queue/later"
+	expect_metric deferred 1 3
+	check '[ -z "$(stamp START later)" ]' "a job due in 3 s started at once"
+	wait_for '[ -n "$(stamp START later)" ]' 10 || fail "the job did not start"
+	s=$(stamp START later)
+	check '[ $((s / 1000000000)) -ge $at ]' \
+	    "the job started at $((s / 1000000000)), before its time $at"
+	check '[ $((s / 1000000000)) -le $((at + 2)) ]' \
+	    "the job started at $((s / 1000000000)), long after its time $at"
+	expect a/done later 5
+}
+
+t_name_time_does_not_defer() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	start
+	# Names of the form spoolctl gives; only the modification time defers.
+	submit a 5.20991231T000000.name-from-the-future
+	submit a 5.20200101T000000.name-from-the-past
+	expect a/done 5.20200101T000000.name-from-the-past 10
+	expect a/done 5.20991231T000000.name-from-the-future 5
+}
+
+t_claim_order() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    slots = 1
+    env = {"STAMPS=$T/stamps"}
+}
+EOF
+	: >"$T/stamps"
+	mkdir -p "$D/a/queue"
+	now=$(date +%s)
+	for j in "new $((now - 10))" "old $((now - 100))" "tie-b $((now - 50))" \
+	    "tie-a $((now - 50))" "5.20261123T090000.mid $((now - 5))" \
+	    "9.20261123T090000.urgent $now" "1.2026.no-priority $((now - 1))"; do
+		# shellcheck disable=SC2086
+		set -- $j
+		printf 'x\n' >"$D/a/queue/$1"
+		touch -d "@$2" "$D/a/queue/$1"
+	done
+	start
+	for j in new 1.2026.no-priority; do
+		expect a/done $j 15
+	done
+	order=$(awk '$1 == "START" { printf "%s ", $2 }' "$T/stamps")
+	want="9.20261123T090000.urgent 5.20261123T090000.mid old tie-a tie-b new"
+	want="$want 1.2026.no-priority "
+	check '[ "$order" = "$want" ]' "jobs ran in the order $order, not $want"
+	expect_status 9.20261123T090000.urgent priority 9
+	expect_status 5.20261123T090000.mid priority 5
+	expect_status old priority 0
+}
+
+# status_key NAME KEY STAGE: gives job NAME a key, before it is submitted,
+# as spoolctl submit --key does.
+status_key() {
+	mkdir -p "$D/work/$1"
+	printf '{"stage":"%s","state":"queued","key":"%s"}\n' "$3" "$2" \
+	    >"$D/work/$1/status.json"
+}
+
+t_key_exclusion() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    slots = 3
+    env = {"STAMPS=$T/stamps", "SLEEP=0.7"}
+}
+stage b {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    slots = 2
+    env = {"STAMPS=$T/stamps", "SLEEP=0.7"}
+}
+EOF
+	: >"$T/stamps"
+	start
+	status_key k1 customer-42 a
+	status_key k2 customer-42 a
+	status_key k3 customer-42 b
+	submit a k1
+	submit a k2
+	submit b k3
+	submit a free
+	wait_for 'has a/done k1 && has a/done k2 && has b/done k3 && has a/done free' 15 ||
+	    fail "the jobs did not all finish: k1 in$(where k1), k2 in$(where k2), k3 in$(where k3)"
+	# No run of a key starts while another of that key runs.
+	ov=$(awk '$2 ~ /^k[123]$/ { t[$2, $1] = $3; ids[$2] }
+	    END {
+		for (a in ids)
+			for (b in ids)
+				if (a != b && t[b, "START"] >= t[a, "START"] &&
+				    t[b, "START"] <= t[a, "END"])
+					printf "%s during %s; ", b, a
+	    }' "$T/stamps")
+	check '[ -z "$ov" ]' "jobs of one key ran at once: $ov"
+	expect_status k3 key customer-42
+	# The job without a key did not wait for them.
+	sf=$(stamp START free)
+	ek=$(awk '$1 == "END" && $2 ~ /^k/ && $3 > m { m = $3 }
+	    END { printf "%.0f", m / 1000000 }' "$T/stamps")
+	check '[ $((sf / 1000000)) -lt "$ek" ]' \
+	    "the job without a key waited for the keyed ones"
+}
+
+t_max_children() {
+	conf <<EOF
+spool = "data"
+tick = 1
+max_children = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    slots = 2
+    env = {"STAMPS=$T/stamps", "SLEEP=0.3"}
+}
+stage b {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    slots = 2
+    env = {"STAMPS=$T/stamps", "SLEEP=0.3"}
+}
+EOF
+	: >"$T/stamps"
+	start
+	submit a a1
+	submit a a2
+	submit b b1
+	submit b b2
+	wait_for 'has a/done a1 && has a/done a2 && has b/done b1 && has b/done b2' 15 ||
+	    fail "not all jobs done"
+	most=$(awk '{ print $3, ($1 == "START" ? 1 : -1) }' "$T/stamps" |
+	    sort -n | awk '{ n += $2; if (n > m) m = n } END { print m }')
+	check '[ "$most" = 1 ]' "$most children ran at once under max_children 1"
+}
+
+t_group_killed_orphans_reaped() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/leave-behind"}
+    user = "$ME"
+    env = {"LINGER=1"}
+}
+EOF
+	start
+	submit a j1
+	expect a/done j1 10
+	in=$(cat "$D/work/j1/ingroup")
+	out=$(cat "$D/work/j1/outside")
+	wait_for '! alive $in' 3 ||
+	    fail "the process left in the child's group lives on"
+	check 'alive $out' "the process that left the group was killed"
+	# It exits after 1 s; spoold, its subreaper, must reap it.
+	wait_for '[ ! -e /proc/$out ]' 5 ||
+	    fail "the orphan was not reaped: $(cat "/proc/$out/stat" 2>/dev/null)"
+}
+
+t_cancel_request() {
+	conf <<EOF
+spool = "data"
+tick = 1
+kill_grace = 1
+stage a {
+    command = {"$STAGES/hang"}
+    user = "$ME"
+}
+EOF
+	start
+	submit a j1
+	wait_for '[ "$(st j1 state)" = running ]' 10 || fail "j1 did not start"
+	: >"$D/index/cancel/j1"
+	expect a/error j1 5
+	expect_status j1 reason cancelled
+	check 'tail -n 1 "$D/log/j1.log" | grep -q "killed by signal 15"' \
+	    "the child was not stopped by SIGTERM"
+	wait_for '[ ! -e "$D/index/cancel/j1" ]' 3 ||
+	    fail "the cancel request was left"
+	# A request for a job that does not run is dropped.
+	: >"$D/index/cancel/nosuch"
+	wait_for '[ ! -e "$D/index/cancel/nosuch" ]' 3 ||
+	    fail "a request for no running job was left"
+}
+
+t_duplicate_id_not_replaced() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	start
+	printf 'the first\n' >"$D/a/done/dup"
+	submit a dup "the second"
+	expect a/error dup 10
+	check '[ "$(cat "$D/a/done/dup")" = "the first" ]' \
+	    "the finished job was replaced"
+	check '[ "$(cat "$D/a/error/dup")" = "the second" ]' "the new job was lost"
+	expect_status dup reason "could not move to a/done: File exists"
+}
+
+# Throughput and crashes.
+
+t_thousand_jobs_pipeline() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    slots = 2
+    next = "b"
+}
+stage b {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    slots = 2
+}
+EOF
+	start
+	clock
+	t0=$NOW
+	submit_many a 1000
+	wait_for 'count "$D/b/done"; [ $CNT -eq 1000 ]' 150 slow ||
+	    fail "$CNT of 1000 jobs in b/done after 150 s"
+	clock
+	diag "1000 jobs through 2 stages of 2 slots in $((NOW - t0)) ms"
+	expect_metric "done" 1000 5
+	expect_metric runs a 1000 5
+	expect_metric runs b 1000 5
+	expect_metric "done" b 1000 5
+	check '[ "$(metric error)" = 0 ] && [ "$(metric retries)" = 0 ]' \
+	    "metrics: error $(metric error), retries $(metric retries)"
+	check '[ "$(metric queued)" = 0 ] && [ "$(metric running)" = 0 ]' \
+	    "metrics: queued $(metric queued), running $(metric running)"
+	empty "$D/a/queue" "$D/a/running" "$D/a/done" "$D/a/error" \
+	    "$D/b/queue" "$D/b/running" "$D/b/error"
+	n=$(grep -L '"stage":"b","state":"done"' "$D"/work/*/status.json | wc -l)
+	check '[ "$n" -eq 0 ]' "$n status records do not say b, done"
+	stop
+	check '[ $RC -eq 0 ]' "spoold exits $RC"
+	# Nothing left in tmp/ once spoold is done with it.
+	empty "$D/tmp"
+}
+
+# overlaps: checks the stamps of runs; prints "OVERLAP ..." lines for runs
+# of a job that overlap, then "runs N unended N jobs N".
+overlaps() {
+	awk '
+	$1 != "START" && $1 != "END" { next }
+	{
+		id = $0
+		sub(/^[A-Z]+ /, "", id)
+		sub(/ [0-9]+ [0-9]+$/, "", id)
+		ns = $(NF - 1)
+		k = id SUBSEP $NF
+	}
+	$1 == "START" {
+		n[id]++
+		s[id, n[id]] = ns
+		cur[k] = n[id]
+		runs++
+	}
+	$1 == "END" && (k in cur) { e[id, cur[k]] = ns; delete cur[k] }
+	END {
+		for (id in n) {
+			jobs++
+			for (i = 1; i <= n[id]; i++) {
+				if (!((id, i) in e)) { unended++; continue }
+				for (j = 1; j <= n[id]; j++)
+					if (j != i && s[id, j] >= s[id, i] &&
+					    s[id, j] <= e[id, i])
+						printf "OVERLAP %s: run %d [%s, %s] has run %d start at %s\n",
+						    id, i, s[id, i], e[id, i], j, s[id, j]
+			}
+		}
+		printf "runs %d unended %d jobs %d\n", runs, unended, jobs
+	}' "$T/stamps"
+}
+
+t_kill9_restart_1000_jobs() {
+	conf <<EOF
+spool = "data"
+tick = 1
+kill_grace = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    slots = 4
+    env = {"STAMPS=$T/stamps"}
+}
+EOF
+	: >"$T/stamps"
+	start
+	submit_many a 1000
+	cut=0
+	for k in 1 2 3 4 5; do
+		target=$((k * 160))
+		wait_for 'count "$D/a/done"; [ $CNT -ge $target ]' 60 slow ||
+		    fail "only $CNT jobs done before kill $k"
+		kill9
+		count "$D/a/running"
+		cut=$((cut + CNT))
+		start
+	done
+	wait_for 'count "$D/a/done"; [ $CNT -eq 1000 ]' 120 slow ||
+	    fail "$CNT of 1000 jobs in a/done after the restarts"
+	stop
+	check '[ $RC -eq 0 ]' "spoold exits $RC"
+	empty "$D/a/queue" "$D/a/running" "$D/a/error"
+	n=$(grep -L '"state":"done"' "$D"/work/*/status.json | wc -l)
+	check '[ "$n" -eq 0 ]' "$n status records of jobs in done/ do not say done"
+	# shellcheck disable=SC2012
+	n=$(ls -A "$D/tmp" | wc -l)
+	[ "$n" -eq 0 ] || diag "$n files left in tmp/ by the kills:" \
+	    "$(find "$D/tmp" -mindepth 1 | head -n 3 | tr '\n' ' ')"
+	i=0
+	while [ $i -lt 1000 ]; do
+		i=$((i + 1))
+		[ -f "$D/a/done/j$i" ] || fail "j$i is in$(where "j$i"), not a/done"
+	done
+	overlaps >"$T/overlaps"
+	summary=$(tail -n 1 "$T/overlaps")
+	check '! grep -q "^OVERLAP" "$T/overlaps"' \
+	    "runs of a job overlapped: $(grep -c "^OVERLAP" "$T/overlaps") times, first $(grep -m 1 "^OVERLAP" "$T/overlaps")"
+	# shellcheck disable=SC2086
+	set -- $summary
+	nruns=$2
+	unended=$4
+	njobs=$6
+	check '[ "$njobs" = 1000 ]' "only $njobs jobs ever started"
+	n=$(cat "$T"/spoold.*.err | grep -c "left by a previous spoold")
+	diag "5 kills with $cut jobs in running/; $nruns runs for 1000 jobs," \
+	    "$unended without an END stamp; $n left-over groups stopped at restarts"
+}
+
+# Names and entries that are not jobs.
+
+t_odd_names() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed", "%i", "%f"}
+    user = "$ME"
+    slots = 2
+    env = {"STAMPS=$T/stamps"}
+}
+EOF
+	start
+	n200=$(printf '%0200d' 0 | tr 0 n)
+	n251=$(printf '%0251d' 0 | tr 0 m)
+	set -- "with spaces in it" "café-é" "日本" "-leading-dash" "$n200" \
+	    "$n251" "pct%i%%s%f" "quote'd \"and\" back\\slash" "star*?[x]" \
+	    "#hash" "trailing space "
+	for n in "$@"; do
+		submit a "$n"
+	done
+	printf 'in place\n' >"$D/a/queue/written-in-place"
+	for n in "$@" written-in-place; do
+		expect a/done "$n" 10
+		expect_status "$n" state "done"
+		check 'grep -qF "succeed: $n attempt 1 in a" "$D/log/$n.log"' \
+		    "the log of \"$n\" lacks its output"
+		check '[ "$(nstamps START "$n")" = 1 ]' \
+		    "\"$n\" ran $(nstamps START "$n") times"
+	done
+	empty "$D/a/queue" "$D/a/running" "$D/a/error"
+}
+
+t_not_jobs_quarantined() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps"}
+}
+EOF
+	: >"$T/stamps"
+	start
+	printf 'precious\n' >"$T/target"
+	touch -d '2001-02-03 04:05:06' "$T/target"
+	ln -s "$T/target" "$D/tmp/link"
+	mv "$D/tmp/link" "$D/a/queue/link"
+	ln -s "$T/target" "$D/a/queue/link-made-here"
+	mkfifo "$D/tmp/fifo"
+	mv "$D/tmp/fifo" "$D/a/queue/fifo"
+	mkdir "$D/tmp/folder"
+	printf 'inside\n' >"$D/tmp/folder/inner"
+	mv "$D/tmp/folder" "$D/a/queue/folder"
+	ctl=$(printf 'ctl\001x')
+	c1=$(printf 'cone\302\205x')
+	bin=$(printf 'bad\377utf8')
+	over=$(printf 'over\300\257long')
+	for n in "$ctl" "$c1" "$bin" "$over"; do
+		submit a "$n"
+	done
+	submit a good
+	expect a/done good 10
+	for n in link link-made-here fifo folder "$ctl" "$c1" "$bin" "$over"; do
+		expect a/error "$n" 10
+		check '[ "$(nstamps START "$n")" = 0 ]' "\"$n\" was run"
+		check '[ ! -e "$D/log/$n.log" ]' "\"$n\" has a log"
+	done
+	expect_status link reason "a symbolic link, not a regular file"
+	expect_status link-made-here reason "a symbolic link, not a regular file"
+	expect_status link state error
+	expect_status fifo reason "a FIFO, not a regular file"
+	expect_status folder reason "a folder, not a regular file"
+	expect_status "$ctl" reason "control character in name"
+	expect_status "$c1" reason "control character in name"
+	expect_status "$bin" reason "name is not UTF-8"
+	expect_status "$over" reason "name is not UTF-8"
+	check '[ -L "$D/a/error/link" ] && [ "$(readlink "$D/a/error/link")" = "$T/target" ]' \
+	    "the symbolic link did not go to error/ as itself"
+	check '[ "$(cat "$T/target")" = precious ]' "the link's target was changed"
+	check '[ "$(stat -c %Y "$T/target")" = "$(date -d "2001-02-03 04:05:06" +%s)" ]' \
+	    "the link's target was touched"
+	check '[ -p "$D/a/error/fifo" ]' "the FIFO is no longer a FIFO"
+	check '[ "$(cat "$D/a/error/folder/inner")" = inside ]' \
+	    "the folder's content changed"
+	empty "$D/a/queue" "$D/a/running"
+	check 'alive $SPID' "spoold died"
+}
+
+# Reload.
+
+t_reload_adds_stage() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps", "SLEEP=3"}
+}
+EOF
+	start
+	submit a ja
+	wait_for '[ -n "$(stamp START ja)" ]' 10 || fail "ja did not start"
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps", "SLEEP=3"}
+}
+stage b {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps"}
+}
+EOF
+	kill -HUP "$SPID"
+	wait_for '[ -d "$D/b/queue" ] && [ -d "$D/b/running" ] && [ -d "$D/b/done" ] && [ -d "$D/b/error" ]' 5 ||
+	    fail "the folders of the new stage b did not appear"
+	submit b jb
+	expect b/done jb 10
+	check 'has a/running ja' "ja, running in a, is in$(where ja) while b ran jb"
+	expect a/done ja 10
+	check '[ "$(nstamps START ja)" = 1 ]' "ja ran $(nstamps START ja) times"
+	check 'grep -q "attempt 1 exit 0 after" "$D/log/ja.log"' \
+	    "ja did not end normally: $(tail -n 1 "$D/log/ja.log")"
+	expect_status ja attempt 1
+	expect_metric slots b 1 5
+	check 'alive $SPID' "spoold died"
+}
+
+t_reload_broken_config_keeps_old() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	start
+	conf <<EOF
+spool = "data"
+tick = 1
+# broken
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    no_such_key = 1
+}
+EOF
+	kill -HUP "$SPID"
+	wait_for 'grep -q "$CONF:$(line_of no_such_key): " "$ERR"' 5 ||
+	    fail "the broken config was not logged with its line: $(tail -n 2 "$ERR" | tr '\n' ' ')"
+	check 'alive $SPID' "spoold died of a broken config"
+	submit a j1
+	expect a/done j1 10
+	check '[ ! -d "$D/b" ]' "a stage appeared"
+	# The file fixed, a reload works.
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+stage b {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	kill -HUP "$SPID"
+	wait_for '[ -d "$D/b/queue" ]' 5 || fail "no stage b after the fixed reload"
+	submit b j2
+	expect b/done j2 10
+	# Another spool needs a restart: such a reload is refused.
+	sed 's|^spool = "data"|spool = "other"|' "$CONF" | conf
+	kill -HUP "$SPID"
+	wait_for 'grep -q "spool cannot change" "$ERR"' 5 ||
+	    fail "a reload with another spool was not refused"
+	submit b j3
+	expect b/done j3 10
+	check '[ ! -e "$T/other" ]' "the other spool was made"
+}
+
+t_reload_removes_stage() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps", "SLEEP=2"}
+}
+stage b {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	start
+	submit a ja
+	wait_for '[ -n "$(stamp START ja)" ]' 10 || fail "ja did not start"
+	conf <<EOF
+spool = "data"
+tick = 1
+stage b {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	kill -HUP "$SPID"
+	wait_for 'grep -q "reloaded" "$ERR"' 5 || fail "no reload"
+	expect a/done ja 10
+	check 'grep -q "attempt 1 exit 0 after" "$D/log/ja.log"' \
+	    "the running child of the removed stage did not end normally"
+	submit a jlate
+	expect_metric slots a 0 5
+	# Two ticks later, the removed stage has still not claimed it.
+	up=$(metric uptime_s)
+	wait_for '[ "$(metric uptime_s)" -ge $((up + 2)) ]' 5 || fail "no metrics"
+	check 'has a/queue jlate' "jlate, in removed stage a, is in$(where jlate)"
+	submit b jb
+	expect b/done jb 10
+}
+
+# Stopping.
+
+t_sigterm_lets_child_finish() {
+	conf <<EOF
+spool = "data"
+tick = 1
+shutdown_grace = 30
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps", "SLEEP=2"}
+}
+EOF
+	start
+	submit a j1
+	wait_for '[ -n "$(stamp START j1)" ]' 10 || fail "j1 did not start"
+	kill -TERM "$SPID"
+	wait_for 'grep -q "stopping" "$ERR"' 5 || fail "spoold does not say it is stopping"
+	submit a j2
+	clock
+	t0=$NOW
+	wait_exit 10
+	clock
+	check '[ $RC -eq 0 ]' "spoold exits $RC"
+	check 'has a/done j1' "j1 is in$(where j1), not a/done"
+	check 'has a/queue j2' "j2, submitted while stopping, is in$(where j2)"
+	check '[ "$(nstamps START j2)" = 0 ]' "j2 was started while stopping"
+	check 'grep -q "attempt 1 exit 0 after" "$D/log/j1.log"' "j1 did not end normally"
+	check '[ ! -e "$D/index/spoold.pid" ]' "the pid file is left behind"
+	check '[ $((NOW - t0)) -lt 5000 ]' "spoold took $((NOW - t0)) ms to exit after its last child"
+}
+
+t_sigterm_requeues_after_grace() {
+	conf <<EOF
+spool = "data"
+tick = 1
+kill_grace = 1
+shutdown_grace = 1
+stage h {
+    command = {"$STAGES/hang"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps"}
+}
+stage i {
+    command = {"$STAGES/ignore-term"}
+    user = "$ME"
+}
+EOF
+	start
+	submit h jh
+	submit i ji
+	wait_for '[ "$(st jh state)" = running ] && [ "$(st ji state)" = running ] && [ -n "$(stamp START jh)" ]' 10 ||
+	    fail "the jobs did not start"
+	clock
+	t0=$NOW
+	stop 10
+	clock
+	check '[ $RC -eq 0 ]' "spoold exits $RC"
+	# shutdown_grace, then SIGTERM, then kill_grace for the one ignoring it.
+	check '[ $((NOW - t0)) -le 4000 ]' "spoold took $((NOW - t0)) ms to stop"
+	diag "stopped in $((NOW - t0)) ms with shutdown_grace 1 s and kill_grace 1 s"
+	for j in jh ji; do
+		check 'has "${j#j}/queue" $j' "$j is in$(where $j), not back in queue/"
+		expect_status $j state queued
+		expect_status $j attempt 0
+		expect_status $j reason "stopped by shutdown"
+	done
+	check 'tail -n 1 "$D/log/jh.log" | grep -q "killed by signal 15"' "jh was not stopped by SIGTERM"
+	check 'tail -n 1 "$D/log/ji.log" | grep -q "killed by signal 9"' "ji was not stopped by SIGKILL"
+	check '[ -z "$(spool_procs "$T")" ]' "children outlived spoold"
+	check '[ "$(metric retries)" = 0 ] && [ "$(metric timeouts)" = 0 ]' \
+	    "a shutdown counted retries $(metric retries), timeouts $(metric timeouts)"
+	# The attempt was not spent: the next run is attempt 1 again.
+	start
+	wait_for '[ "$(grep -c "^hang: jh attempt 1 hanging$" "$D/log/jh.log")" = 2 ]' 10 ||
+	    fail "jh did not run again as attempt 1: $(grep '^hang' "$D/log/jh.log" | tr '\n' ' ')"
+	stop 10
+	check '[ $RC -eq 0 ]' "spoold exits $RC"
+}
+
+# children_of PID: the live children of process PID.
+children_of() {
+	_parent=$1
+	for _s in /proc/[0-9]*/stat; do
+		{ read -r _l <"$_s"; } 2>/dev/null || continue
+		_p=${_s#/proc/}
+		_p=${_p%/stat}
+		_l=${_l##*) }
+		# shellcheck disable=SC2086
+		set -- $_l
+		if [ "$2" = "$_parent" ] && [ "$1" != Z ]; then
+			echo "$_p"
+		fi
+	done
+}
+
+t_sync_helper() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    slots = 2
+}
+EOF
+	unset SPOOLD_NOSYNC
+	start
+	wait_for '[ -n "$(children_of $SPID)" ]' 5 ||
+	    fail "spoold has no sync helper"
+	helper=$(children_of "$SPID")
+	check 'grep -q "sync" "/proc/$helper/cmdline"' \
+	    "the child of spoold is not its sync helper: $(tr '\0' ' ' <"/proc/$helper/cmdline")"
+	submit_many a 20
+	wait_for 'count "$D/a/done"; [ $CNT -eq 20 ]' 30 ||
+	    fail "$CNT of 20 jobs done with syncs"
+	kill9
+	wait_for '! alive $helper' 5 || fail "the sync helper outlived a kill -9 of spoold"
+	start
+	helper=$(children_of "$SPID")
+	check '[ -n "$helper" ]' "the restarted spoold has no sync helper"
+	submit a last
+	expect a/done last 10
+	stop
+	check '[ $RC -eq 0 ]' "spoold exits $RC"
+	wait_for '! alive $helper' 5 || fail "the sync helper outlived spoold"
+}
+
+t_sigint_stops() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	start
+	kill -INT "$SPID"
+	wait_for '! alive $SPID' 10 || fail "spoold did not stop on SIGINT"
+	wait "$SPID"
+	rc=$?
+	check '[ $rc -eq 0 ]' "spoold exits $rc after SIGINT"
+	check '[ ! -e "$D/index/spoold.pid" ]' "the pid file is left behind"
+}
+
+t_second_spoold_refused() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	start
+	"$SPOOLD" -c "$CONF" 2>"$T/second.err" &
+	p2=$!
+	echo "$p2" >>"$T/.pids"
+	wait_for '! alive $p2' 10 || fail "the second spoold did not exit"
+	wait "$p2"
+	rc=$?
+	check '[ $rc -eq 69 ]' "the second spoold exits $rc, not 69"
+	check 'grep -q "spool .* is in use by spoold pid $SPID\$" "$T/second.err"' \
+	    "the second spoold does not name pid $SPID: $(cat "$T/second.err")"
+	check '[ "$(cat "$D/index/spoold.pid")" = "$SPID" ]' \
+	    "the pid file no longer holds $SPID"
+	submit a j1
+	expect a/done j1 10
+	stop
+	check '[ $RC -eq 0 ]' "the first spoold exits $RC"
+}
+
+t_kill9_with_hanging_child() {
+	conf <<EOF
+spool = "data"
+tick = 1
+kill_grace = 1
+shutdown_grace = 1
+stage a {
+    command = {"$STAGES/hang"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps"}
+}
+EOF
+	: >"$T/stamps"
+	start
+	submit a j1
+	wait_for '[ -n "$(stamp START j1)" ] && [ "$(st j1 state)" = running ]' 10 ||
+	    fail "j1 did not start"
+	old=$(awk '$1 == "START" { print $NF; exit }' "$T/stamps")
+	expect_status j1 pgid "$old"
+	kill9
+	check 'alive "$old"' "the child died with spoold"
+	check 'has a/running j1' "j1 is in$(where j1), not a/running, after kill -9"
+	clock
+	t0=$NOW
+	start
+	wait_for '[ "$(nstamps START j1)" -ge 2 ]' 20 ||
+	    fail "j1 did not run again after the restart"
+	clock
+	# The old group was stopped before the new run started.
+	check '! group_alive "$old"' "the old process group $old still runs"
+	check 'grep -q "stopping process group $old left by a previous spoold" "$ERR"' \
+	    "spoold does not say it stopped the old group $old"
+	n1=$(grep -n "stopping process group $old" "$ERR" | head -n 1 | cut -d: -f1)
+	n2=$(grep -n "a: j1 attempt 1 started" "$ERR" | head -n 1 | cut -d: -f1)
+	check '[ -n "$n1" ] && [ -n "$n2" ] && [ "$n1" -lt "$n2" ]' \
+	    "the new run started before the old group was stopped"
+	diag "the job ran again $((NOW - t0)) ms after the restart"
+	expect_status j1 attempt 1
+	check '[ "$(grep -c "^hang: j1 attempt 1 hanging$" "$D/log/j1.log")" = 2 ]' \
+	    "the second run is not attempt 1"
+	stop 10
+	check '[ $RC -eq 0 ]' "spoold exits $RC"
+}
+
+t_counters_survive_restart() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	start
+	for j in j1 j2 j3; do
+		submit a $j
+	done
+	expect_metric "done" 3 10
+	stop
+	check '[ $RC -eq 0 ]' "spoold exits $RC"
+	check '[ "$(metric "done")" = 3 ] && [ "$(metric runs a)" = 3 ]' \
+	    "metrics after the stop: done $(metric "done"), runs $(metric runs a)"
+	start
+	for j in j4 j5; do
+		submit a $j
+	done
+	expect a/done j5 10
+	expect_metric "done" 5 5
+	expect_metric "done" a 5 5
+	expect_metric runs a 5 5
+	check '[ "$(metric pid)" = "$SPID" ]' "metrics pid $(metric pid), not $SPID"
+	stop
+}
+
+t_latency_and_idle_cpu() {
+	conf <<EOF
+spool = "data"
+tick = 1
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps"}
+}
+EOF
+	: >"$T/stamps"
+	start
+	wait_for '[ -f "$D/index/metrics.json" ]' 5 || fail "no metrics"
+	all=""
+	for i in 1 2 3 4 5; do
+		: >"$D/tmp/lat$i"
+		t0=$(date +%s%N)
+		mv "$D/tmp/lat$i" "$D/a/queue/lat$i"
+		wait_for '[ -n "$(stamp START lat$i)" ]' 5 || fail "lat$i did not start"
+		ms=$((($(stamp START lat$i) - t0) / 1000000))
+		all="$all $ms"
+		expect a/done lat$i 5
+	done
+	diag "from mv to the child's first stamp:$all ms"
+	for ms in $all; do
+		check '[ $ms -lt 250 ]' "a child started $ms ms after its job arrived:$all"
+	done
+	# Idle: no job, no child. utime + stime over 5 s, in clock ticks.
+	wait_for '[ "$(metric running)" = 0 ]' 5 || fail "still running"
+	# Fields 14 and 15 of the stat file, 12 and 13 after the name.
+	# shellcheck disable=SC2046
+	set -- $(sed 's/.*) //' "/proc/$SPID/stat")
+	before=$((${12} + ${13}))
+	sleep 5 # the measurement window, not a wait for something to happen
+	# shellcheck disable=SC2046
+	set -- $(sed 's/.*) //' "/proc/$SPID/stat")
+	after=$((${12} + ${13}))
+	diag "idle spoold used $((after - before)) clock ticks of CPU in 5 s ($(getconf CLK_TCK)/s)"
+	check '[ $((after - before)) -lt 5 ]' \
+	    "an idle spoold used $((after - before)) ticks of CPU in 5 s"
+}
+
+# ---------------------------------------------------------------------------
+
+selected() {
+	[ -z "$PATTERNS" ] && return 0
+	for p in $PATTERNS; do
+		# shellcheck disable=SC2254
+		case $1 in
+		$p) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+sanitizer_check() {
+	if cat "$T"/*.err 2>/dev/null |
+	    grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:'; then
+		fail "a sanitizer report: $(cat "$T"/*.err |
+		    grep -Em 1 'Sanitizer|runtime error:')"
+	fi
+}
+
+# run NAME: runs t_NAME in a subshell, in a folder of its own. The
+# subshell runs in the background so that a signal to this script is acted
+# on at once (the wait builtin returns for it).
+run() {
+	selected "$1" || return 0
+	T=$(mktemp -d "${TMPDIR:-/tmp}/spoold-test.XXXXXX") || exit 1
+	T=$(cd "$T" && pwd -P)
+	chmod 755 "$T"
+	echo "$T" >>"$RUNDIR/spools"
+	ts=$(date +%s%N)
+	(
+		D=$T/data
+		CONF=$T/spoold.conf
+		cd "$T" || exit 1
+		"t_$1"
+		sanitizer_check
+	) &
+	TPID=$!
+	wait "$TPID"
+	rc=$?
+	TPID=""
+	reap_test "$T"
+	ms=$((($(date +%s%N) - ts) / 1000000))
+	if [ $rc -eq 0 ] && [ -f "$T/.skip" ]; then
+		PASSED=$((PASSED + 1))
+		echo "ok - $1 # SKIP $(cat "$T/.skip")"
+	elif [ $rc -eq 0 ]; then
+		PASSED=$((PASSED + 1))
+		echo "ok - $1"
+	else
+		FAILED=$((FAILED + 1))
+		why=$(cat "$T/.why" 2>/dev/null) ||
+		    why="the test stopped with status $rc"
+		echo "not ok - $1: $why"
+		for f in "$T"/spoold.*.err; do
+			[ -f "$f" ] || continue
+			echo "# ${f#"$T"/}, its last lines:"
+			tail -n 8 "$f" | sed 's/^/#   /'
+		done
+	fi
+	echo "#   $1: $((ms / 1000)).$((ms % 1000 / 100)) s"
+	if [ $rc -eq 0 ] || [ -z "${KEEP:-}" ]; then
+		rm -rf "$T"
+	else
+		echo "#   kept $T"
+	fi
+}
+
+HEAVY="thousand_jobs_pipeline kill9_restart_1000_jobs"
+if [ "$LANE" = 1 ]; then
+	for t in $HEAVY; do
+		run "$t"
+	done
+	echo "$PASSED passed, $FAILED failed"
+	exit 0
+fi
+
+START_NS=$(date +%s%N)
+run latency_and_idle_cpu
+lane=""
+for t in $HEAVY; do
+	if selected "$t"; then
+		lane="$lane $t"
+	fi
+done
+if [ -n "$lane" ]; then
+	# shellcheck disable=SC2086
+	SPOOLD_TEST_RUN=$RUNDIR sh "$HERE/run.sh" --lane $lane \
+	    >"$RUNDIR/lane.out" 2>&1 &
+	LANEPID=$!
+	echo "# the lane of$lane runs beside the tests below"
+fi
+run config_good
+run config_unknown_key_after_hash_comments
+run config_unknown_key_after_c_comments
+run config_missing_brace
+run config_unknown_next
+run config_next_cycle
+run config_no_command
+run config_negative_number
+run config_stage_after_brace
+run config_fault_in_list_over_lines
+run config_duplicate_stage
+run config_group_writable
+run pipeline_contract
+run child_signals_default
+run stage_user
+run fail_twice_then_succeed
+run retry_backoff_defers
+run exit75_until_attempts_spent
+run exit65_straight_to_error
+run command_not_found
+run timeout_hang
+run timeout_ignoring_sigterm
+run heartbeat_missing
+run heartbeat_progress
+run sigsegv_retried
+run flood_stdout
+run requeue_from_error_has_full_attempts
+run quick_failures_throttled
+run future_mtime_deferred
+run name_time_does_not_defer
+run claim_order
+run key_exclusion
+run max_children
+run group_killed_orphans_reaped
+run cancel_request
+run duplicate_id_not_replaced
+run odd_names
+run not_jobs_quarantined
+run reload_adds_stage
+run reload_broken_config_keeps_old
+run reload_removes_stage
+run sigterm_lets_child_finish
+run sigterm_requeues_after_grace
+run sync_helper
+run sigint_stops
+run second_spoold_refused
+run kill9_with_hanging_child
+run counters_survive_restart
+if [ -n "$LANEPID" ]; then
+	wait "$LANEPID"
+	LANEPID=""
+	grep -v '^[0-9]* passed, [0-9]* failed$' "$RUNDIR/lane.out"
+	counts=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' \
+	    "$RUNDIR/lane.out")
+	if [ -n "$counts" ]; then
+		PASSED=$((PASSED + ${counts% *}))
+		FAILED=$((FAILED + ${counts#* }))
+	else
+		FAILED=$((FAILED + 1))
+		echo "not ok - lane:$lane: it ended without its counts"
+	fi
+fi
+rm -rf "$RUNDIR"
+ms=$((($(date +%s%N) - START_NS) / 1000000))
+echo "# all tests: $((ms / 1000)) s"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
