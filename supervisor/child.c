@@ -71,7 +71,7 @@ child_expand(const char *arg, const char *job, const char *id,
 	return out;
 }
 
-/* The command with %f %i %s %w and %% expanded; free with child_argv_free. */
+/* The command with %f %i %s %w and %% expanded; free with strv_free. */
 char **
 child_argv(char *const *command, const char *job, const char *id,
     const char *stage, const char *workdir)
@@ -88,17 +88,6 @@ child_argv(char *const *command, const char *job, const char *id,
 	return argv;
 }
 
-void
-child_argv_free(char **v)
-{
-	char **p;
-
-	if (v == NULL)
-		return;
-	for (p = v; *p != NULL; p++)
-		free(*p);
-	free(v);
-}
 
 static char *
 child_var(const char *name, const char *value)
@@ -292,8 +281,8 @@ child_spawn(const struct spawn *s)
 		errno = saved;
 	}
 	free(path);
-	child_argv_free(argv);
-	child_argv_free(env);
+	strv_free(argv);
+	strv_free(env);
 	return pid;
 }
 
@@ -309,23 +298,36 @@ child_signal(pid_t pgid, int sig)
 	return 0;
 }
 
-/* The start time of a process in clock ticks since boot, or 0. */
-unsigned long long
-child_starttime(pid_t pid)
+/* Reads /proc/<pid>/<file> into buf, NUL-terminated: its length, or 0. */
+static ssize_t
+child_proc_read(const char *pid, const char *file, char *buf, size_t len)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long t = 0;
+	char path[300];
 	ssize_t n;
-	int fd, i;
+	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%s/%s", pid, file);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
+	return n;
+}
+
+/* The start time of a process in clock ticks since boot, or 0. */
+unsigned long long
+child_starttime(pid_t pid)
+{
+	char name[32], buf[1024], *p;
+	unsigned long long t = 0;
+	int i;
+
+	snprintf(name, sizeof(name), "%ld", (long)pid);
+	if (child_proc_read(name, "stat", buf, sizeof(buf)) == 0)
+		return 0;
 	if ((p = strrchr(buf, ')')) == NULL)
 		return 0;
 	/* Field 22 is the start time; the field after ')' is the 3rd. */
@@ -343,26 +345,18 @@ child_starttime(pid_t pid)
 static int
 child_group_has_live(pid_t pgid)
 {
-	char path[300], buf[1024], *p, state;
+	char buf[1024], *p, state;
 	struct dirent *de;
 	long grp;
-	ssize_t n;
 	DIR *d;
-	int fd, live = 0;
+	int live = 0;
 
 	if ((d = opendir("/proc")) == NULL)
 		return 1;
 	while (!live && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+		    child_proc_read(de->d_name, "stat", buf, sizeof(buf)) == 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
 		/* After the command's ')': state, ppid, pgrp. */
 		if ((p = strrchr(buf, ')')) == NULL ||
 		    sscanf(p + 1, " %c %*d %ld", &state, &grp) != 2)
@@ -429,20 +423,12 @@ child_group_stop(pid_t pgid, unsigned long long pstart, long grace)
 static int
 child_has_env(const char *pid, const char *var)
 {
-	char path[64], buf[65536];
+	char buf[65536], *p;
 	size_t len = strlen(var) + 1;
 	ssize_t n;
-	int fd;
-	char *p;
 
-	snprintf(path, sizeof(path), "/proc/%s/environ", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((n = child_proc_read(pid, "environ", buf, sizeof(buf))) == 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	for (p = buf; p < buf + n; p += strlen(p) + 1)
 		if (strncmp(p, var, len) == 0)
 			return 1;

@@ -319,17 +319,6 @@ conf_list(cfg_t *sec, const char *key)
 	return v;
 }
 
-static void
-conf_list_free(char **v)
-{
-	char **p;
-
-	if (v == NULL)
-		return;
-	for (p = v; *p != NULL; p++)
-		free(*p);
-	free(v);
-}
 
 void
 stconf_free(struct stconf *sc)
@@ -337,8 +326,8 @@ stconf_free(struct stconf *sc)
 	if (sc == NULL)
 		return;
 	free(sc->name);
-	conf_list_free(sc->command);
-	conf_list_free(sc->env);
+	strv_free(sc->command);
+	strv_free(sc->env);
 	free(sc->next);
 	free(sc->user);
 	free(sc->groups);

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -21,6 +22,17 @@
 
 /* The folders of a stage, each a state of the jobs in it. */
 enum { DIR_QUEUE, DIR_RUNNING, DIR_DONE, DIR_ERROR, NDIRS };
+
+/* A NULL-terminated vector of strings, and the strings, freed. */
+static inline void
+strv_free(char **v)
+{
+	char **p;
+
+	for (p = v; v != NULL && *p != NULL; p++)
+		free(*p);
+	free(v);
+}
 
 /* conf.c: the config file, as plain structs. */
 struct stconf {
@@ -166,7 +178,6 @@ struct spawn {
 
 char **child_argv(char *const *command, const char *job, const char *id,
     const char *stage, const char *workdir);
-void child_argv_free(char **);
 pid_t child_spawn(const struct spawn *);
 int child_signal(pid_t pgid, int sig);
 unsigned long long child_starttime(pid_t pid);

@@ -74,7 +74,7 @@ test_argv_each_placeholder(void **state)
 	/* A copy: the command is left as it was. */
 	assert_string_equal(command[1], "%f");
 	assert_true(argv[0] != command[0]);
-	child_argv_free(argv);
+	strv_free(argv);
 }
 
 static void
@@ -112,7 +112,7 @@ test_argv_several_and_text(void **state)
 	assert_string_equal(argv[10], "plain");
 	assert_string_equal(argv[11], "");
 	assert_null(argv[12]);
-	child_argv_free(argv);
+	strv_free(argv);
 }
 
 static void
@@ -128,7 +128,7 @@ test_argv_lone_percent(void **state)
 	assert_string_equal(argv[3], JOB "%");
 	assert_string_equal(argv[4], "50%%");
 	assert_null(argv[5]);
-	child_argv_free(argv);
+	strv_free(argv);
 }
 
 /* conf.c refuses other placeholders; if one got here it stays as written. */
@@ -142,7 +142,7 @@ test_argv_unknown_placeholder(void **state)
 	argv = expand(command);
 	assert_string_equal(argv[1], "%x");
 	assert_string_equal(argv[2], "a%Fb");
-	child_argv_free(argv);
+	strv_free(argv);
 }
 
 static void
@@ -155,7 +155,7 @@ test_argv_values_not_reexpanded(void **state)
 	/* A job whose name holds a placeholder is passed as it is. */
 	argv = child_argv(command, "/d/q/%i%%", "%i%%", "s", "/w");
 	assert_string_equal(argv[1], "/d/q/%i%%|%i%%");
-	child_argv_free(argv);
+	strv_free(argv);
 }
 
 static void
@@ -171,7 +171,7 @@ test_argv_long_values(void **state)
 	str(want, sizeof(want), "%s%s%s%s", job, job, job, job);
 	argv = child_argv(command, job, "i", "s", "w");
 	assert_string_equal(argv[1], want);
-	child_argv_free(argv);
+	strv_free(argv);
 }
 
 /* --- the exit contract --- */
