@@ -228,7 +228,12 @@ submit_many() {
 		_i=$((_i + 1))
 		: >"$D/tmp/j$_i"
 	done
-	mv "$D"/tmp/j* "$D/$1/queue/" || fail "cannot submit $2 jobs"
+	# GNU mv stats each target after its rename, and spoold may have
+	# claimed it by then: what counts is that nothing is left in tmp/.
+	mv "$D"/tmp/j* "$D/$1/queue/" 2>/dev/null
+	for _f in "$D"/tmp/j*; do
+		[ -e "$_f" ] && fail "cannot submit $2 jobs: $_f is left"
+	done
 }
 
 # count DIR: the number of entries in DIR whose names do not start with a
