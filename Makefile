@@ -32,7 +32,9 @@ DEPS_CMD := pkg-config:pkg-config mandoc:mandoc python3:python3 tmux:tmux
 PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             pdfinfo:poppler-utils pdftotext:poppler-utils \
             /usr/share/tesseract-ocr/5/tessdata/eng.traineddata:tesseract-ocr-eng \
-            /usr/share/tesseract-ocr/5/tessdata/fra.traineddata:tesseract-ocr-fra
+            /usr/share/tesseract-ocr/5/tessdata/fra.traineddata:tesseract-ocr-fra \
+            convert-im6.q16:imagemagick \
+            /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 CORE := conf log status spool child queue metrics
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/loop.o $(B)/main.o
@@ -43,7 +45,7 @@ MAN8 := supervisor/spoold.8
 MANS := $(MAN1) $(MAN5) $(MAN8)
 STAGES := stages/prep stages/ocr stages/publish
 
-.PHONY: all deps deps-pipeline run check check-unit check-blackbox check-man bench \
+.PHONY: all deps deps-pipeline sample run check check-unit check-blackbox check-man bench \
         install uninstall clean
 
 all: $(B)/spoold $(B)/spoolctl
@@ -90,6 +92,9 @@ $(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) | $(B)
 
 $(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) | $(B)/san
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ $^ $(LDLIBS) -lcmocka
+
+sample: deps-pipeline
+	sh contrib/sample.sh $(B)/sample.cbz
 
 deps-pipeline:
 	@$(MAKE) -s deps DEPS_CMD="$(PIPE_CMD)" DEPS_PKG=
