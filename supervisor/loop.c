@@ -678,8 +678,10 @@ run_end(struct run *r, int ws)
 	r->st.finished = r->st.updated = time(NULL);
 	r->st.exit = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 	r->st.signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
-	stage_throttle(st, ms, out != OUT_NEXT && out != OUT_DONE &&
-	    r->stop == STOP_NONE);
+	/* A run that crashed, not one that refused its input (fail_codes). */
+	stage_throttle(st, ms, r->stop == STOP_NONE && (WIFSIGNALED(ws) ||
+	    (WEXITSTATUS(ws) != 0 && !conf_is_fail_code(st->sc,
+	    WEXITSTATUS(ws)))));
 	TAILQ_REMOVE(&st->runs, r, entry);
 	st->nrun--;
 	L.nrun--;

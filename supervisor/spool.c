@@ -533,7 +533,7 @@ spool_workdir(struct spool *sp, const char *id, uid_t uid, gid_t gid)
 		log_warn("mkdir work/%s", id);
 		return -1;
 	}
-	if (uid != (uid_t)-1 && geteuid() == 0 &&
+	if (uid != (uid_t)-1 && geteuid() == 0 && uid != 0 &&
 	    fchownat(sp->workfd, id, uid, gid, AT_SYMLINK_NOFOLLOW) == -1) {
 		log_warn("chown work/%s", id);
 		return -1;
