@@ -103,7 +103,7 @@ run: deps deps-pipeline
 	$(MAKE) all
 	exec ./$(B)/spoold -c conf/spoold.conf
 
-check: deps
+check: deps deps-pipeline
 	$(MAKE) WERROR=-Werror all $(B)/san/spoold $(B)/san/spoolctl \
 	    $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%)
 	$(MAKE) check-man check-unit check-blackbox
@@ -119,6 +119,8 @@ check-blackbox:
 	    sh tests/blackbox/run.sh
 	SPOOLD=$(CURDIR)/$(B)/san/spoold SPOOLCTL=$(CURDIR)/$(B)/san/spoolctl \
 	    sh tests/blackbox/spoolctl.sh
+	SPOOLD=$(CURDIR)/$(B)/san/spoold SPOOLCTL=$(CURDIR)/$(B)/san/spoolctl \
+	    sh tests/blackbox/pipeline.sh
 
 bench: deps all
 	sh tests/bench/bench.sh

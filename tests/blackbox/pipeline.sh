@@ -1,0 +1,154 @@
+#!/bin/sh
+# Conditions are passed to wait_for unexpanded, on purpose.
+# shellcheck disable=SC2016
+# pipeline.sh: the shipped stages (stages/prep, ocr, publish) run by the
+# real spoold on a temporary spool: a comic in, a searchable PDF out; bad
+# archives end in prep/error/ with their reason.
+set -u
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+SPOOLD=${SPOOLD:-$TOP/build/spoold}
+SPOOLCTL=${SPOOLCTL:-$TOP/build/spoolctl}
+ME=$(job_id -un)
+W=$(mktemp -d /tmp/spoold-pipeline.XXXXXX)
+chmod 755 "$W"
+D=$W/data
+pass=0
+failed=0
+PID=
+
+cleanup() {
+	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+notok() { echo "not ok - $1: $2"; failed=$((failed + 1)); }
+
+# wait_for COND SECONDS: polls COND every 0.1 s until it holds.
+wait_for() {
+	_n=$(($2 * 10))
+	while [ "$_n" -gt 0 ]; do
+		eval "$1" && return 0
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
+for tool in bsdtar img2pdf ocrmypdf pdftotext python3; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "ok - pipeline # SKIP $tool is not installed (make deps-pipeline)"
+		echo "1 passed, 0 failed"
+		exit 0
+	fi
+done
+
+cat >"$W/spoold.conf" <<CONF
+spool = "data"
+stage prep {
+    command = {"$TOP/stages/prep", "%f"}
+    next = "ocr"
+    attempts = 1
+    env = {"PREP_MAX_MEMBERS=5"}
+    user = "$ME"
+}
+stage ocr {
+    command = {"$TOP/stages/ocr", "%f"}
+    next = "publish"
+    heartbeat = 60
+    env = {"OCR_LANGUAGES=eng"}
+    user = "$ME"
+}
+stage publish {
+    command = {"$TOP/stages/publish", "%f"}
+    user = "$ME"
+}
+CONF
+chmod 644 "$W/spoold.conf"
+"$SPOOLD" -c "$W/spoold.conf" 2>"$W/spoold.err" &
+PID=$!
+wait_for '[ -f "$D/index/spoold.pid" ]' 10 || { notok start "spoold did not start"; }
+
+# The sample, and the same pages as page9/page10 stored in reverse order.
+sh "$TOP/contrib/sample.sh" "$W/sample.cbz" >/dev/null
+mkdir "$W/pages"
+python3 - "$W/sample.cbz" "$W/order.cbz" <<'PY'
+import sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+with zipfile.ZipFile(sys.argv[2], "w") as z:
+    z.writestr("notes.txt", "not a page")
+    z.writestr("page10.png", src.read("page2.png"))
+    z.writestr("page9.png", src.read("page1.png"))
+PY
+head -c 4096 /dev/urandom >"$W/corrupt.cbz"
+python3 - "$W/empty.cbz" "$W/bomb.cbz" "$W/sample.cbz" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("readme.txt", "no image here")
+page = zipfile.ZipFile(sys.argv[3]).read("page1.png")
+with zipfile.ZipFile(sys.argv[2], "w") as z:
+    for i in range(8):
+        z.writestr("p%d.png" % i, page)
+PY
+
+for f in sample order corrupt empty bomb; do
+	"$SPOOLCTL" -c "$W/spoold.conf" submit --name "$f.cbz" "$W/$f.cbz" \
+	    >"$W/$f.id" || notok "submit $f" "spoolctl failed"
+done
+
+job_id() { cat "$W/$1.id"; }
+
+if wait_for '[ -f "$D/out/sample.pdf" ]' 120 &&
+    pdftotext "$D/out/sample.pdf" - | grep -q "reads comics" &&
+    pdftotext "$D/out/sample.pdf" - | grep -q "Searchable"; then
+	ok "sample comic to a searchable PDF in out/"
+else
+	notok "sample comic to a searchable PDF in out/" \
+	    "no out/sample.pdf with its words; $(find "$D" -path '*/error/*')"
+fi
+if wait_for '[ -f "$D/out/order.pdf" ]' 120 &&
+    pdftotext -f 1 -l 1 "$D/out/order.pdf" - | grep -q "reads comics" &&
+    [ "$(pdfinfo "$D/out/order.pdf" | awk '/^Pages:/ { print $2 }')" = 2 ]; then
+	ok "pages in natural order, non-images skipped"
+else
+	notok "pages in natural order, non-images skipped" \
+	    "page 9 is not the first of two pages"
+fi
+for f in corrupt empty bomb; do
+	case $f in
+	corrupt) want="not an archive" ;;
+	empty) want="no image in the archive" ;;
+	bomb) want="more than PREP_MAX_MEMBERS" ;;
+	esac
+	if wait_for '[ -f "$D/prep/error/$(job_id $f)" ]' 60 &&
+	    grep -q '"reason":"exit 65"' "$D/work/$(job_id $f)/status.json" &&
+	    grep -q "$want" "$D/log/$(job_id $f).log"; then
+		ok "$f archive in prep/error/ with exit 65 and its reason"
+	else
+		notok "$f archive in prep/error/ with exit 65 and its reason" \
+		    "$(cat "$D/work/$(job_id $f)/status.json" 2>/dev/null)"
+	fi
+done
+if [ -f "$D/work/$(job_id sample)/published" ] &&
+    "$SPOOLCTL" -c "$W/spoold.conf" show "$(job_id sample)" | grep -q "place: *publish/done"; then
+	ok "the job ends in publish/done/"
+else
+	notok "the job ends in publish/done/" "$("$SPOOLCTL" -c "$W/spoold.conf" show "$(job_id sample)")"
+fi
+kill -TERM "$PID"
+wait "$PID"
+rc=$?
+PID=
+if [ "$rc" -eq 0 ]; then
+	ok "spoold stops with 0"
+else
+	notok "spoold stops with 0" "exit $rc"
+fi
+if grep -q "runtime error\|AddressSanitizer" "$W/spoold.err"; then
+	notok "no sanitizer report" "$(grep -m3 'runtime error\|Sanitizer' "$W/spoold.err")"
+fi
+echo "$pass passed, $failed failed"
+[ "$failed" -eq 0 ]
