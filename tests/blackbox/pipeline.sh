@@ -9,7 +9,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SPOOLD=${SPOOLD:-$TOP/build/spoold}
 SPOOLCTL=${SPOOLCTL:-$TOP/build/spoolctl}
-ME=$(job_id -un)
+ME=$(id -un)
 W=$(mktemp -d /tmp/spoold-pipeline.XXXXXX)
 chmod 755 "$W"
 D=$W/data
