@@ -87,11 +87,14 @@ $(B)/san/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/san/%)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests link the modules they test, with and without sanitizers.
-$(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) | $(B)
-	$(CC) $(CFLAGS) $(XCFLAGS) -Isupervisor -o $@ $^ $(LDLIBS) -lcmocka
+$(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) tests/unit/unit.h | $(B)
+	$(CC) $(CFLAGS) $(XCFLAGS) -Isupervisor -o $@ $(filter %.c %.o,$^) \
+	    $(LDLIBS) -lcmocka
 
-$(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) | $(B)/san
-	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ $^ $(LDLIBS) -lcmocka
+$(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) \
+    tests/unit/unit.h | $(B)/san
+	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ \
+	    $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
 
 sample: deps-pipeline
 	sh contrib/sample.sh $(B)/sample.cbz

@@ -20,26 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
-#include "spoold.h"
-
-static char *str(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* snprintf that must not cut. */
-static char *
-str(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < len);
-	return buf;
-}
 
 struct fx {
 	char dir[PATH_MAX];  /* the temporary folder, as made */

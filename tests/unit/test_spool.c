@@ -23,26 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cmocka.h>
+#include "unit.h"
 
-#include "spoold.h"
-
-static char *str(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* snprintf that must not cut. */
-static char *
-str(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < len);
-	return buf;
-}
 
 /* --- names --- */
 
@@ -685,26 +667,6 @@ fill_status(struct status *st)
 	strcpy(st->key, "user-42");
 	st->pgid = 31337;
 	st->pstart = 123456789012ULL;
-}
-
-static void
-assert_status_equal(const struct status *a, const struct status *b)
-{
-	assert_string_equal(a->stage, b->stage);
-	assert_int_equal(a->state, b->state);
-	assert_int_equal(a->attempt, b->attempt);
-	assert_int_equal(a->exit, b->exit);
-	assert_int_equal(a->signal, b->signal);
-	assert_string_equal(a->reason, b->reason);
-	assert_int_equal(a->submitted, b->submitted);
-	assert_int_equal(a->started, b->started);
-	assert_int_equal(a->finished, b->finished);
-	assert_int_equal(a->updated, b->updated);
-	assert_string_equal(a->progress, b->progress);
-	assert_int_equal(a->priority, b->priority);
-	assert_string_equal(a->key, b->key);
-	assert_int_equal(a->pgid, b->pgid);
-	assert_int_equal(a->pstart, b->pstart);
 }
 
 static void

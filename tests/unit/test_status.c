@@ -15,9 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
-
-#include "spoold.h"
+#include "unit.h"
 
 /* The fields of struct status in spoold.h, by name. */
 static const char *keys[] = {"stage", "state", "attempt", "exit", "signal",
@@ -44,26 +42,6 @@ fill(struct status *st)
 	strcpy(st->key, "user-42");
 	st->pgid = 2147483000;
 	st->pstart = 9007199254740993ULL; /* above 2^53: no double on the way */
-}
-
-static void
-assert_status_equal(const struct status *a, const struct status *b)
-{
-	assert_string_equal(a->stage, b->stage);
-	assert_int_equal(a->state, b->state);
-	assert_int_equal(a->attempt, b->attempt);
-	assert_int_equal(a->exit, b->exit);
-	assert_int_equal(a->signal, b->signal);
-	assert_string_equal(a->reason, b->reason);
-	assert_int_equal(a->submitted, b->submitted);
-	assert_int_equal(a->started, b->started);
-	assert_int_equal(a->finished, b->finished);
-	assert_int_equal(a->updated, b->updated);
-	assert_string_equal(a->progress, b->progress);
-	assert_int_equal(a->priority, b->priority);
-	assert_string_equal(a->key, b->key);
-	assert_int_equal(a->pgid, b->pgid);
-	assert_true(a->pstart == b->pstart);
 }
 
 static void
