@@ -3,7 +3,7 @@
  * jobs on inotify, and everything else is a deadline: the tick, a child's
  * timeout or kill, a deferred job's time, a throttled stage's hold-off, the
  * end of the shutdown grace. Each pass claims what the slots allow, then
- * makes its renames durable with one sync.
+ * asks the sync helper to make its renames durable, without waiting.
  */
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
@@ -1090,7 +1090,7 @@ loop_setup(void)
 	return 0;
 }
 
-/* One pass: deferred jobs due, claims, and one sync for all of it. */
+/* One pass: deferred jobs due, claims, and one sync asked for all of it. */
 static void
 loop_pass(void)
 {

@@ -89,7 +89,7 @@ main(int argc, char *argv[], char *envp[])
 	umask(022);
 	if (spool_open(&sp, conf->spool, 1) == -1)
 		return EX_CANTCREAT;
-	sp.swap = 1;
+	sp.swap = 1; /* spoold alone rewrites its records by RENAME_EXCHANGE */
 	if (spool_syncer(&sp) == -1)
 		log_warn("sync helper; syncing in the loop");
 	pfh = main_pidfile(conf);
