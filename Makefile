@@ -115,15 +115,15 @@ check-unit:
 	@fail=0; for t in $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%); do \
 	    echo "== $$t"; ./$$t || fail=1; done; exit $$fail
 
-# The black-box suites run the sanitized programs: the same tests, with
-# ASan and UBSan watching the daemon and the CLI.
+# The black-box suites run the programs as built, then built with ASan and
+# UBSan watching the daemon and the CLI.
 check-blackbox:
-	SPOOLD=$(CURDIR)/$(B)/san/spoold SPOOLCTL=$(CURDIR)/$(B)/san/spoolctl \
-	    sh tests/blackbox/run.sh
-	SPOOLD=$(CURDIR)/$(B)/san/spoold SPOOLCTL=$(CURDIR)/$(B)/san/spoolctl \
-	    sh tests/blackbox/spoolctl.sh
-	SPOOLD=$(CURDIR)/$(B)/san/spoold SPOOLCTL=$(CURDIR)/$(B)/san/spoolctl \
-	    sh tests/blackbox/pipeline.sh
+	@set -e; for b in $(B) $(B)/san; do \
+	    for t in run spoolctl pipeline; do \
+	        echo "== tests/blackbox/$$t.sh with $$b/spoold"; \
+	        SPOOLD=$(CURDIR)/$$b/spoold SPOOLCTL=$(CURDIR)/$$b/spoolctl \
+	            sh tests/blackbox/$$t.sh; \
+	    done; done
 
 bench: deps all
 	sh tests/bench/bench.sh
