@@ -287,7 +287,7 @@ build() {
 		log "make failed; measuring the spoold already built"
 	fi
 	mkdir -p "$B" || die "cannot make $B"
-	for _bd_p in stamp forkloop spawnloop mkjobs renamer waitcount latency; do
+	for _bd_p in stamp forkloop mkjobs renamer waitcount latency; do
 		if [ ! -x "$B/$_bd_p" ] || [ "$HERE/$_bd_p.c" -nt "$B/$_bd_p" ]; then
 			${CC:-cc} -O2 -std=c11 -Wall -Wextra -o "$B/$_bd_p" \
 			    "$HERE/$_bd_p.c" || die "cannot compile $_bd_p.c"
@@ -445,7 +445,7 @@ throughput() {
 	tp_cmd $S "forkloop, 2 slots (fork+exec limit)" "$N" /dev/null \
 	    "$B/forkloop" -k 2 -n "$N" /bin/true "$WORK/jobs/j"
 	tp_cmd $S "spawnloop, 2 slots (posix_spawn limit)" "$N" /dev/null \
-	    "$B/spawnloop" -k 2 -n "$N" /bin/true "$WORK/jobs/j"
+	    "$B/forkloop" -s -k 2 -n "$N" /bin/true "$WORK/jobs/j"
 
 	S=chain
 	section $S "chain: $N jobs through 2 stages (= $((2 * N)) runs), 2 children at most" \

@@ -1,9 +1,10 @@
 /*
  * forkloop: the limit of a fork-and-exec supervisor. Runs CMD N times,
- * at most K at once, with fork(2), execvp(3) and waitpid(2), and nothing
+ * at most K at once, with fork(2) and execvp(3), or with posix_spawnp(3)
+ * when -s is given, and waitpid(2), and nothing
  * else: no files, no logs, no state.
  *
- *   forkloop [-k K] [-n N] CMD [ARG...]
+ *   forkloop [-s] [-k K] [-n N] CMD [ARG...]
  *
  * Prints "forkloop: N runs, K slots, S s, R runs/s, F failed" on standard
  * error; exits 1 when a run failed.
@@ -16,6 +17,10 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include <spawn.h>
+#include <string.h>
+
+extern char **environ;
 
 static double
 now(void)
@@ -32,10 +37,11 @@ main(int argc, char **argv)
 	long k = 2, n = 1000, started = 0, ended = 0, running = 0, failed = 0;
 	double t0, t;
 	pid_t pid;
-	int ch, ws;
+	int ch, ws, spawn = 0;
 
-	while ((ch = getopt(argc, argv, "+k:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "+k:n:s")) != -1) {
 		switch (ch) {
+		case 's': spawn = 1; break;
 		case 'k': k = strtol(optarg, NULL, 10); break;
 		case 'n': n = strtol(optarg, NULL, 10); break;
 		default: goto usage;
@@ -47,13 +53,19 @@ main(int argc, char **argv)
 	t0 = now();
 	while (ended < n) {
 		while (running < k && started < n) {
-			if ((pid = fork()) == -1) {
+			if (spawn) {
+				if ((ch = posix_spawnp(&pid, argv[0], NULL, NULL,
+				    argv, environ)) != 0) {
+					fprintf(stderr, "posix_spawnp %s: %s\n",
+					    argv[0], strerror(ch));
+					return 1;
+				}
+			} else if ((pid = fork()) == -1) {
 				perror("fork");
 				if (running == 0)
 					return 1;
 				break;
-			}
-			if (pid == 0) {
+			} else if (pid == 0) {
 				execvp(argv[0], argv);
 				_exit(127);
 			}
@@ -70,10 +82,11 @@ main(int argc, char **argv)
 			failed++;
 	}
 	t = now() - t0;
-	fprintf(stderr, "forkloop: %ld runs, %ld slots, %.3f s, %.1f runs/s, "
-	    "%ld failed\n", n, k, t, t > 0 ? n / t : 0.0, failed);
+	fprintf(stderr, "%s: %ld runs, %ld slots, %.3f s, %.1f runs/s, "
+	    "%ld failed\n", spawn ? "spawnloop" : "forkloop", n, k, t,
+	    t > 0 ? n / t : 0.0, failed);
 	return failed != 0;
 usage:
-	fprintf(stderr, "usage: forkloop [-k K] [-n N] CMD [ARG...]\n");
+	fprintf(stderr, "usage: forkloop [-s] [-k K] [-n N] CMD [ARG...]\n");
 	return 64;
 }
