@@ -27,6 +27,7 @@
 #define CONF_MAX (1024 * 1024)
 #define SECONDS_MAX 315360000L /* ten years: any duration */
 #define COUNT_MAX 1000000L     /* slots, attempts, children */
+#define BYTES_MAX (1L << 50)   /* a PiB: any size */
 
 struct keyline {
 	char *section; /* stage title, NULL for the top level */
@@ -109,6 +110,40 @@ conf_line(const char *section, const char *key)
 			return k->line;
 	}
 	return 0;
+}
+
+/*
+ * Parses a size for libconfuse: a count of bytes with an optional suffix
+ * K, M, G or T (powers of 1024). The range is checked later.
+ */
+static int
+conf_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (end == value || errno == ERANGE)
+		goto bad;
+	if (*end != '\0') {
+		if ((u = strchr(units, toupper((unsigned char)*end))) == NULL ||
+		    end[1] != '\0')
+			goto bad;
+		for (; u >= units; u--) {
+			if (v > LONG_MAX / 1024 || v < LONG_MIN / 1024)
+				goto bad;
+			v *= 1024;
+		}
+	}
+	*(long *)result = v;
+	return 0;
+bad:
+	cfg_error(cfg, "%s: \"%s\" is not a size (bytes, or a number with K, "
+	    "M, G or T)", opt->name, value);
+	return -1;
 }
 
 static int
@@ -347,6 +382,7 @@ conf_free(struct conf *c)
 	free(c->stages);
 	free(c->path);
 	free(c->spool);
+	free(c->group);
 	free(c);
 }
 
@@ -536,6 +572,10 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	sc->backoff = cfg_getint(sec, "backoff");
 	sc->backoff_max = cfg_getint(sec, "backoff_max");
 	sc->retain = cfg_getint(sec, "retain");
+	sc->rlimit_nproc = cfg_getint(sec, "rlimit_nproc");
+	sc->rlimit_as = cfg_getint(sec, "rlimit_as");
+	sc->rlimit_cpu = cfg_getint(sec, "rlimit_cpu");
+	sc->log_max = cfg_getint(sec, "log_max");
 	if (conf_stage_name(t, line) == -1 ||
 	    conf_number(t, "slots", sc->slots, 0, COUNT_MAX) == -1 ||
 	    conf_number(t, "timeout", sc->timeout, 0, SECONDS_MAX) == -1 ||
@@ -545,6 +585,10 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	    conf_number(t, "backoff_max", sc->backoff_max, 0,
 	    SECONDS_MAX) == -1 ||
 	    conf_number(t, "retain", sc->retain, 0, SECONDS_MAX / 86400) == -1 ||
+	    conf_number(t, "rlimit_nproc", sc->rlimit_nproc, 0, COUNT_MAX) == -1 ||
+	    conf_number(t, "rlimit_as", sc->rlimit_as, 0, BYTES_MAX) == -1 ||
+	    conf_number(t, "rlimit_cpu", sc->rlimit_cpu, 0, SECONDS_MAX) == -1 ||
+	    conf_number(t, "log_max", sc->log_max, 0, BYTES_MAX) == -1 ||
 	    conf_command(sc, dir) == -1 || conf_env(sc) == -1 ||
 	    conf_fail_codes(sc, sec) == -1 || conf_user(sc, euid) == -1) {
 		stconf_free(sc);
@@ -599,6 +643,24 @@ conf_dir(const char *path)
 	return dir;
 }
 
+/* The group of the submitters, who may reach the spool. */
+static int
+conf_group(struct conf *c, const char *name)
+{
+	struct group *gr;
+
+	if (name == NULL)
+		return 0;
+	if ((gr = getgrnam(name)) == NULL) {
+		conf_fail(conf_line(NULL, "group"), "group: no such group \"%s\"",
+		    name);
+		return -1;
+	}
+	c->group = xstrdup(name);
+	c->gid = gr->gr_gid;
+	return 0;
+}
+
 static struct conf *
 conf_build(cfg_t *cfg, const char *path, uid_t euid)
 {
@@ -624,6 +686,7 @@ conf_build(cfg_t *cfg, const char *path, uid_t euid)
 	c->max_children = cfg_getint(cfg, "max_children");
 	c->kill_grace = cfg_getint(cfg, "kill_grace");
 	c->shutdown_grace = cfg_getint(cfg, "shutdown_grace");
+	c->gid = (gid_t)-1;
 	if (spool[0] == '\0')
 		conf_fail(conf_line(NULL, "spool"), "spool: empty path");
 	else if (conf_number(NULL, "tick", c->tick, 1, SECONDS_MAX) == -1 ||
@@ -631,7 +694,7 @@ conf_build(cfg_t *cfg, const char *path, uid_t euid)
 	    COUNT_MAX) == -1 ||
 	    conf_number(NULL, "kill_grace", c->kill_grace, 0, SECONDS_MAX) == -1 ||
 	    conf_number(NULL, "shutdown_grace", c->shutdown_grace, 0,
-	    SECONDS_MAX) == -1)
+	    SECONDS_MAX) == -1 || conf_group(c, cfg_getstr(cfg, "group")) == -1)
 		;
 	else if (n == 0)
 		conf_fail(0, "no stage declared");
@@ -667,6 +730,10 @@ conf_parse(char *text, size_t len)
 		CFG_STR("user", NULL, CFGF_NODEFAULT),
 		CFG_STR_LIST("env", NULL, CFGF_NODEFAULT),
 		CFG_INT("retain", 0, CFGF_NONE),
+		CFG_INT("rlimit_nproc", 0, CFGF_NONE),
+		CFG_INT_CB("rlimit_as", 0, CFGF_NONE, conf_size),
+		CFG_INT("rlimit_cpu", 0, CFGF_NONE),
+		CFG_INT_CB("log_max", 0, CFGF_NONE, conf_size),
 		CFG_END()
 	};
 	static cfg_opt_t opts[] = {
@@ -675,6 +742,7 @@ conf_parse(char *text, size_t len)
 		CFG_INT("max_children", 0, CFGF_NONE),
 		CFG_INT("kill_grace", 5, CFGF_NONE),
 		CFG_INT("shutdown_grace", 30, CFGF_NONE),
+		CFG_STR("group", NULL, CFGF_NODEFAULT),
 		CFG_SEC("stage", stage_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
@@ -777,6 +845,8 @@ conf_print(FILE *fp, const struct conf *c)
 	fprintf(fp, "spool = \"%s\"\ntick = %ld\nmax_children = %ld\n"
 	    "kill_grace = %ld\nshutdown_grace = %ld\n", c->spool, c->tick,
 	    c->max_children, c->kill_grace, c->shutdown_grace);
+	if (c->group != NULL)
+		fprintf(fp, "group = \"%s\"\n", c->group);
 	for (i = 0; i < c->nstages; i++) {
 		s = c->stages[i];
 		fprintf(fp, "\nstage %s {\n", s->name);
@@ -795,6 +865,9 @@ conf_print(FILE *fp, const struct conf *c)
 		if (s->user != NULL)
 			fprintf(fp, "    user = \"%s\"\n", s->user);
 		conf_print_list(fp, "env", s->env);
-		fprintf(fp, "    retain = %ld\n}\n", s->retain);
+		fprintf(fp, "    retain = %ld\n    rlimit_nproc = %ld\n"
+		    "    rlimit_as = %ld\n    rlimit_cpu = %ld\n"
+		    "    log_max = %ld\n}\n", s->retain, s->rlimit_nproc,
+		    s->rlimit_as, s->rlimit_cpu, s->log_max);
 	}
 }

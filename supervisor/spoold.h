@@ -46,6 +46,8 @@ struct stconf {
 	gid_t *groups;
 	int ngroups;
 	long slots, timeout, heartbeat, attempts, backoff, backoff_max, retain;
+	long rlimit_nproc, rlimit_as, rlimit_cpu; /* 0: no limit */
+	long log_max; /* bytes of the job's log, 0: no limit */
 	int *fail_codes;
 	size_t nfail;
 	int line;
@@ -54,6 +56,8 @@ struct stconf {
 struct conf {
 	char *path;  /* the config file */
 	char *spool; /* absolute */
+	char *group; /* the submitters' group, or NULL */
+	gid_t gid;   /* its id, or (gid_t)-1 */
 	long tick, max_children, kill_grace, shutdown_grace;
 	struct stconf **stages;
 	size_t nstages;

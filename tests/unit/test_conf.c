@@ -225,6 +225,12 @@ test_defaults(void **state)
 	assert_null(s->user);
 	assert_null(s->env);
 	assert_int_equal(s->retain, 0);
+	assert_int_equal(s->rlimit_nproc, 0);
+	assert_int_equal(s->rlimit_as, 0);
+	assert_int_equal(s->rlimit_cpu, 0);
+	assert_int_equal(s->log_max, 0);
+	assert_null(c->group);
+	assert_int_equal(c->gid, (gid_t)-1);
 	conf_free(c);
 }
 
@@ -1132,6 +1138,69 @@ test_reload_after_error(void **state)
 	conf_free(c);
 }
 
+static void
+test_limits(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c;
+
+	write_conf(f, "group = \"root\"\n"
+	    "stage a {\n\tcommand = {\"/bin/true\"}\n"
+	    "\trlimit_nproc = 64\n\trlimit_as = 512M\n\trlimit_cpu = 30\n"
+	    "\tlog_max = 10k\n}\n");
+	c = load(f, CONF_ANY_USER);
+	assert_non_null(c);
+	assert_string_equal(f->err, "");
+	assert_string_equal(c->group, "root");
+	assert_int_equal(c->gid, 0);
+	assert_int_equal(c->stages[0]->rlimit_nproc, 64);
+	assert_int_equal(c->stages[0]->rlimit_as, 512L << 20);
+	assert_int_equal(c->stages[0]->rlimit_cpu, 30);
+	assert_int_equal(c->stages[0]->log_max, 10240);
+	conf_free(c);
+	write_conf(f, "stage a {\n\tcommand = {\"/bin/true\"}\n"
+	    "\tlog_max = 3T\n\trlimit_as = 4096\n}\n");
+	c = load(f, CONF_ANY_USER);
+	assert_non_null(c);
+	assert_int_equal(c->stages[0]->log_max, 3L << 40);
+	assert_int_equal(c->stages[0]->rlimit_as, 4096);
+	conf_free(c);
+}
+
+static void
+test_bad_sizes(void **state)
+{
+	struct fx *f = *state;
+
+	fails_on(f, STAGE_A "stage b {\n\tcommand = {\"x\"}\n"
+	    "\tlog_max = 10X\n}\n", 6, "log_max: \"10X\" is not a size "
+	    "(bytes, or a number with K, M, G or T)");
+	fails_on(f, STAGE_A "stage b {\n\tcommand = {\"x\"}\n"
+	    "\trlimit_as = 1MB\n}\n", 6, "rlimit_as: \"1MB\" is not a size "
+	    "(bytes, or a number with K, M, G or T)");
+	fails_on(f, STAGE_A "stage b {\n\tcommand = {\"x\"}\n"
+	    "\trlimit_as = 99999999999T\n}\n", 6, "rlimit_as: "
+	    "\"99999999999T\" is not a size (bytes, or a number with K, M, G "
+	    "or T)");
+	fails_on(f, STAGE_A "stage b {\n\tcommand = {\"x\"}\n"
+	    "\tlog_max = -1\n}\n", 6, "log_max: -1 is out of range (0 to "
+	    "1125899906842624)");
+	fails_on(f, STAGE_A "stage b {\n\tcommand = {\"x\"}\n"
+	    "\trlimit_nproc = -5\n}\n", 6, "rlimit_nproc: -5 is out of range "
+	    "(0 to 1000000)");
+	fails_on(f, STAGE_A "stage b {\n\tcommand = {\"x\"}\n"
+	    "\trlimit_cpu = 2k\n}\n", 6, "invalid integer value for option 'rlimit_cpu'");
+}
+
+static void
+test_no_such_group(void **state)
+{
+	struct fx *f = *state;
+
+	fails_on(f, "tick = 1\ngroup = \"no-such-group-here\"\n" STAGE_A, 2,
+	    "group: no such group \"no-such-group-here\"");
+}
+
 int
 main(void)
 {
@@ -1185,6 +1254,9 @@ main(void)
 		T(test_unterminated_string),
 		T(test_unterminated_comment),
 		T(test_reload_after_error),
+		T(test_limits),
+		T(test_bad_sizes),
+		T(test_no_such_group),
 #undef T
 	};
 
