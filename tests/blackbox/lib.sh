@@ -1,0 +1,537 @@
+# lib.sh: what the black-box suites of spoold share, sourced by them after
+# they set HERE (the folder of the suite) and PATTERNS (the shell patterns
+# that select tests by name; empty: all):
+#
+#	HERE=$(cd "$(dirname "$0")" && pwd -P)
+#	PATTERNS="$*"
+#	. "$HERE/lib.sh"
+#
+# It checks SPOOLD (and makes SPOOLD and SPOOLCTL absolute), sets the
+# environment the daemon is tested in, and gives the runner (run NAME runs
+# t_NAME in a subshell, in a folder of its own, and prints "ok - NAME" or
+# "not ok - NAME: why"; finish prints "N passed, N failed" and exits), the
+# cleanup of what a test started, and the helpers the tests call. A suite
+# that starts processes of its own beside its tests redefines on_interrupt
+# to stop them when the script is stopped.
+
+# Conditions are strings that check and wait_for evaluate later, with the
+# variables they name; the suites use what is set here, so:
+# shellcheck disable=SC2016,SC2034
+
+_me=${0##*/}
+if [ -z "${SPOOLD:-}" ]; then
+	echo "$_me: set SPOOLD to the spoold to test" >&2
+	exit 64
+fi
+case $SPOOLD in
+/*) ;;
+*) SPOOLD=$PWD/$SPOOLD ;;
+esac
+if [ ! -x "$SPOOLD" ]; then
+	echo "$_me: $SPOOLD: not an executable file" >&2
+	exit 66
+fi
+# spoolctl: SPOOLCTL, or the one built beside SPOOLD.
+SPOOLCTL=${SPOOLCTL:-${SPOOLD%/*}/spoolctl}
+case $SPOOLCTL in
+/*) ;;
+*) SPOOLCTL=$PWD/$SPOOLCTL ;;
+esac
+STAGES=$(cd "$HERE/../stages" && pwd -P)
+SPOOLD_EXE=$(readlink -f "$SPOOLD")
+ME=$(id -un)
+PATTERNS=${PATTERNS:-}
+LC_ALL=C
+SPOOLD_NOSYNC=1 # spoold.8: meant for tests; no crash of the machine here
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+export LC_ALL SPOOLD_NOSYNC UBSAN_OPTIONS
+PASSED=0
+FAILED=0
+START_NS=$(date +%s%N)
+# The run's own folder: the list of the tests' folders (shared with the
+# processes a suite starts beside its tests, for the cleanup) and what
+# they print.
+if [ -n "${SPOOLD_TEST_RUN:-}" ]; then
+	RUNDIR=$SPOOLD_TEST_RUN
+else
+	RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/spoold-run.XXXXXX") || exit 1
+fi
+: >>"$RUNDIR/spools"
+TPID="" # the subshell of the test that runs
+
+# ---------------------------------------------------------------------------
+# Cleanup: what a test started dies with it.
+
+# The live processes started by the spoolds of test folder $1: they, and
+# whatever they start, have its spool in SPOOL_DIR.
+spool_procs() {
+	grep -lzxF "SPOOL_DIR=$1/data" /proc/[0-9]*/environ 2>/dev/null |
+	    sed -n 's|^/proc/\([0-9][0-9]*\)/environ$|\1|p'
+}
+
+# Kills the spoolds of test folder $1 (by the pids it recorded), then the
+# children they left.
+reap_test() {
+	if [ -f "$1/.pids" ]; then
+		while read -r p; do
+			if [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = \
+			    "$SPOOLD_EXE" ]; then
+				kill -9 "$p" 2>/dev/null
+			fi
+		done <"$1/.pids"
+	fi
+	for _ in 1 2 3 4 5; do
+		pids=$(spool_procs "$1")
+		[ -n "$pids" ] || break
+		# shellcheck disable=SC2086
+		kill -9 $pids 2>/dev/null
+	done
+}
+
+# on_interrupt: what a suite started beside its tests, stopped when the
+# script is; the suite redefines it.
+on_interrupt() {
+	:
+}
+
+# at_end 'COMMAND': COMMAND runs (with sh, in the test's folder) when the
+# test ends, however it ends, even when the script is stopped: it undoes
+# what the test changed outside its folder. Commands run last first.
+at_end() {
+	{ printf '%s\n' "$1"; cat "$T/.at_end" 2>/dev/null; } >"$T/.at_end.new" &&
+	    mv "$T/.at_end.new" "$T/.at_end"
+}
+
+# end_test DIR: after reap_test, the commands at_end gave, then the
+# unmounting of whatever is still mounted under DIR (deepest first).
+end_test() {
+	if [ -f "$1/.at_end" ]; then
+		(cd "$1" && T=$1 sh "$1/.at_end") >"$1/.at_end.out" 2>&1
+		rm -f "$1/.at_end"
+	fi
+	awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts |
+	    sort -r | while read -r _m; do
+		umount "$_m" 2>/dev/null || umount -l "$_m" 2>/dev/null
+	done
+}
+
+# On SIGINT or SIGTERM: stop the test that runs and what the suite started
+# beside it, then kill what every test started, undo what they changed and
+# remove the tests' folders.
+interrupted() {
+	trap '' INT TERM
+	[ -z "$TPID" ] || kill -9 "$TPID" 2>/dev/null
+	on_interrupt
+	while read -r t; do
+		reap_test "$t"
+		end_test "$t"
+		[ -n "${KEEP:-}" ] || rm -rf "$t"
+	done <"$RUNDIR/spools"
+	[ -n "${SPOOLD_TEST_RUN:-}" ] || rm -rf "$RUNDIR"
+	exit "$1"
+}
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM
+
+# ---------------------------------------------------------------------------
+# Helpers for the tests. A test runs in a subshell, in its folder T, with
+# D=$T/data (the spool) and CONF=$T/spoold.conf.
+
+# fail WHY: ends the test as failed.
+fail() {
+	printf '%s\n' "$*" >"$T/.why"
+	exit 1
+}
+
+# skip WHY: ends the test as skipped (it passes, with a note).
+skip() {
+	printf '%s\n' "$*" >"$T/.skip"
+	exit 0
+}
+
+# check 'CONDITION' 'WHY': fails the test with WHY unless CONDITION holds.
+check() {
+	eval "$1" || fail "$2"
+}
+
+diag() {
+	printf '# %s\n' "$*"
+}
+
+# clock: the time in milliseconds in NOW.
+clock() {
+	NOW=$(date +%s%N)
+	NOW=$((NOW / 1000000))
+}
+
+# wait_for 'CONDITION' SECONDS [slow]: polls CONDITION every 0.05 s (every
+# 0.5 s when slow, for waits of a minute); false when it still does not hold
+# after SECONDS. It counts polls rather than read a clock, to fork less: a
+# slow poll only makes the wait longer.
+wait_for() {
+	if [ "${3:-}" = slow ]; then
+		_every=0.5
+		_polls=$(($2 * 2))
+	else
+		_every=0.05
+		_polls=$(($2 * 20))
+	fi
+	while ! eval "$1"; do
+		[ "$_polls" -gt 0 ] || return 1
+		_polls=$((_polls - 1))
+		sleep "$_every"
+	done
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	{ read -r _st <"/proc/$1/stat"; } 2>/dev/null || return 1
+	_st=${_st##*) }
+	[ "${_st%% *}" != Z ]
+}
+
+# conf: the config from stdin, mode 600, put in place by a rename.
+conf() {
+	if ! { cat >"$CONF.new" && chmod 600 "$CONF.new" &&
+	    mv "$CONF.new" "$CONF"; }; then
+		fail "cannot write $CONF"
+	fi
+}
+
+# start: starts spoold -v -c CONF in the background, its pid in SPID and
+# its stderr in ERR, and waits until it says it has started.
+NSTART=0
+start() {
+	NSTART=$((NSTART + 1))
+	ERR=$T/spoold.$NSTART.err
+	"$SPOOLD" -v -c "$CONF" 2>"$ERR" &
+	SPID=$!
+	echo "$SPID" >>"$T/.pids"
+	wait_for 'grep -q "started, pid $SPID" "$ERR" 2>/dev/null ||
+	    ! alive $SPID' 30
+	if ! alive "$SPID" || ! grep -q "started, pid $SPID" "$ERR"; then
+		fail "spoold did not start: $(tail -n 3 "$ERR" | tr '\n' ' ')"
+	fi
+}
+
+# stop [SECONDS]: SIGTERM to spoold and waits (20 s unless told) for it to
+# exit; its exit status in RC.
+stop() {
+	kill -TERM "$SPID" 2>/dev/null
+	wait_exit "${1:-20}"
+}
+
+# wait_exit SECONDS: waits for spoold to exit; its exit status in RC.
+wait_exit() {
+	wait_for '! alive $SPID' "$1" ||
+	    fail "spoold did not exit within $1s"
+	wait "$SPID"
+	RC=$?
+}
+
+kill9() {
+	kill -9 "$SPID"
+	wait "$SPID" 2>/dev/null
+}
+
+# submit STAGE NAME [CONTENT]: writes the job in tmp/, then renames it into
+# the stage's queue/.
+submit() {
+	if ! { printf '%s\n' "${3:-job $2}" >"$D/tmp/$2" &&
+	    mv "$D/tmp/$2" "$D/$1/queue/$2"; }; then
+		fail "cannot submit $2 to $1"
+	fi
+}
+
+# submit_many STAGE N: submits jobs j1 to jN with one rename each.
+submit_many() {
+	_i=0
+	while [ $_i -lt "$2" ]; do
+		_i=$((_i + 1))
+		: >"$D/tmp/j$_i"
+	done
+	# GNU mv stats each target after its rename, and spoold may have
+	# claimed it by then: what counts is that nothing is left in tmp/.
+	mv "$D"/tmp/j* "$D/$1/queue/" 2>/dev/null
+	for _f in "$D"/tmp/j*; do
+		[ -e "$_f" ] && fail "cannot submit $2 jobs: $_f is left"
+	done
+}
+
+# count DIR: the number of entries in DIR whose names do not start with a
+# dot, in CNT.
+count() {
+	set -- "$1"/*
+	CNT=$#
+	if [ $# -eq 1 ] && [ ! -e "$1" ] && [ ! -L "$1" ]; then
+		CNT=0
+	fi
+}
+
+# has STAGE/DIR NAME: the entry is there.
+has() {
+	[ -e "$D/$1/$2" ] || [ -L "$D/$1/$2" ]
+}
+
+# where NAME: the folders that hold job NAME, for messages.
+where() {
+	_w=""
+	for _p in "$D"/*/queue "$D"/*/running "$D"/*/done "$D"/*/error; do
+		if [ -e "$_p/$1" ] || [ -L "$_p/$1" ]; then
+			_w="$_w ${_p#"$D"/}"
+		fi
+	done
+	echo "${_w:- nowhere}"
+}
+
+# expect STAGE/DIR NAME SECONDS: waits for job NAME to reach STAGE/DIR.
+expect() {
+	_where=$1
+	_name=$2
+	wait_for 'has "$_where" "$_name"' "$3" ||
+	    fail "$2 is in$(where "$2"), not in $1/, after $3s"
+}
+
+# empty DIR...: each folder is empty, without even a dot-file.
+empty() {
+	for _d in "$@"; do
+		# shellcheck disable=SC2012
+		[ -z "$(ls -A "$_d")" ] || fail "${_d#"$T"/} is not empty:" \
+		    "$(ls -A "$_d" | head -n 3 | tr '\n' ' ')"
+	done
+}
+
+# jget FILE KEY [OBJECT]: the value of KEY in the one-line JSON object in
+# FILE (strings without their quotes), at its top level or in
+# "stages":{"OBJECT":{...}}.
+jget() {
+	awk -v key="\"$2\":" -v sec="${3:-}" '{
+		s = $0
+		if (sec != "") {
+			i = index(s, "\"stages\":{")
+			if (i == 0) exit 1
+			s = substr(s, i)
+			i = index(s, "\"" sec "\":{")
+			if (i == 0) exit 1
+			s = substr(s, i + length(sec) + 3)
+			s = substr(s, 1, index(s, "}"))
+		} else if ((i = index(s, "\"stages\":")) > 0)
+			s = substr(s, 1, i - 1)
+		if ((i = index(s, key)) == 0) exit 1
+		v = substr(s, i + length(key))
+		if (substr(v, 1, 1) == "\"") {
+			v = substr(v, 2)
+			print substr(v, 1, index(v, "\"") - 1)
+		} else {
+			match(v, /^[^,}]*/)
+			print substr(v, 1, RLENGTH)
+		}
+		exit 0
+	}' "$1" 2>/dev/null
+}
+
+# jkeys FILE [OBJECT]: the keys of that object, sorted, on one line.
+jkeys() {
+	awk -v sec="${2:-}" '{
+		s = $0
+		if (sec != "") {
+			s = substr(s, index(s, "\"stages\":{"))
+			s = substr(s, index(s, "\"" sec "\":{") + length(sec) + 3)
+			s = substr(s, 1, index(s, "}"))
+		} else if ((i = index(s, "\"stages\":")) > 0)
+			s = substr(s, 1, i + 9)
+		while (match(s, /"[^"]*":/)) {
+			print substr(s, RSTART + 1, RLENGTH - 3)
+			s = substr(s, RSTART + RLENGTH)
+		}
+	}' "$1" | sort | tr '\n' ' '
+}
+
+# st NAME KEY: a field of job NAME's status record.
+st() {
+	jget "$D/work/$1/status.json" "$2"
+}
+
+# metric KEY [STAGE]: a value of index/metrics.json.
+metric() {
+	jget "$D/index/metrics.json" "$@"
+}
+
+# expect_status NAME KEY VALUE: the status record of NAME says so.
+expect_status() {
+	_v=$(st "$1" "$2")
+	[ "$_v" = "$3" ] || fail "status of $1: $2 is \"$_v\", not \"$3\"" \
+	    "($(cat "$D/work/$1/status.json" 2>/dev/null))"
+}
+
+# expect_metric KEY [STAGE] VALUE SECONDS: waits for metrics.json to say so.
+expect_metric() {
+	_key=$1
+	if [ $# -eq 4 ]; then
+		_stage=$2
+		_want=$3
+		wait_for '[ "$(metric "$_key" "$_stage")" = "$_want" ]' "$4" ||
+		    fail "metrics: stages.$2.$1 is $(metric "$1" "$2"), not $3"
+	else
+		_want=$2
+		wait_for '[ "$(metric "$_key")" = "$_want" ]' "$3" ||
+		    fail "metrics: $1 is $(metric "$1"), not $2"
+	fi
+}
+
+# runs NAME: the number of runs in job NAME's log (its header lines).
+runs() {
+	grep -c '^=== spoold: .* attempt [0-9]* started$' "$D/log/$1.log" \
+	    2>/dev/null
+}
+
+# durations NAME: the seconds each ended run of NAME took, from its log.
+durations() {
+	sed -n 's/^=== spoold: .* after \([0-9.]*\)s$/\1/p' "$D/log/$1.log"
+}
+
+# within LO HI NUMBER...: each NUMBER is in [LO, HI].
+within() {
+	_lo=$1
+	_hi=$2
+	shift 2
+	awk -v lo="$_lo" -v hi="$_hi" 'BEGIN {
+		for (i = 1; i < ARGC; i++)
+			if (ARGV[i] + 0 < lo || ARGV[i] + 0 > hi)
+				exit 1
+		exit (ARGC < 2)
+	}' "$@"
+}
+
+# sigs MASK: the signal numbers in a mask of /proc/PID/status.
+sigs() {
+	awk -v m="$1" 'BEGIN {
+		n = length(m)
+		for (i = n; i >= 1; i--) {
+			d = index("0123456789abcdef", tolower(substr(m, i, 1))) - 1
+			for (b = 0; b < 4; b++)
+				if (int(d / 2 ^ b) % 2)
+					printf "%s%d", (k++ ? " " : ""), (n - i) * 4 + b + 1
+		}
+	}'
+}
+
+# stamp EVENT NAME: the epoch-ns of the first such line in the stamps file
+# ("EVENT NAME NS PID"; NAME may hold spaces, and goes to awk through its
+# environment, which, unlike -v, leaves backslashes alone).
+stamp() {
+	EV=$1 ID=$2 awk '$1 == ENVIRON["EV"] {
+		n = $0
+		sub(/^[A-Z]+ /, "", n)
+		sub(/ [0-9]+ [0-9]+$/, "", n)
+		if (n == ENVIRON["ID"]) { print $(NF - 1); exit }
+	}' "$T/stamps" 2>/dev/null
+}
+
+# nstamps EVENT NAME: how many such lines the stamps file has.
+nstamps() {
+	EV=$1 ID=$2 awk '$1 == ENVIRON["EV"] {
+		n = $0
+		sub(/^[A-Z]+ /, "", n)
+		sub(/ [0-9]+ [0-9]+$/, "", n)
+		if (n == ENVIRON["ID"]) c++
+	} END { print c + 0 }' "$T/stamps" 2>/dev/null
+}
+
+# group_alive PGID: a live (not zombie) process is in that process group.
+group_alive() {
+	_g=$1
+	for _s in /proc/[0-9]*/stat; do
+		{ read -r _l <"$_s"; } 2>/dev/null || continue
+		_l=${_l##*) }
+		# state, parent, process group, ...
+		# shellcheck disable=SC2086
+		set -- $_l
+		if [ "$3" = "$_g" ] && [ "$1" != Z ]; then
+			return 0
+		fi
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------------------
+# The runner.
+
+selected() {
+	[ -z "$PATTERNS" ] && return 0
+	for p in $PATTERNS; do
+		# shellcheck disable=SC2254
+		case $1 in
+		$p) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+sanitizer_check() {
+	if cat "$T"/*.err 2>/dev/null |
+	    grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:'; then
+		fail "a sanitizer report: $(cat "$T"/*.err |
+		    grep -Em 1 'Sanitizer|runtime error:')"
+	fi
+}
+
+# run NAME: runs t_NAME in a subshell, in a folder of its own. The
+# subshell runs in the background so that a signal to this script is acted
+# on at once (the wait builtin returns for it).
+run() {
+	selected "$1" || return 0
+	T=$(mktemp -d "${TMPDIR:-/tmp}/spoold-test.XXXXXX") || exit 1
+	T=$(cd "$T" && pwd -P)
+	chmod 755 "$T"
+	echo "$T" >>"$RUNDIR/spools"
+	ts=$(date +%s%N)
+	(
+		D=$T/data
+		CONF=$T/spoold.conf
+		cd "$T" || exit 1
+		"t_$1"
+		sanitizer_check
+	) &
+	TPID=$!
+	wait "$TPID"
+	rc=$?
+	TPID=""
+	reap_test "$T"
+	end_test "$T"
+	ms=$((($(date +%s%N) - ts) / 1000000))
+	if [ $rc -eq 0 ] && [ -f "$T/.skip" ]; then
+		PASSED=$((PASSED + 1))
+		echo "ok - $1 # SKIP $(cat "$T/.skip")"
+	elif [ $rc -eq 0 ]; then
+		PASSED=$((PASSED + 1))
+		echo "ok - $1"
+	else
+		FAILED=$((FAILED + 1))
+		why=$(cat "$T/.why" 2>/dev/null) ||
+		    why="the test stopped with status $rc"
+		echo "not ok - $1: $why"
+		for f in "$T"/spoold.*.err; do
+			[ -f "$f" ] || continue
+			echo "# ${f#"$T"/}, its last lines:"
+			tail -n 8 "$f" | sed 's/^/#   /'
+		done
+	fi
+	echo "#   $1: $((ms / 1000)).$((ms % 1000 / 100)) s"
+	if [ $rc -eq 0 ] || [ -z "${KEEP:-}" ]; then
+		rm -rf "$T"
+	else
+		echo "#   kept $T"
+	fi
+}
+
+# finish: the time all tests took and the last line, "N passed, N failed";
+# exits 1 when a test failed.
+finish() {
+	[ -n "${SPOOLD_TEST_RUN:-}" ] || rm -rf "$RUNDIR"
+	ms=$((($(date +%s%N) - START_NS) / 1000000))
+	echo "# all tests: $((ms / 1000)) s"
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+	exit
+}
