@@ -65,7 +65,7 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null
 
-$(B) $(B)/san:
+$(B) $(B)/san $(B)/crash:
 	mkdir -p $@
 
 $(B)/%.o: supervisor/%.c supervisor/spoold.h | $(B)
@@ -85,6 +85,13 @@ $(B)/san/spoolctl: $(CORE:%=$(B)/san/%.o) $(B)/san/spoolctl.o
 
 $(B)/san/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/san/%)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The test build that aborts at a crash point named by SPOOLD_CRASH.
+$(B)/crash/%.o: supervisor/%.c supervisor/spoold.h | $(B)/crash
+	$(CC) $(CFLAGS) $(XCFLAGS) -DSPOOLD_CRASHPOINTS -c -o $@ $<
+
+$(B)/crash/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/crash/%)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests link the modules they test, with and without sanitizers.
 $(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) tests/unit/unit.h | $(B)

@@ -4,10 +4,12 @@
  * the job's log, no other descriptor, its own process group, default
  * signals, the stage's user), stops its group, and reads how it ended.
  *
- * A child is started by posix_spawn, or by fork when it must change users.
+ * A child is started by posix_spawn, or by fork when it must change users
+ * or limits.
  * Every child carries SPOOL_JOB in its environment, by which a restarted
  * spoold finds what a run left behind (child_find_job).
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -162,12 +164,61 @@ child_which(const char *name, char **env)
 	return NULL;
 }
 
-/* Whether the child must change users, which posix_spawn cannot do. */
+/*
+ * Whether the child must change users or limits, which posix_spawn cannot
+ * do before the program starts.
+ */
 static int
-child_switches_user(const struct stconf *sc)
+child_needs_fork(const struct spawn *s)
 {
-	return sc->user != NULL && geteuid() == 0 &&
-	    (sc->uid != 0 || sc->gid != getegid());
+	const struct stconf *sc = s->sc;
+
+	return (sc->user != NULL && geteuid() == 0 && (sc->uid != 0 ||
+	    sc->gid != getegid() || s->spoolgid != (gid_t)-1)) ||
+	    sc->rlimit_nproc > 0 || sc->rlimit_as > 0 || sc->rlimit_cpu > 0;
+}
+
+static int
+child_rlimit(int resource, long v, long hard)
+{
+	struct rlimit rl = {(rlim_t)v, (rlim_t)hard};
+
+	return v > 0 ? setrlimit(resource, &rl) : 0;
+}
+
+/*
+ * The stage's limits. A CPU limit sends SIGXCPU at rlimit_cpu seconds and
+ * SIGKILL a second later, for a child that ignores SIGXCPU.
+ */
+static int
+child_limits(const struct stconf *sc)
+{
+	return child_rlimit(RLIMIT_NPROC, sc->rlimit_nproc, sc->rlimit_nproc) |
+	    child_rlimit(RLIMIT_AS, sc->rlimit_as, sc->rlimit_as) |
+	    child_rlimit(RLIMIT_CPU, sc->rlimit_cpu, sc->rlimit_cpu + 1);
+}
+
+/*
+ * Becomes the stage's user: its uid, its gid, its groups, and the spool's
+ * group when the config names one, by which the child reaches its job.
+ */
+static int
+child_become(const struct spawn *s)
+{
+	const struct stconf *sc = s->sc;
+	gid_t groups[NGROUPS_MAX + 1];
+	int n = 0, i;
+
+	if (sc->user == NULL || geteuid() != 0)
+		return 0;
+	for (i = 0; i < sc->ngroups && n < NGROUPS_MAX; i++)
+		groups[n++] = sc->groups[i];
+	for (i = 0; i < n && groups[i] != s->spoolgid; i++)
+		;
+	if (s->spoolgid != (gid_t)-1 && i == n)
+		groups[n++] = s->spoolgid;
+	return setgroups(n, groups) == -1 || setgid(sc->gid) == -1 ||
+	    setuid(sc->uid) == -1 ? -1 : 0;
 }
 
 /* In a forked child, from fork to exec: what posix_spawn would do. */
@@ -191,8 +242,12 @@ child_exec(const struct spawn *s, const char *path, char **argv, char **env)
 	    dup2(s->logfd, STDERR_FILENO) == -1)
 		_exit(127);
 	closefrom(STDERR_FILENO + 1);
-	if (setgroups(s->sc->ngroups, s->sc->groups) == -1 ||
-	    setgid(s->sc->gid) == -1 || setuid(s->sc->uid) == -1) {
+	if (child_limits(s->sc) == -1) {
+		dprintf(STDERR_FILENO, "spoold: setrlimit: %s\n",
+		    strerror(errno));
+		_exit(127);
+	}
+	if (child_become(s) == -1) {
 		dprintf(STDERR_FILENO, "spoold: cannot become %s: %s\n",
 		    s->sc->user, strerror(errno));
 		_exit(127);
@@ -273,7 +328,7 @@ child_spawn(const struct spawn *s)
 	env = child_env(s);
 	if ((path = child_which(argv[0], env)) == NULL)
 		dprintf(s->logfd, "spoold: %s: not found in PATH\n", argv[0]);
-	else if ((pid = child_switches_user(s->sc) ?
+	else if ((pid = child_needs_fork(s) ?
 	    child_fork(s, path, argv, env) :
 	    child_posix_spawn(s, path, argv, env)) == -1) {
 		int saved = errno;
@@ -317,6 +372,23 @@ child_proc_read(const char *pid, const char *file, char *buf, size_t len)
 	return n;
 }
 
+/* The process group of a live process (not a zombie), or -1. */
+static pid_t
+child_live_group(const char *pid)
+{
+	char buf[1024], *p, state;
+	long grp;
+
+	if (child_proc_read(pid, "stat", buf, sizeof(buf)) == 0)
+		return -1;
+	/* After the command's ')': state, ppid, pgrp. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %*d %ld", &state, &grp) != 2 ||
+	    state == 'Z' || state == 'X')
+		return -1;
+	return (pid_t)grp;
+}
+
 /* The start time of a process in clock ticks since boot, or 0. */
 unsigned long long
 child_starttime(pid_t pid)
@@ -345,24 +417,15 @@ child_starttime(pid_t pid)
 static int
 child_group_has_live(pid_t pgid)
 {
-	char buf[1024], *p, state;
 	struct dirent *de;
-	long grp;
 	DIR *d;
 	int live = 0;
 
 	if ((d = opendir("/proc")) == NULL)
 		return 1;
-	while (!live && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
-		    child_proc_read(de->d_name, "stat", buf, sizeof(buf)) == 0)
-			continue;
-		/* After the command's ')': state, ppid, pgrp. */
-		if ((p = strrchr(buf, ')')) == NULL ||
-		    sscanf(p + 1, " %c %*d %ld", &state, &grp) != 2)
-			continue;
-		live = grp == pgid && state != 'Z' && state != 'X';
-	}
+	while (!live && (de = readdir(d)) != NULL)
+		if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
+			live = child_live_group(de->d_name) == pgid;
 	closedir(d);
 	return live;
 }
@@ -419,20 +482,25 @@ child_group_stop(pid_t pgid, unsigned long long pstart, long grace)
 		log_warnx("process group %ld outlives SIGKILL", (long)pgid);
 }
 
-/* Whether environ (NUL-separated) of process pid holds var exactly. */
-static int
-child_has_env(const char *pid, const char *var)
+/*
+ * The value of variable name in the environment of process pid, copied
+ * to buf, or NULL.
+ */
+static const char *
+child_env_value(const char *pid, const char *name, char *buf, size_t len)
 {
-	char buf[65536], *p;
-	size_t len = strlen(var) + 1;
+	char env[65536], *p;
+	size_t nlen = strlen(name);
 	ssize_t n;
 
-	if ((n = child_proc_read(pid, "environ", buf, sizeof(buf))) == 0)
-		return 0;
-	for (p = buf; p < buf + n; p += strlen(p) + 1)
-		if (strncmp(p, var, len) == 0)
-			return 1;
-	return 0;
+	if ((n = child_proc_read(pid, "environ", env, sizeof(env))) == 0)
+		return NULL;
+	for (p = env; p < env + n; p += strlen(p) + 1)
+		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			strlcpy(buf, p + nlen + 1, len);
+			return buf;
+		}
+	return NULL;
 }
 
 /*
@@ -440,8 +508,9 @@ child_has_env(const char *pid, const char *var)
  * path (SPOOL_JOB), and its process group; the number signalled.
  */
 static int
-child_signal_job(const char *var, int sig)
+child_signal_job(const char *path, int sig)
 {
+	char job[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 	pid_t pid;
@@ -453,7 +522,8 @@ child_signal_job(const char *var, int sig)
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
-		if (pid == getpid() || !child_has_env(de->d_name, var))
+		if (pid == getpid() || child_env_value(de->d_name, "SPOOL_JOB",
+		    job, sizeof(job)) == NULL || strcmp(job, path) != 0)
 			continue;
 		if (sig != 0) {
 			kill(pid, sig);
@@ -475,16 +545,13 @@ void
 child_stop_job(const char *path, long grace)
 {
 	struct timespec t0, t;
-	char *var;
 	int sig = SIGTERM;
 
-	if (asprintf(&var, "SPOOL_JOB=%s", path) == -1)
-		fatal("asprintf");
-	if (child_signal_job(var, 0) > 0) {
+	if (child_signal_job(path, 0) > 0) {
 		log_warnx("stopping what a previous spoold left running for %s",
 		    path);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		while (child_signal_job(var, sig) > 0) {
+		while (child_signal_job(path, sig) > 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			if (t.tv_sec - t0.tv_sec >= grace)
 				sig = SIGKILL;
@@ -495,7 +562,6 @@ child_stop_job(const char *path, long grace)
 			poll(NULL, 0, 50);
 		}
 	}
-	free(var);
 }
 
 void
@@ -551,4 +617,138 @@ child_outcome(const struct stconf *sc, int ws, enum stop stop, int attempt,
 		return OUT_ERROR;
 	}
 	return OUT_RETRY;
+}
+
+/*
+ * The output of a run. With no log_max the child writes to its log itself;
+ * with one, it writes to a pipe that spoold copies to the log up to
+ * log_max bytes, then marks the cut and drops the rest, still reading so
+ * that the child never blocks on a full pipe. *wfd is what the child's
+ * stdout and stderr are to be.
+ */
+int
+child_output_open(struct output *o, int logfd, long max, int *wfd)
+{
+	struct stat sb;
+	int p[2];
+
+	o->fd = -1;
+	o->logfd = logfd;
+	o->max = max;
+	o->cut = 0;
+	*wfd = logfd;
+	if (max == 0)
+		return 0;
+	if (fstat(logfd, &sb) == -1 || pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("log pipe");
+		return -1;
+	}
+	if (fcntl(p[0], F_SETFL, O_NONBLOCK) == -1) {
+		log_warn("log pipe");
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	o->size = sb.st_size;
+	o->fd = p[0];
+	*wfd = p[1];
+	return 0;
+}
+
+static void
+child_output_write(struct output *o, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	if (o->cut)
+		return;
+	if (o->size + (long long)n > o->max) {
+		n = o->size < o->max ? (size_t)(o->max - o->size) : 0;
+		o->cut = 1;
+	}
+	while (n > 0) {
+		if ((w = write(o->logfd, buf, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return; /* a full disk: the lines are lost, not the job */
+		}
+		buf += w;
+		n -= w;
+		o->size += w;
+	}
+	if (o->cut)
+		dprintf(o->logfd, "\nspoold: log_max (%ld bytes) reached; the rest "
+		    "of this run's output is dropped\n", o->max);
+}
+
+/*
+ * Copies at most chunks pipefuls from the child's pipe to its log: 1 while
+ * the pipe is open, 0 at its end, when it is empty and chunks is not 0.
+ */
+int
+child_output_read(struct output *o, int chunks)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while (chunks-- > 0) {
+		if ((n = read(o->fd, buf, sizeof(buf))) == -1) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 1 : 0;
+		}
+		if (n == 0)
+			return 0;
+		child_output_write(o, buf, n);
+	}
+	return 1;
+}
+
+/* Copies what is left in the pipe, and closes it. */
+void
+child_output_close(struct output *o)
+{
+	if (o->fd == -1)
+		return;
+	child_output_read(o, 16);
+	close(o->fd);
+	o->fd = -1;
+}
+
+/*
+ * Kills the processes runs left that are now spoold's own children (a
+ * subreaper's), with their process groups: all but those ours() claims,
+ * asked first with job NULL (a run's leader, the sync helper), then with
+ * the job of their environment (a process of a run still going).
+ * The number killed.
+ */
+int
+child_orphans(int (*ours)(pid_t, const char *job))
+{
+	char self[32], name[96], buf[8192], var[PATH_MAX], *p, *end;
+	const char *job;
+	pid_t pid, pgid;
+	int killed = 0;
+
+	snprintf(self, sizeof(self), "%ld", (long)getpid());
+	snprintf(name, sizeof(name), "task/%s/children", self);
+	if (child_proc_read(self, name, buf, sizeof(buf)) == 0)
+		return 0;
+	for (p = buf; (pid = (pid_t)strtol(p, &end, 10)) > 0; p = end) {
+		if (ours(pid, NULL))
+			continue;
+		snprintf(name, sizeof(name), "%ld", (long)pid);
+		if ((pgid = child_live_group(name)) == -1)
+			continue; /* dead, to be reaped */
+		job = child_env_value(name, "SPOOL_JOB", var, sizeof(var));
+		if (job != NULL && ours(pid, job))
+			continue;
+		kill(pid, SIGKILL);
+		if (pgid > 1 && pgid != getpgrp())
+			kill(-pgid, SIGKILL);
+		log_info("killed pid %ld, left behind by the run of %s",
+		    (long)pid, job != NULL ? job : "a job");
+		killed++;
+	}
+	return killed;
 }

@@ -643,6 +643,30 @@ conf_dir(const char *path)
 	return dir;
 }
 
+/*
+ * The spool is its owner's and its group's (0750): a stage's user other
+ * than root reaches its job through the group, so there must be one.
+ */
+static int
+conf_reach(struct conf *c, uid_t euid)
+{
+	size_t i;
+	const struct stconf *s;
+
+	if (euid != 0 || c->group != NULL)
+		return 0;
+	for (i = 0; i < c->nstages; i++) {
+		s = c->stages[i];
+		if (s->user != NULL && s->uid != 0) {
+			conf_fail(conf_line(s->name, "user"), "user: %s cannot "
+			    "reach the spool, which only root and its group may "
+			    "enter: name that group with group", s->user);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The group of the submitters, who may reach the spool. */
 static int
 conf_group(struct conf *c, const char *name)
@@ -707,6 +731,8 @@ conf_build(cfg_t *cfg, const char *path, uid_t euid)
 	free(dir);
 	if (P.err[0] == '\0')
 		conf_chain(c);
+	if (P.err[0] == '\0')
+		conf_reach(c, euid);
 	if (P.err[0] != '\0') {
 		conf_free(c);
 		return NULL;

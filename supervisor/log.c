@@ -103,3 +103,29 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(EX_SOFTWARE);
 }
+
+#ifdef SPOOLD_CRASHPOINTS
+/* Aborts at crash point n when SPOOLD_CRASH names it. */
+void
+crash_point(int n)
+{
+	static int point = -1;
+	static long at, hits;
+	const char *s;
+	char *end;
+
+	if (point == -1) {
+		point = 0;
+		at = 1;
+		if ((s = getenv("SPOOLD_CRASH")) != NULL) {
+			point = (int)strtol(s, &end, 10);
+			if (*end == ':')
+				at = strtol(end + 1, NULL, 10);
+		}
+	}
+	if (n == point && ++hits == at) {
+		log_warnx("crash point %d", n);
+		abort();
+	}
+}
+#endif

@@ -5,9 +5,11 @@
  * end of the shutdown grace. Each pass claims what the slots allow, then
  * asks the sync helper to make its renames durable, without waiting.
  */
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -32,6 +34,7 @@
 #define HOLDOFF_MAX 60
 #define SCAN_STAT_MAX 50000 /* longer queues are read without a stat a job */
 #define RETAIN_EVERY 3600 /* seconds between looks at done/ for retain */
+#define FREE_MIN (1024 * 1024) /* bytes free in the spool to resume claims */
 
 struct run {
 	TAILQ_ENTRY(run) entry;
@@ -40,6 +43,7 @@ struct run {
 	struct status st;
 	pid_t pid;
 	int logfd;
+	struct output out;	/* the pipe of its output, under log_max */
 	struct timespec t0;	/* monotonic start */
 	struct timespec beat;	/* monotonic time of the last heartbeat */
 	struct timespec hbmtime; /* mtime of the heartbeat file last seen */
@@ -53,6 +57,7 @@ struct stage {
 	char *name;
 	struct stconf *sc;
 	int retired;
+	int fresh;		/* new: its running/ to recover, its queue/ to read */
 	struct sdirs sd;
 	int wd;
 	struct queue q;
@@ -69,6 +74,9 @@ static struct {
 	TAILQ_HEAD(, stage) stages;
 	struct stage *last;	/* the stage claimed from last, for fairness */
 	int sigfd, infd, cancelwd;
+	int epfd;		/* the output pipes of runs under log_max */
+	int orphans;		/* look for processes runs left behind */
+	int full;		/* the spool's filesystem is full: no claims */
 	struct counters total;
 	time_t started;
 	long nrun;
@@ -214,18 +222,54 @@ stage_scan(struct stage *st)
 }
 
 /*
- * Puts back in queue/ the jobs a previous spoold left in running/, after
- * stopping any process group of theirs that still runs, without spending
- * an attempt.
+ * Where a job found in a stage's running/ at start-up goes, by its status
+ * record: a run that ended had its record say where before the job moved
+ * (spool_transition), so that move is completed; a run cut short goes
+ * back to queue/ without spending an attempt. A record of another run
+ * keeps only its key.
+ */
+static struct stage *
+recover_place(struct stage *st, struct status *s, int known, int *todir)
+{
+	struct stage *to = st;
+	char key[sizeof(s->key)];
+
+	*todir = DIR_QUEUE;
+	if (known && strcmp(s->stage, st->name) == 0) {
+		if (s->state == JS_RUNNING) {
+			if (s->pgid > 0)
+				child_group_stop(s->pgid, s->pstart,
+				    L.conf->kill_grace);
+			if (s->attempt > 0)
+				s->attempt--;
+			s->state = JS_QUEUED;
+		} else if (s->state == JS_DONE)
+			*todir = DIR_DONE;
+		else if (s->state == JS_ERROR)
+			*todir = DIR_ERROR;
+		return to;
+	}
+	if (known && s->state == JS_QUEUED && (to = stage_find(s->stage)) != NULL)
+		return to; /* on its way to the next stage */
+	strlcpy(key, known ? s->key : "", sizeof(key));
+	status_init(s, st->name);
+	strlcpy(s->key, key, sizeof(s->key));
+	return st;
+}
+
+/*
+ * Recovers a job a previous spoold left in running/, after stopping any
+ * process of its run that still runs.
  */
 static int
 stage_recover_one(void *arg, const char *id, int type)
 {
-	struct stage *st = arg;
+	struct stage *st = arg, *to;
 	struct status s;
 	struct stat sb;
 	const char *why = NULL;
 	char path[PATH_MAX];
+	int todir, known;
 
 	(void)type;
 	if (spool_name_check(id, &why) == -1 ||
@@ -235,35 +279,30 @@ stage_recover_one(void *arg, const char *id, int type)
 		    why != NULL ? why : "not a regular file");
 		return 0;
 	}
-	if (spool_status_read(L.sp, id, &s) == 0 &&
-	    strcmp(s.stage, st->name) == 0) {
-		if (s.state == JS_RUNNING && s.pgid > 0)
-			child_group_stop(s.pgid, s.pstart, L.conf->kill_grace);
-		if (s.state == JS_RUNNING && s.attempt > 0)
-			s.attempt--;
-	} else
-		status_init(&s, st->name);
+	known = spool_status_read(L.sp, id, &s) == 0;
+	to = recover_place(st, &s, known, &todir);
 	/* A run whose record was not written yet, or that left its group. */
 	spool_path(path, sizeof(path), "%s/%s/running/%s", L.conf->spool,
 	    st->name, id);
 	child_stop_job(path, L.conf->kill_grace);
-	s.state = JS_QUEUED;
 	s.pgid = 0;
 	s.pstart = 0;
 	s.updated = time(NULL);
-	if (faccessat(L.sp->cancelfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (todir == DIR_QUEUE &&
+	    faccessat(L.sp->cancelfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		to = st;
+		todir = DIR_ERROR;
 		s.state = JS_ERROR;
 		strlcpy(s.reason, "cancelled", sizeof(s.reason));
 		unlinkat(L.sp->cancelfd, id, 0);
 	}
-	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING],
-	    st->sd.fd[s.state == JS_ERROR ? DIR_ERROR : DIR_QUEUE], id,
-	    &s) == -1) {
+	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], to->sd.fd[todir], id,
+	    &s, CP_RECOVER) == -1) {
 		log_warn("recover %s/running/%s", st->name, id);
 		return 0;
 	}
-	log_info("%s/running/%s: %s after a restart", st->name, id,
-	    s.state == JS_ERROR ? "cancelled" : "back in queue/");
+	log_info("%s/running/%s: to %s/%s after a restart", st->name, id,
+	    to->name, spool_dir_name(todir));
 	return 0;
 }
 
@@ -326,16 +365,24 @@ stages_apply(struct conf *conf, int startup)
 			conf->stages[i] = NULL;
 			continue;
 		} else {
+			st->fresh = 1;
 			stage_watch(st);
-			spool_scan(st->sd.fd[DIR_RUNNING], stage_recover_one, st);
-			stage_scan(st);
-			log_info("stage %s: %zu jobs waiting", st->name,
-			    st->q.count);
 		}
 		st->retired = 0;
 		conf->stages[i] = NULL;
 	}
 	conf->nstages = 0;
+	/* Once every stage is there, for jobs on their way to the next. */
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (st->fresh)
+			spool_scan(st->sd.fd[DIR_RUNNING], stage_recover_one, st);
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (st->fresh) {
+			st->fresh = 0;
+			stage_scan(st);
+			log_info("stage %s: %zu jobs waiting", st->name,
+			    st->q.count);
+		}
 	return 0;
 }
 
@@ -372,6 +419,52 @@ run_free(struct run *r)
 
 static void run_end(struct run *, int);
 
+/* A write the spool's filesystem refused for want of space. */
+static void
+loop_full(const char *what)
+{
+	if (errno != ENOSPC && errno != EDQUOT)
+		return;
+	if (!L.full)
+		log_warnx("%s: %s: no claims until space returns", what,
+		    strerror(errno));
+	L.full = 1;
+}
+
+/* Whether the spool has room again, once a tick while it is full. */
+static void
+loop_room(void)
+{
+	struct statvfs vfs;
+
+	if (!L.full || fstatvfs(L.sp->dfd, &vfs) == -1 ||
+	    (unsigned long long)vfs.f_bavail * vfs.f_frsize < FREE_MIN)
+		return;
+	L.full = 0;
+	log_info("space in the spool again: claims resume");
+}
+
+/* The output of a run: its log, or a pipe to it under log_max. */
+static int
+run_output(struct run *r, int *wfd)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	if (child_output_open(&r->out, r->logfd, r->stage->sc->log_max,
+	    wfd) == -1)
+		return -1;
+	if (r->out.fd == -1)
+		return 0;
+	ev.data.ptr = r;
+	if (epoll_ctl(L.epfd, EPOLL_CTL_ADD, r->out.fd, &ev) == -1) {
+		log_warn("epoll_ctl");
+		close(*wfd);
+		child_output_close(&r->out);
+		return -1;
+	}
+	return 0;
+}
+
 /* Starts the run of a job just moved to running/. */
 static int
 run_start(struct stage *st, const char *id, struct status *s)
@@ -379,6 +472,7 @@ run_start(struct stage *st, const char *id, struct status *s)
 	char job[PATH_MAX], work[PATH_MAX], hb[PATH_MAX], rel[PATH_MAX];
 	struct spawn sw;
 	struct run *r;
+	int wfd;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->id = strdup(id)) == NULL)
 		fatal("calloc");
@@ -394,27 +488,39 @@ run_start(struct stage *st, const char *id, struct status *s)
 	spool_path(hb, sizeof(hb), "%s/heartbeat", work);
 	if (spool_workdir(L.sp, id, st->sc->user ? st->sc->uid : (uid_t)-1,
 	    st->sc->gid) == -1 || (r->logfd = spool_log_open(L.sp, id)) == -1) {
+		loop_full("start");
 		run_free(r);
 		return -1;
 	}
-	spool_log_header(r->logfd, st->name, r->st.attempt, r->st.started);
+	if (spool_log_header(r->logfd, st->name, r->st.attempt,
+	    r->st.started) == -1 || run_output(r, &wfd) == -1) {
+		loop_full("log");
+		close(r->logfd);
+		run_free(r);
+		return -1;
+	}
 	r->st.progress[0] = '\0';
 	spool_path(rel, sizeof(rel), "%s/heartbeat", id);
 	if (unlinkat(L.sp->workfd, rel, 0) == -1 && errno != ENOENT)
 		log_warn("unlink work/%s", rel);
 	sw = (struct spawn){st->sc, L.conf->spool, id, job, work, hb,
-	    r->st.attempt, r->logfd};
+	    r->st.attempt, wfd, L.conf->gid};
 	r->t0 = r->beat = mono_now();
 	TAILQ_INSERT_TAIL(&st->runs, r, entry);
 	st->nrun++;
 	L.nrun++;
-	if ((r->pid = child_spawn(&sw)) == -1) {
-		if (errno == EAGAIN || errno == ENOMEM) {
+	r->pid = child_spawn(&sw);
+	if (wfd != r->logfd)
+		close(wfd);
+	if (r->pid == -1) {
+		if (errno == EAGAIN || errno == ENOMEM || errno == EMFILE ||
+		    errno == ENFILE) {
 			/* The system is short of processes: not the job's fault. */
 			log_warn("%s: spawn for %s", st->name, id);
 			TAILQ_REMOVE(&st->runs, r, entry);
 			st->nrun--;
 			L.nrun--;
+			child_output_close(&r->out);
 			close(r->logfd);
 			run_free(r);
 			return -1;
@@ -426,10 +532,27 @@ run_start(struct stage *st, const char *id, struct status *s)
 	}
 	r->st.pgid = r->pid;
 	r->st.pstart = child_starttime(r->pid);
-	spool_status_write(L.sp, id, &r->st);
+	CRASHPOINT(CP_START);
+	if (spool_status_write(L.sp, id, &r->st) == -1)
+		loop_full("status");
 	log_debug("%s: %s attempt %d started, pid %ld", st->name, id,
 	    r->st.attempt, (long)r->pid);
 	return 0;
+}
+
+/*
+ * A claim that failed for a reason not the job's (a folder made unreadable,
+ * say): the job waits a tick, and so does its stage.
+ */
+static void
+stage_claim_failed(struct stage *st, struct qent *e, const char *what)
+{
+	struct timespec later = {time(NULL) + L.conf->tick, 0};
+
+	log_warn("%s %s/queue/%s; stage %s waits %lds", what, st->name, e->id,
+	    st->name, L.conf->tick);
+	queue_defer(&st->q, e, &later);
+	st->holdoff = ms_after(mono_now(), L.conf->tick * 1000LL);
 }
 
 /* Tries to start the first ready job of a stage. */
@@ -444,9 +567,10 @@ stage_claim(struct stage *st)
 
 	strlcpy(id, e->id, sizeof(id));
 	if (fstatat(st->sd.fd[DIR_QUEUE], id, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
-		queue_remove(&st->q, e);
-		if (errno != ENOENT)
-			log_warn("stat %s/queue/%s", st->name, id);
+		if (errno == ENOENT)
+			queue_remove(&st->q, e);
+		else
+			stage_claim_failed(st, e, "stat");
 		return;
 	}
 	if (!S_ISREG(sb.st_mode)) {
@@ -484,14 +608,14 @@ stage_claim(struct stage *st)
 			log_warnx("%s/queue/%s: a job of that id is running; "
 			    "waiting", st->name, id);
 			queue_defer(&st->q, e, &later);
-		} else {
-			if (errno != ENOENT)
-				log_warn("claim %s/queue/%s", st->name, id);
+		} else if (errno == ENOENT)
 			queue_remove(&st->q, e);
-		}
+		else
+			stage_claim_failed(st, e, "claim");
 		return;
 	}
 	queue_remove(&st->q, e);
+	CRASHPOINT(CP_CLAIM);
 	if (run_start(st, id, &s) == -1) {
 		spool_touch(st->sd.fd[DIR_RUNNING], id, now + L.conf->tick);
 		if (spool_move(L.sp, st->sd.fd[DIR_RUNNING],
@@ -518,7 +642,7 @@ loop_max_children(void)
 static int
 stage_can_claim(struct stage *st, struct timespec now)
 {
-	return !st->retired && st->nrun < st->sc->slots &&
+	return !L.full && !st->retired && st->nrun < st->sc->slots &&
 	    queue_peek(&st->q) != NULL && ms_between(st->holdoff, now) >= 0;
 }
 
@@ -558,6 +682,51 @@ count(uint64_t *of_stage, uint64_t *of_total)
 	(*of_total)++;
 }
 
+/*
+ * A run that removed its job file, or put something else in its place,
+ * sends it to error/: what it left there, or an empty file standing for it,
+ * so that the job still ends in one place.
+ */
+static int
+run_lost_job(struct run *r, char *why, size_t len)
+{
+	struct stage *st = r->stage;
+	struct stat sb;
+	int fd;
+
+	if (fstatat(st->sd.fd[DIR_RUNNING], r->id, &sb,
+	    AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISREG(sb.st_mode))
+			return 0;
+		snprintf(why, len, "the run replaced the job with %s",
+		    stage_kind(sb.st_mode));
+		return -1;
+	}
+	if (errno != ENOENT) {
+		log_warn("stat %s/running/%s", st->name, r->id);
+		return 0;
+	}
+	snprintf(why, len, "the run removed the job file; an empty one "
+	    "stands for it");
+	fd = openat(st->sd.fd[DIR_RUNNING], r->id, O_WRONLY | O_CREAT | O_EXCL |
+	    O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd == -1 || close(fd) == -1)
+		log_warn("create %s/running/%s", st->name, r->id);
+	return -1;
+}
+
+static int
+place_point(enum outcome out)
+{
+	static const int points[] = {
+		[OUT_NEXT] = CP_CHAIN, [OUT_DONE] = CP_DONE,
+		[OUT_RETRY] = CP_RETRY, [OUT_ERROR] = CP_ERROR,
+		[OUT_REQUEUE] = CP_REQUEUE,
+	};
+
+	return points[out];
+}
+
 /* Moves the job of a run that ended to where its outcome sends it. */
 static void
 run_place(struct run *r, enum outcome out, const char *why)
@@ -565,7 +734,13 @@ run_place(struct run *r, enum outcome out, const char *why)
 	struct stage *st = r->stage, *to = st;
 	int todir = DIR_DONE, from = st->sd.fd[DIR_RUNNING];
 	long delay = 0;
+	char lost[128];
 
+	if (run_lost_job(r, lost, sizeof(lost)) == -1) {
+		log_warnx("%s: %s: %s", st->name, r->id, lost);
+		why = lost;
+		out = OUT_ERROR;
+	}
 	strlcpy(r->st.reason, why, sizeof(r->st.reason));
 	if (out == OUT_NEXT && (to = stage_find(st->sc->next)) == NULL) {
 		log_warnx("%s: next stage %s is gone; job to done/", st->name,
@@ -591,7 +766,8 @@ run_place(struct run *r, enum outcome out, const char *why)
 	    JS_ERROR : delay > 0 ? JS_DEFERRED : JS_QUEUED;
 	r->st.pgid = 0;
 	r->st.pstart = 0;
-	if (spool_transition(L.sp, from, to->sd.fd[todir], r->id, &r->st) == -1) {
+	if (spool_transition(L.sp, from, to->sd.fd[todir], r->id, &r->st,
+	    place_point(out)) == -1) {
 		log_warn("move %s/running/%s to %s/%s", st->name, r->id,
 		    to->name, spool_dir_name(todir));
 		snprintf(r->st.reason, sizeof(r->st.reason), "could not move "
@@ -601,7 +777,7 @@ run_place(struct run *r, enum outcome out, const char *why)
 		r->st.state = JS_ERROR;
 		out = OUT_ERROR;
 		if (spool_transition(L.sp, from, st->sd.fd[DIR_ERROR], r->id,
-		    &r->st) == -1) {
+		    &r->st, CP_ERROR) == -1) {
 			log_warn("move %s/running/%s to error/", st->name,
 			    r->id);
 			return;
@@ -630,9 +806,7 @@ run_heartbeat(struct run *r, struct timespec now)
 	if (sb.st_mtim.tv_sec == r->hbmtime.tv_sec &&
 	    sb.st_mtim.tv_nsec == r->hbmtime.tv_nsec)
 		return;
-	r->hbmtime = sb.st_mtim;
-	if (sb.st_mtim.tv_sec < r->st.started)
-		return; /* left by an earlier run */
+	r->hbmtime = sb.st_mtim; /* the run's own: removed at its start */
 	r->beat = now;
 	spool_progress(L.sp, r->id, r->st.progress, sizeof(r->st.progress));
 }
@@ -665,7 +839,10 @@ run_end(struct run *r, int ws)
 	char why[256], how[128];
 	enum outcome out;
 
+	CRASHPOINT(CP_FINISH);
 	child_signal(r->pid, SIGKILL); /* what the child left in its group */
+	L.orphans = 1;		/* and what left the group */
+	child_output_close(&r->out);
 	run_heartbeat(r, mono_now());
 	st->c.runs++;
 	st->c.run_ms_total += ms;
@@ -716,8 +893,49 @@ loop_reap(void)
 	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
 		if ((r = run_find(pid)) != NULL)
 			run_end(r, ws);
+		else
+			L.orphans = 1; /* its children are ours now */
 	if (pid == -1 && errno != ECHILD)
 		log_warn("waitpid");
+}
+
+/*
+ * Whether a child of spoold is its own: the sync helper, a run's leader
+ * (job NULL), or a process of a run still going (its SPOOL_JOB).
+ */
+static int
+run_ours(pid_t pid, const char *job)
+{
+	char path[PATH_MAX];
+	struct stage *st;
+	struct run *r;
+
+	if (job == NULL)
+		return pid == L.sp->syncpid || run_find(pid) != NULL;
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry) {
+			spool_path(path, sizeof(path), "%s/%s/running/%s",
+			    L.conf->spool, st->name, r->id);
+			if (strcmp(path, job) == 0)
+				return 1;
+		}
+	return 0;
+}
+
+/* Copies the output of the runs under log_max to their logs. */
+static void
+loop_output(void)
+{
+	struct epoll_event ev[32];
+	struct run *r;
+	int i, n;
+
+	n = epoll_wait(L.epfd, ev, 32, 0);
+	for (i = 0; i < n; i++) {
+		r = ev[i].data.ptr;
+		if (child_output_read(&r->out, 4) == 0)
+			child_output_close(&r->out);
+	}
 }
 
 static void
@@ -800,8 +1018,10 @@ loop_metrics(void)
 	json = metrics_encode(time(NULL), getpid(), L.started, &L.total, ms, n);
 	if (json == NULL)
 		log_warnx("metrics: cannot encode");
-	else
-		metrics_write(L.sp, json);
+	else if (metrics_write(L.sp, json) == -1 && !L.full) {
+		log_warn("write index/metrics.json");
+		loop_full("metrics");
+	}
 	free(json);
 	free(ms);
 }
@@ -848,11 +1068,59 @@ loop_retain(void)
 	}
 }
 
+static int
+loop_watch_cancel(void)
+{
+	char path[PATH_MAX];
+
+	spool_path(path, sizeof(path), "%s/index/cancel", L.conf->spool);
+	if ((L.cancelwd = inotify_add_watch(L.infd, path, IN_MOVED_TO |
+	    IN_CLOSE_WRITE | IN_ONLYDIR | IN_DONT_FOLLOW)) == -1) {
+		log_warn("inotify %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes again the folders an operator removed, and reads them anew. */
+static void
+loop_folders(void)
+{
+	struct stage *st;
+	int i, all;
+
+	if ((all = spool_repair(L.sp, L.conf->spool)) == -1)
+		return;
+	if (all == 1) {
+		inotify_rm_watch(L.infd, L.cancelwd);
+		loop_watch_cancel();
+	}
+	TAILQ_FOREACH(st, &L.stages, entry) {
+		for (i = 0; i < NDIRS && !all && !spool_gone(st->sd.fd[i]); i++)
+			;
+		if (!all && i == NDIRS)
+			continue;
+		log_warnx("stage %s: its folders were removed; making them again",
+		    st->name);
+		spool_stage_close(&st->sd);
+		if (spool_stage_open(L.sp, st->name, &st->sd, 1) == -1) {
+			st->retired = 1;
+			continue;
+		}
+		if (st->wd != -1)
+			inotify_rm_watch(L.infd, st->wd);
+		stage_watch(st);
+		stage_scan(st);
+	}
+}
+
 static void
 loop_tick(void)
 {
 	struct timespec now = mono_now();
 
+	loop_folders();
+	loop_room();
 	loop_stale();
 	if (ms_between(L.nextretain, now) >= 0) {
 		loop_retain();
@@ -950,6 +1218,7 @@ loop_cancel(const char *id)
 	if ((r = run_by_id(id)) != NULL) {
 		log_info("%s: %s: cancelled", r->stage->name, id);
 		run_stop(r, STOP_CANCEL);
+		CRASHPOINT(CP_CANCEL);
 	} else if (unlinkat(L.sp->cancelfd, id, 0) == -1 && errno != ENOENT)
 		log_warn("unlink index/cancel/%s", id);
 }
@@ -1063,7 +1332,6 @@ loop_timeout(void)
 static int
 loop_setup(void)
 {
-	char path[PATH_MAX];
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -1081,13 +1349,11 @@ loop_setup(void)
 		log_warn("inotify_init1");
 		return -1;
 	}
-	spool_path(path, sizeof(path), "%s/index/cancel", L.conf->spool);
-	if ((L.cancelwd = inotify_add_watch(L.infd, path, IN_MOVED_TO |
-	    IN_CLOSE_WRITE | IN_ONLYDIR | IN_DONT_FOLLOW)) == -1) {
-		log_warn("inotify %s", path);
+	if ((L.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		log_warn("epoll_create1");
 		return -1;
 	}
-	return 0;
+	return loop_watch_cancel();
 }
 
 /* One pass: deferred jobs due, claims, and one sync asked for all of it. */
@@ -1099,6 +1365,10 @@ loop_pass(void)
 
 	if (L.rescan)
 		loop_rescan();
+	if (L.orphans) {
+		L.orphans = 0;
+		child_orphans(run_ours);
+	}
 	if (!L.stopping) {
 		TAILQ_FOREACH(st, &L.stages, entry)
 			queue_due(&st->q, now);
@@ -1123,13 +1393,14 @@ loop_free(void)
 	conf_free(L.conf);
 	close(L.sigfd);
 	close(L.infd);
+	close(L.epfd);
 }
 
 /* Runs spoold until it is told to stop; takes conf and frees it. */
 int
 loop_run(struct conf *conf, struct spool *sp)
 {
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	struct timespec now;
 	int timeout, n;
 
@@ -1147,6 +1418,7 @@ loop_run(struct conf *conf, struct spool *sp)
 	pfd[0] = (struct pollfd){.fd = L.sigfd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = L.infd, .events = POLLIN};
 	pfd[2] = (struct pollfd){.fd = -1, .events = POLLIN};
+	pfd[3] = (struct pollfd){.fd = L.epfd, .events = POLLIN};
 	L.nexttick = L.nextretain = mono_now();
 	for (;;) {
 		loop_pass();
@@ -1161,10 +1433,12 @@ loop_run(struct conf *conf, struct spool *sp)
 			break;
 		timeout = loop_timeout();
 		pfd[2].fd = sp->syncack;
-		if ((n = poll(pfd, 3, timeout)) == -1 && errno != EINTR)
+		if ((n = poll(pfd, 4, timeout)) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfd[2].revents & (POLLIN | POLLHUP))
 			spool_sync_done(sp);
+		if (pfd[3].revents & POLLIN)
+			loop_output();
 		if (pfd[0].revents & POLLIN)
 			loop_signals();
 		if (pfd[1].revents & POLLIN)

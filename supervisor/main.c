@@ -86,8 +86,8 @@ main(int argc, char *argv[], char *envp[])
 		conf_free(conf);
 		return EX_OK;
 	}
-	umask(022);
-	if (spool_open(&sp, conf->spool, 1) == -1)
+	umask(027);
+	if (spool_open(&sp, conf->spool, 1, conf->gid) == -1)
 		return EX_CANTCREAT;
 	sp.swap = 1; /* spoold alone rewrites its records by RENAME_EXCHANGE */
 	if (spool_syncer(&sp) == -1)

@@ -126,8 +126,6 @@ metrics_write(struct spool *sp, const char *json)
 
 	text = spool_line(strdup(json));
 	r = spool_write(sp, sp->indexfd, METRICS_FILE, text, strlen(text), 0);
-	if (r == -1)
-		log_warn("write index/%s", METRICS_FILE);
 	free(text);
 	return r;
 }

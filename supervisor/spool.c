@@ -53,12 +53,42 @@ spool_isotime(char *buf, size_t len, time_t t)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * The mode of a folder spoold makes: 0750, its own and its group's; with
+ * the submitters' group, setgid to it, and writable by it where they put
+ * things (shared).
+ */
+static mode_t
+spool_mode(const struct spool *sp, int shared)
+{
+	if (sp->gid == (gid_t)-1)
+		return 0750;
+	return shared ? 02770 : 02750;
+}
+
+/* Makes a folder with its exact mode and the spool's group. */
 static int
-spool_subdir(int dfd, const char *name, mode_t mode, int create)
+spool_mkdir(const struct spool *sp, int dfd, const char *name, int shared)
+{
+	if (mkdirat(dfd, name, 0700) == -1)
+		return -1;
+	if ((sp->gid != (gid_t)-1 && fchownat(dfd, name, (uid_t)-1, sp->gid,
+	    AT_SYMLINK_NOFOLLOW) == -1) ||
+	    fchmodat(dfd, name, spool_mode(sp, shared), 0) == -1) {
+		log_warn("chown or chmod %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+spool_subdir(const struct spool *sp, int dfd, const char *name, int shared,
+    int create)
 {
 	int fd;
 
-	if (create && mkdirat(dfd, name, mode) == -1 && errno != EEXIST) {
+	if (create && spool_mkdir(sp, dfd, name, shared) == -1 &&
+	    errno != EEXIST) {
 		log_warn("mkdir %s", name);
 		return -1;
 	}
@@ -71,15 +101,11 @@ spool_subdir(int dfd, const char *name, mode_t mode, int create)
 	return fd;
 }
 
-/* Opens the spool at path, creating its layout when create is set. */
-int
-spool_open(struct spool *sp, const char *path, int create)
+static int
+spool_open_dirs(struct spool *sp, const char *path, int create)
 {
-	memset(sp, 0, sizeof(*sp));
-	sp->tmpfd = sp->workfd = sp->logfd = sp->indexfd = sp->cancelfd = -1;
-	sp->syncreq = sp->syncack = -1;
-	sp->fsync = getenv("SPOOLD_NOSYNC") == NULL;
-	if (create && mkdir(path, 0755) == -1 && errno != EEXIST) {
+	if (create && spool_mkdir(sp, AT_FDCWD, path, 0) == -1 &&
+	    errno != EEXIST) {
 		log_warn("mkdir %s", path);
 		return -1;
 	}
@@ -87,31 +113,87 @@ spool_open(struct spool *sp, const char *path, int create)
 		log_warn("open %s", path);
 		return -1;
 	}
-	if ((sp->tmpfd = spool_subdir(sp->dfd, "tmp", 0750, create)) == -1 ||
-	    (sp->workfd = spool_subdir(sp->dfd, "work", 0755, create)) == -1 ||
-	    (sp->logfd = spool_subdir(sp->dfd, "log", 0750, create)) == -1 ||
-	    (sp->indexfd = spool_subdir(sp->dfd, "index", 0755, create)) == -1 ||
-	    (sp->cancelfd = spool_subdir(sp->indexfd, "cancel", 0755,
-	    create)) == -1) {
+	if ((sp->tmpfd = spool_subdir(sp, sp->dfd, "tmp", 1, create)) == -1 ||
+	    (sp->workfd = spool_subdir(sp, sp->dfd, "work", 1, create)) == -1 ||
+	    (sp->logfd = spool_subdir(sp, sp->dfd, "log", 0, create)) == -1 ||
+	    (sp->indexfd = spool_subdir(sp, sp->dfd, "index", 0,
+	    create)) == -1 ||
+	    (sp->cancelfd = spool_subdir(sp, sp->indexfd, "cancel", 1,
+	    create)) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+spool_close_dirs(struct spool *sp)
+{
+	int *fds[] = {&sp->dfd, &sp->tmpfd, &sp->workfd, &sp->logfd,
+		&sp->indexfd, &sp->cancelfd};
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(*fds); i++)
+		if (*fds[i] != -1) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+/*
+ * Opens the spool at path, creating its layout when create is set, with
+ * the submitters' group gid, or (gid_t)-1.
+ */
+int
+spool_open(struct spool *sp, const char *path, int create, gid_t gid)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->gid = gid;
+	sp->dfd = sp->tmpfd = sp->workfd = sp->logfd = sp->indexfd =
+	    sp->cancelfd = -1;
+	sp->syncreq = sp->syncack = -1;
+	sp->fsync = getenv("SPOOLD_NOSYNC") == NULL;
+	if (spool_open_dirs(sp, path, create) == -1) {
 		spool_close(sp);
 		return -1;
 	}
 	return 0;
 }
 
-void
-spool_close(struct spool *sp)
+/* Whether a folder open at fd was removed (by hand). */
+int
+spool_gone(int fd)
+{
+	struct stat sb;
+
+	return fd != -1 && fstat(fd, &sb) == 0 && sb.st_nlink == 0;
+}
+
+/*
+ * Makes again the spool's own folders when one was removed: 1 when it
+ * did, 0 when none was, -1 when it could not.
+ */
+int
+spool_repair(struct spool *sp, const char *path)
 {
 	int *fds[] = {&sp->dfd, &sp->tmpfd, &sp->workfd, &sp->logfd,
 		&sp->indexfd, &sp->cancelfd};
 	size_t i;
 
-	spool_syncer_stop(sp);
 	for (i = 0; i < sizeof(fds) / sizeof(*fds); i++)
-		if (*fds[i] != -1) {
-			close(*fds[i]);
-			*fds[i] = -1;
-		}
+		if (spool_gone(*fds[i]))
+			break;
+	if (i == sizeof(fds) / sizeof(*fds))
+		return 0;
+	log_warnx("%s: a folder of the spool was removed; making it again",
+	    path);
+	spool_close_dirs(sp);
+	return spool_open_dirs(sp, path, 1) == -1 ? -1 : 1;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	spool_syncer_stop(sp);
+	spool_close_dirs(sp);
 }
 
 int
@@ -122,11 +204,11 @@ spool_stage_open(struct spool *sp, const char *stage, struct sdirs *sd,
 
 	for (i = 0; i < NDIRS; i++)
 		sd->fd[i] = -1;
-	if ((sfd = spool_subdir(sp->dfd, stage, 0755, create)) == -1)
+	if ((sfd = spool_subdir(sp, sp->dfd, stage, 0, create)) == -1)
 		return -1;
 	for (i = 0; i < NDIRS; i++)
-		if ((sd->fd[i] = spool_subdir(sfd, dirnames[i], 0755,
-		    create)) == -1) {
+		if ((sd->fd[i] = spool_subdir(sp, sfd, dirnames[i],
+		    i == DIR_QUEUE, create)) == -1) {
 			close(sfd);
 			spool_stage_close(sd);
 			return -1;
@@ -147,14 +229,18 @@ spool_stage_close(struct sdirs *sd)
 		}
 }
 
-/* Length of the UTF-8 sequence at s, or 0 when it is not one. */
+/*
+ * Length of the UTF-8 sequence at s, or 0 when it is not one; its code
+ * point in *cpp.
+ */
 static size_t
-spool_utf8(const unsigned char *s)
+spool_utf8(const unsigned char *s, unsigned long *cpp)
 {
 	size_t n, i;
 	unsigned c = s[0];
 	unsigned long cp;
 
+	*cpp = c;
 	if (c < 0x80)
 		return 1;
 	if (c >= 0xc2 && c <= 0xdf)
@@ -173,7 +259,16 @@ spool_utf8(const unsigned char *s)
 	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 ||
 	    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+	*cpp = cp;
 	return n;
+}
+
+/* The marks and overrides that make a name read otherwise than it is. */
+static int
+spool_bidi(unsigned long cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 /*
@@ -184,6 +279,7 @@ int
 spool_name_check(const char *id, const char **why)
 {
 	const unsigned char *p;
+	unsigned long cp;
 	size_t n;
 
 	if (strlen(id) > ID_MAX) {
@@ -195,12 +291,16 @@ spool_name_check(const char *id, const char **why)
 			*why = "control character in name";
 			return -1;
 		}
-		if ((n = spool_utf8(p)) == 0) {
+		if ((n = spool_utf8(p, &cp)) == 0) {
 			*why = "name is not UTF-8";
 			return -1;
 		}
-		if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+		if (cp >= 0x80 && cp < 0xa0) {
 			*why = "control character in name";
+			return -1;
+		}
+		if (spool_bidi(cp)) {
+			*why = "bidirectional control character in name";
 			return -1;
 		}
 	}
@@ -288,17 +388,26 @@ spool_move(struct spool *sp, int fromfd, int tofd, const char *id)
 }
 
 /*
- * A change of state: the job moves, then its status record says so. The
- * move is the truth; a record that lags behind it is reconciled later.
+ * A change of state. In spoold (point not 0), the status record says
+ * where the job goes, then the job moves there: after a crash between the
+ * two, the job is still where it was (running/, which recovery reads and
+ * completes the move from, or queue/, where it is looked at again). In
+ * spoolctl (point 0), which races with the daemon, the move comes first
+ * and the record follows only a move that happened.
  */
 int
 spool_transition(struct spool *sp, int fromfd, int tofd, const char *id,
-    const struct status *st)
+    const struct status *st, int point)
 {
-	if (spool_move(sp, fromfd, tofd, id) == -1)
-		return -1;
+	if (point == 0) {
+		if (spool_move(sp, fromfd, tofd, id) == -1)
+			return -1;
+		spool_status_write(sp, id, st);
+		return 0;
+	}
 	spool_status_write(sp, id, st);
-	return 0;
+	CRASHPOINT(point);
+	return spool_move(sp, fromfd, tofd, id);
 }
 
 /*
@@ -370,7 +479,7 @@ spool_write_swap(struct spool *sp, int dirfd, const char *name,
 	spool_path(tmp, sizeof(tmp), "%.*s.%s.new", (int)(base - name), name,
 	    base);
 	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1)
+	    O_NOFOLLOW, 0640)) == -1)
 		return -1;
 	if (spool_write_all(fd, data, len) == -1 || close(fd) == -1) {
 		saved = errno;
@@ -378,6 +487,7 @@ spool_write_swap(struct spool *sp, int dirfd, const char *name,
 		errno = saved;
 		return -1;
 	}
+	CRASHPOINT(strcmp(base, "metrics.json") == 0 ? CP_METRICS : CP_STATUS);
 	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == -1 &&
 	    renameat(dirfd, tmp, dirfd, name) == -1)
 		return -1;
@@ -406,7 +516,7 @@ spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
 		pid = getpid();
 	snprintf(tmp, sizeof(tmp), ".w.%ld.%lu", (long)pid, seq++);
 	fd = openat(sp->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644);
+	    0640);
 	if (fd == -1)
 		return -1;
 	if (spool_write_all(fd, data, len) == -1) {
@@ -525,14 +635,19 @@ spool_status_write(struct spool *sp, const char *id, const struct status *st)
 	return r;
 }
 
-/* Makes work/<id>/, owned by the stage's user when spoold is root. */
+/*
+ * Makes work/<id>/, owned by the stage's user when spoold is root, and
+ * by the spool's group when there is one, which the next stages share.
+ */
 int
 spool_workdir(struct spool *sp, const char *id, uid_t uid, gid_t gid)
 {
-	if (mkdirat(sp->workfd, id, 0755) == -1 && errno != EEXIST) {
+	if (spool_mkdir(sp, sp->workfd, id, 1) == -1 && errno != EEXIST) {
 		log_warn("mkdir work/%s", id);
 		return -1;
 	}
+	if (sp->gid != (gid_t)-1)
+		gid = sp->gid;
 	if (uid != (uid_t)-1 && geteuid() == 0 && uid != 0 &&
 	    fchownat(sp->workfd, id, uid, gid, AT_SYMLINK_NOFOLLOW) == -1) {
 		log_warn("chown work/%s", id);
@@ -555,14 +670,18 @@ spool_log_open(struct spool *sp, const char *id)
 	return fd;
 }
 
-void
+int
 spool_log_header(int fd, const char *stage, int attempt, time_t t)
 {
 	char when[32];
 
 	spool_isotime(when, sizeof(when), t);
-	dprintf(fd, "=== spoold: %s stage %s attempt %d started\n", when, stage,
-	    attempt);
+	if (dprintf(fd, "=== spoold: %s stage %s attempt %d started\n", when,
+	    stage, attempt) < 0) {
+		log_warn("write a job's log");
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -603,7 +722,7 @@ spool_quarantine(struct spool *sp, const char *stage, struct sdirs *sd,
 	strlcpy(st.reason, why, sizeof(st.reason));
 	if ((strlen(id) > ID_MAX ? spool_move(sp, sd->fd[fromdir],
 	    sd->fd[DIR_ERROR], id) : spool_transition(sp, sd->fd[fromdir],
-	    sd->fd[DIR_ERROR], id, &st)) == -1) {
+	    sd->fd[DIR_ERROR], id, &st, CP_QUARANTINE)) == -1) {
 		if (errno != ENOENT)
 			log_warn("quarantine %s/%s/%s", stage, dirnames[fromdir],
 			    shown);

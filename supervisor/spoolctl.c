@@ -202,7 +202,8 @@ ctl_open(int create)
 	    access(C.spooldir, W_OK) == -1)
 		die(EX_NOPERM, "cannot write %s: %s", C.spooldir,
 		    strerror(errno));
-	if (spool_open(&C.sp, C.spooldir, create) == -1)
+	if (spool_open(&C.sp, C.spooldir, create, C.conf != NULL ? C.conf->gid :
+	    (gid_t)-1) == -1)
 		exit(errno == EACCES ? EX_NOPERM : EX_NOINPUT);
 	if ((C.sd = calloc(C.nstages + 1, sizeof(*C.sd))) == NULL)
 		fatal("calloc");
@@ -338,7 +339,7 @@ submit_content(const char *file, const char *tmp, int link)
 	if (in == -1)
 		return -1;
 	out = openat(C.sp.tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644);
+	    0640);
 	if (out == -1) {
 		if (in != STDIN_FILENO)
 			close(in);
@@ -830,7 +831,7 @@ retry_one(const char *id, size_t s)
 	st.finished = 0;
 	st.updated = time(NULL);
 	if (spool_transition(&C.sp, C.sd[s].fd[DIR_ERROR],
-	    C.sd[s].fd[DIR_QUEUE], id, &st) == -1) {
+	    C.sd[s].fd[DIR_QUEUE], id, &st, 0) == -1) {
 		fprintf(stderr, "spoolctl: retry %s: %s\n", id, strerror(errno));
 		return -1;
 	}
@@ -913,7 +914,7 @@ cancel_queued(const char *id, size_t s)
 	strlcpy(st.reason, "cancelled", sizeof(st.reason));
 	st.finished = st.updated = time(NULL);
 	return spool_transition(&C.sp, C.sd[s].fd[DIR_QUEUE],
-	    C.sd[s].fd[DIR_ERROR], id, &st);
+	    C.sd[s].fd[DIR_ERROR], id, &st, 0);
 }
 
 /* Asks spoold to stop a running job, and waits until it has. */

@@ -82,6 +82,33 @@ void fatal(const char *, ...)
 void fatalx(const char *, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
+/*
+ * Crash points: in a build with SPOOLD_CRASHPOINTS, spoold aborts at point
+ * n when the environment says SPOOLD_CRASH=n (or n:k, at its k-th pass).
+ */
+enum {
+	CP_CLAIM = 1,	/* the job is in running/, no run started */
+	CP_START,	/* the child runs, its status record is not written */
+	CP_FINISH,	/* the child is reaped, nothing moved */
+	CP_DONE,	/* the record says done, the job is in running/ */
+	CP_RETRY,	/* the record says queued for a retry, ditto */
+	CP_CHAIN,	/* the record says queued at the next stage, ditto */
+	CP_ERROR,	/* the record says error, ditto */
+	CP_QUARANTINE,	/* the record says error, the entry is in queue/ */
+	CP_CANCEL,	/* a cancelled child is signalled, nothing moved */
+	CP_STATUS,	/* a status record's new version is not in place */
+	CP_METRICS,	/* metrics.json's new version is not in place */
+	CP_RECOVER,	/* start-up: one job of running/ recovered, not all */
+	CP_REQUEUE,	/* the record says queued after a stop, ditto */
+	CP_MAX
+};
+#ifdef SPOOLD_CRASHPOINTS
+void crash_point(int);
+#define CRASHPOINT(n) crash_point(n)
+#else
+#define CRASHPOINT(n) ((void)0)
+#endif
+
 /* status.c: the job's status record, work/<id>/status.json. */
 enum jstate { JS_QUEUED, JS_DEFERRED, JS_RUNNING, JS_DONE, JS_ERROR };
 
@@ -117,14 +144,17 @@ struct spool {
 	pid_t syncpid;
 	int syncing; /* a sync asked of the helper is not done yet */
 	int swap;    /* rewrite files in place by RENAME_EXCHANGE (spoold) */
+	gid_t gid;   /* the submitters' group, or (gid_t)-1 */
 };
 
 struct sdirs {
 	int fd[NDIRS];
 };
 
-int spool_open(struct spool *, const char *path, int create);
+int spool_open(struct spool *, const char *path, int create, gid_t);
 void spool_close(struct spool *);
+int spool_gone(int fd);
+int spool_repair(struct spool *, const char *path);
 int spool_stage_open(struct spool *, const char *stage, struct sdirs *,
     int create);
 void spool_stage_close(struct sdirs *);
@@ -136,7 +166,7 @@ int spool_rename(struct spool *, int fromfd, const char *from, int tofd,
     const char *to);
 int spool_move(struct spool *, int fromfd, int tofd, const char *id);
 int spool_transition(struct spool *, int fromfd, int tofd, const char *id,
-    const struct status *);
+    const struct status *, int point);
 int spool_submit(struct spool *, int queuefd, const char *tmpname,
     const char *id, const struct status *, time_t when);
 int spool_touch(int dirfd, const char *id, time_t when);
@@ -149,7 +179,7 @@ int spool_status_read(struct spool *, const char *id, struct status *);
 int spool_status_write(struct spool *, const char *id, const struct status *);
 int spool_workdir(struct spool *, const char *id, uid_t, gid_t);
 int spool_log_open(struct spool *, const char *id);
-void spool_log_header(int fd, const char *stage, int attempt, time_t);
+int spool_log_header(int fd, const char *stage, int attempt, time_t);
 void spool_log_footer(int fd, const char *stage, int attempt,
     const char *what, long long ms);
 int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
@@ -177,7 +207,8 @@ struct spawn {
 	const struct stconf *sc;
 	const char *spooldir, *id, *job, *workdir, *heartbeat;
 	int attempt;
-	int logfd;
+	int logfd;      /* its stdout and stderr */
+	gid_t spoolgid; /* the spool's group, or (gid_t)-1 */
 };
 
 char **child_argv(char *const *command, const char *job, const char *id,
@@ -188,6 +219,18 @@ unsigned long long child_starttime(pid_t pid);
 int child_group_alive(pid_t pgid, unsigned long long pstart);
 void child_group_stop(pid_t pgid, unsigned long long pstart, long grace);
 void child_stop_job(const char *path, long grace);
+struct output {
+	int fd;         /* the pipe's read end, -1 when the child has the log */
+	int logfd;
+	long long size; /* of the log */
+	long max;       /* log_max */
+	int cut;        /* this run's output reached log_max */
+};
+
+int child_output_open(struct output *, int logfd, long max, int *wfd);
+int child_output_read(struct output *, int chunks);
+void child_output_close(struct output *);
+int child_orphans(int (*ours)(pid_t, const char *job));
 enum outcome child_outcome(const struct stconf *, int wstatus, enum stop,
     int attempt, int has_next, char *why, size_t);
 void child_describe(int wstatus, char *buf, size_t);

@@ -144,6 +144,10 @@ status_decode(const char *text, struct status *st)
 	    json_object_get(o, "pstart"));
 	if (st->attempt < 0)
 		st->attempt = 0;
+	if (st->exit < 0)
+		st->exit = -1;
+	if (st->signal < 0)
+		st->signal = 0;
 	if (st->priority < 0 || st->priority > 9)
 		st->priority = 0;
 	json_decref(o);

@@ -497,9 +497,11 @@ signals_default() {
 t_stage_user() {
 	[ "$(id -u)" = 0 ] || skip "only root can run a stage as another user"
 	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	getent group users >/dev/null || skip "no group users"
 	conf <<EOF
 spool = "data"
 tick = 1
+group = "users"
 stage a {
     command = {"$STAGES/inspect"}
     user = "nobody"
@@ -512,7 +514,18 @@ EOF
 	want="id=$(id -u nobody):$(id -g nobody)"
 	check 'grep -qx "$want" "$W/inspect.a"' \
 	    "the child did not run as nobody: $(grep '^id=' "$W/inspect.a")"
+	# Exactly nobody's groups, and the spool's, by which it reaches its job.
+	groups="groups=$({ id -G nobody | tr ' ' '\n'; getent group users |
+	    cut -d: -f3; } | sort -nu | tr '\n' ' ')"
+	check 'grep -qxF "$groups" "$W/inspect.a"' \
+	    "the child's groups: $(grep '^groups=' "$W/inspect.a"), not $groups"
 	check '[ "$(stat -c %U "$W")" = nobody ]' "the work folder is not nobody's"
+	check '[ "$(stat -c %a:%G "$D")" = 2750:users ]' \
+	    "the spool is $(stat -c %a:%G "$D"), not 2750:users"
+	check '[ "$(stat -c %a:%G "$D/a/queue")" = 2770:users ]' \
+	    "a/queue is $(stat -c %a:%G "$D/a/queue"), not 2770:users"
+	check '[ "$(stat -c %a:%G "$D/a/done")" = 2750:users ]' \
+	    "a/done is $(stat -c %a:%G "$D/a/done"), not 2750:users"
 	signals_default "$W/inspect.a"
 	for line in "fds=0 1 2 " "stdin=/dev/null" "job=job j1"; do
 		check 'grep -qxF -- "$line" "$W/inspect.a"' \
@@ -521,7 +534,42 @@ EOF
 	done
 }
 
-# Failures and retries.
+t_stage_user_needs_group() {
+	[ "$(id -u)" = 0 ] || skip "only root can run a stage as another user"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	conf <<EOF
+spool = "data"
+stage a {
+    command = {"$STAGES/inspect"}
+    user = "nobody"
+}
+EOF
+	"$SPOOLD" -n -c "$CONF" >"$T/out" 2>&1
+	rc=$?
+	check '[ $rc -eq 78 ]' "spoold -n exits $rc, not 78"
+	check 'grep -qxF "$CONF:4: user: nobody cannot reach the spool, which only root and its group may enter: name that group with group" "$T/out"' \
+	    "the message: $(cat "$T/out")"
+	check '[ ! -e "$D" ]' "the spool was made"
+}
+
+t_spool_mode() {
+	conf <<EOF
+spool = "data"
+stage a {
+    command = {"true"}
+    user = "$ME"
+}
+EOF
+	start
+	wait_for '[ -d "$D/a/queue" ]' 5 || fail "no spool"
+	for f in "$D" "$D/a/queue" "$D/tmp" "$D/work" "$D/log" "$D/index"; do
+		check '[ "$(stat -c %a "$f")" = 750 ]' \
+		    "$f is $(stat -c %a "$f"), not 750"
+	done
+	wait_for '[ -f "$D/index/metrics.json" ]' 5 || fail "no metrics"
+	check '[ "$(stat -c %a "$D/index/metrics.json")" = 640 ]' \
+	    "metrics.json is $(stat -c %a "$D/index/metrics.json"), not 640"
+}
 
 t_fail_twice_then_succeed() {
 	conf <<EOF
@@ -1051,7 +1099,7 @@ tick = 1
 stage a {
     command = {"$STAGES/leave-behind"}
     user = "$ME"
-    env = {"LINGER=1"}
+    env = {"LINGER=100000"}
 }
 EOF
 	start
@@ -1061,10 +1109,13 @@ EOF
 	out=$(cat "$D/work/j1/outside")
 	wait_for '! alive $in' 3 ||
 	    fail "the process left in the child's group lives on"
-	check 'alive $out' "the process that left the group was killed"
-	# It exits after 1 s; spoold, its subreaper, must reap it.
-	wait_for '[ ! -e /proc/$out ]' 5 ||
-	    fail "the orphan was not reaped: $(cat "/proc/$out/stat" 2>/dev/null)"
+	# No process of a job outlives it, even one in a session of its own:
+	# spoold, its subreaper, kills it and reaps it.
+	wait_for '[ ! -e /proc/$out ]' 3 ||
+	    fail "the process that left the group lives on: $(cat \
+	    "/proc/$out/stat" 2>/dev/null)"
+	check 'grep -q "killed pid $out, left behind" "$ERR"' \
+	    "spoold did not say it killed pid $out"
 }
 
 t_cancel_request() {
@@ -1805,6 +1856,8 @@ run config_group_writable
 run pipeline_contract
 run child_signals_default
 run stage_user
+run stage_user_needs_group
+run spool_mode
 run fail_twice_then_succeed
 run retry_backoff_defers
 run exit75_until_attempts_spent

@@ -190,7 +190,7 @@ setup(void **state)
 		return -1;
 	}
 	str(path, sizeof(path), "%s/data", f->dir);
-	if (spool_open(&f->sp, path, 1) == -1) {
+	if (spool_open(&f->sp, path, 1, (gid_t)-1) == -1) {
 		spool_rmtree(AT_FDCWD, f->dir);
 		free(f);
 		return -1;

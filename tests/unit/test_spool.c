@@ -88,6 +88,10 @@ test_name_bad(void **state)
 	name_bad("\xc2\x9f", "control character in name");      /* U+009F */
 	name_bad("bad\xff", "name is not UTF-8");
 	name_bad("\xfe", "name is not UTF-8");
+	name_bad("rlm\xe2\x80\x8f.cbz", "bidirectional control character in name");
+	name_bad("\xe2\x80\xae" "fdp.exe", "bidirectional control character in name");
+	name_bad("iso\xe2\x81\xa6x", "bidirectional control character in name");
+	name_bad("alm\xd8\x9c", "bidirectional control character in name");
 	name_bad("\xc0\xaf", "name is not UTF-8");              /* overlong / */
 	name_bad("\xc1\xbf", "name is not UTF-8");
 	name_bad("\xe0\x80\xaf", "name is not UTF-8");          /* overlong */
@@ -384,7 +388,7 @@ setup(void **state)
 		return -1;
 	}
 	str(f->path, sizeof(f->path), "%s/data", f->dir);
-	if (spool_open(&f->sp, f->path, 1) == -1) {
+	if (spool_open(&f->sp, f->path, 1, (gid_t)-1) == -1) {
 		spool_rmtree(AT_FDCWD, f->dir);
 		free(f);
 		return -1;
@@ -506,9 +510,9 @@ test_open_layout(void **state)
 	assert_int_equal(spool_stage_open(&f->sp, "prep", &sd, 0), 0);
 	assert_file(sd.fd[DIR_DONE], "j", "x");
 	spool_stage_close(&sd);
-	assert_int_equal(spool_open(&again, f->path, 0), 0);
+	assert_int_equal(spool_open(&again, f->path, 0, (gid_t)-1), 0);
 	spool_close(&again);
-	assert_int_equal(spool_open(&again, f->path, 1), 0);
+	assert_int_equal(spool_open(&again, f->path, 1, (gid_t)-1), 0);
 	spool_close(&again);
 	assert_int_equal(again.dfd, -1);
 }
@@ -533,7 +537,7 @@ test_open_missing(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 	str(path, sizeof(path), "%s/other", f->dir);
 	logged_begin();
-	assert_int_equal(spool_open(&sp, path, 0), -1);
+	assert_int_equal(spool_open(&sp, path, 0, (gid_t)-1), -1);
 	assert_non_null(strstr(logged_end(),
 	    "other: No such file or directory"));
 	assert_int_equal(access(path, F_OK), -1);
@@ -541,7 +545,7 @@ test_open_missing(void **state)
 	str(path, sizeof(path), "%s/half", f->dir);
 	assert_int_equal(mkdir(path, 0755), 0);
 	logged_begin();
-	assert_int_equal(spool_open(&sp, path, 0), -1);
+	assert_int_equal(spool_open(&sp, path, 0, (gid_t)-1), -1);
 	assert_string_equal(logged_end(),
 	    "spoold: open tmp: No such file or directory\n");
 	assert_int_equal(sp.dfd, -1);
