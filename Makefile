@@ -45,7 +45,8 @@ MAN8 := supervisor/spoold.8
 MANS := $(MAN1) $(MAN5) $(MAN8)
 STAGES := stages/prep stages/ocr stages/publish
 
-.PHONY: all deps deps-pipeline sample run check check-unit check-blackbox check-man bench \
+.PHONY: all deps deps-pipeline sample run check check-unit check-conf \
+        check-blackbox check-man bench \
         install uninstall clean
 
 all: $(B)/spoold $(B)/spoolctl
@@ -115,8 +116,12 @@ run: deps deps-pipeline
 
 check: deps deps-pipeline
 	$(MAKE) WERROR=-Werror all $(B)/san/spoold $(B)/san/spoolctl \
-	    $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%)
-	$(MAKE) check-man check-unit check-blackbox
+	    $(B)/crash/spoold $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%)
+	$(MAKE) check-man check-unit check-conf check-blackbox
+
+# Every broken config of tests/conf/ gets its exact message and exit 78.
+check-conf:
+	SPOOLD=$(CURDIR)/$(B)/spoold sh tests/conf/run.sh
 
 check-unit:
 	@fail=0; for t in $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%); do \
@@ -131,6 +136,9 @@ check-blackbox:
 	        SPOOLD=$(CURDIR)/$$b/spoold SPOOLCTL=$(CURDIR)/$$b/spoolctl \
 	            sh tests/blackbox/$$t.sh; \
 	    done; done
+	@echo "== tests/blackbox/crash.sh with $(B)/crash/spoold"
+	SPOOLD=$(CURDIR)/$(B)/spoold SPOOLD_CRASH=$(CURDIR)/$(B)/crash/spoold \
+	    sh tests/blackbox/crash.sh
 
 bench: deps all
 	sh tests/bench/bench.sh

@@ -149,9 +149,12 @@ skip() {
 	exit 0
 }
 
-# check 'CONDITION' 'WHY': fails the test with WHY unless CONDITION holds.
+# check 'CONDITION' WHY...: fails the test with WHY (its words joined by
+# spaces) unless CONDITION holds.
 check() {
-	eval "$1" || fail "$2"
+	_cond=$1
+	shift
+	eval "$_cond" || fail "$@"
 }
 
 diag() {
@@ -198,13 +201,15 @@ conf() {
 	fi
 }
 
-# start: starts spoold -v -c CONF in the background, its pid in SPID and
-# its stderr in ERR, and waits until it says it has started.
+# start [COMMAND...]: starts spoold -v -c CONF in the background, under
+# COMMAND when given (setpriv, prlimit: a program that execs the rest of its
+# arguments), its pid in SPID and its stderr in ERR, and waits until it
+# says it has started.
 NSTART=0
 start() {
 	NSTART=$((NSTART + 1))
 	ERR=$T/spoold.$NSTART.err
-	"$SPOOLD" -v -c "$CONF" 2>"$ERR" &
+	"$@" "$SPOOLD" -v -c "$CONF" 2>"$ERR" &
 	SPID=$!
 	echo "$SPID" >>"$T/.pids"
 	wait_for 'grep -q "started, pid $SPID" "$ERR" 2>/dev/null ||
@@ -436,6 +441,41 @@ nstamps() {
 		sub(/ [0-9]+ [0-9]+$/, "", n)
 		if (n == ENVIRON["ID"]) c++
 	} END { print c + 0 }' "$T/stamps" 2>/dev/null
+}
+
+# overlaps: checks the stamps of runs; prints "OVERLAP ..." lines for runs
+# of a job that overlap, then "runs N unended N jobs N".
+overlaps() {
+	awk '
+	$1 != "START" && $1 != "END" { next }
+	{
+		id = $0
+		sub(/^[A-Z]+ /, "", id)
+		sub(/ [0-9]+ [0-9]+$/, "", id)
+		ns = $(NF - 1)
+		k = id SUBSEP $NF
+	}
+	$1 == "START" {
+		n[id]++
+		s[id, n[id]] = ns
+		cur[k] = n[id]
+		runs++
+	}
+	$1 == "END" && (k in cur) { e[id, cur[k]] = ns; delete cur[k] }
+	END {
+		for (id in n) {
+			jobs++
+			for (i = 1; i <= n[id]; i++) {
+				if (!((id, i) in e)) { unended++; continue }
+				for (j = 1; j <= n[id]; j++)
+					if (j != i && s[id, j] >= s[id, i] &&
+					    s[id, j] <= e[id, i])
+						printf "OVERLAP %s: run %d [%s, %s] has run %d start at %s\n",
+						    id, i, s[id, i], e[id, i], j, s[id, j]
+			}
+		}
+		printf "runs %d unended %d jobs %d\n", runs, unended, jobs
+	}' "$T/stamps"
 }
 
 # group_alive PGID: a live (not zombie) process is in that process group.

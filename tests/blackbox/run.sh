@@ -1207,40 +1207,6 @@ EOF
 	empty "$D/tmp"
 }
 
-# overlaps: checks the stamps of runs; prints "OVERLAP ..." lines for runs
-# of a job that overlap, then "runs N unended N jobs N".
-overlaps() {
-	awk '
-	$1 != "START" && $1 != "END" { next }
-	{
-		id = $0
-		sub(/^[A-Z]+ /, "", id)
-		sub(/ [0-9]+ [0-9]+$/, "", id)
-		ns = $(NF - 1)
-		k = id SUBSEP $NF
-	}
-	$1 == "START" {
-		n[id]++
-		s[id, n[id]] = ns
-		cur[k] = n[id]
-		runs++
-	}
-	$1 == "END" && (k in cur) { e[id, cur[k]] = ns; delete cur[k] }
-	END {
-		for (id in n) {
-			jobs++
-			for (i = 1; i <= n[id]; i++) {
-				if (!((id, i) in e)) { unended++; continue }
-				for (j = 1; j <= n[id]; j++)
-					if (j != i && s[id, j] >= s[id, i] &&
-					    s[id, j] <= e[id, i])
-						printf "OVERLAP %s: run %d [%s, %s] has run %d start at %s\n",
-						    id, i, s[id, i], e[id, i], j, s[id, j]
-			}
-		}
-		printf "runs %d unended %d jobs %d\n", runs, unended, jobs
-	}' "$T/stamps"
-}
 
 t_kill9_restart_1000_jobs() {
 	conf <<EOF
