@@ -148,6 +148,10 @@ status_decode(const char *text, struct status *st)
 		st->exit = -1;
 	if (st->signal < 0)
 		st->signal = 0;
+	if (st->exit < 0)
+		st->exit = -1;
+	if (st->signal < 0)
+		st->signal = 0;
 	if (st->priority < 0 || st->priority > 9)
 		st->priority = 0;
 	json_decref(o);
