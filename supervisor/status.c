@@ -98,12 +98,27 @@ status_parse_time(json_t *v)
 	return timegm(&tm);
 }
 
+/*
+ * Copies a JSON string into a field. A string too long for it is cut
+ * before the UTF-8 sequence the cut would split, so that the field can be
+ * encoded again.
+ */
 static void
 status_copy(char *dst, size_t len, json_t *v)
 {
 	const char *s = json_string_value(v);
+	size_t n, i;
 
-	strlcpy(dst, s != NULL ? s : "", len);
+	if (strlcpy(dst, s != NULL ? s : "", len) < len)
+		return;
+	n = strlen(dst);
+	for (i = n; i > 0 && n - i < 3 &&
+	    ((unsigned char)dst[i - 1] & 0xc0) == 0x80; i--)
+		;
+	if (i > 0 && ((unsigned char)dst[i - 1] & 0xc0) == 0xc0 &&
+	    n - (i - 1) < ((unsigned char)dst[i - 1] >= 0xf0 ? 4u :
+	    (unsigned char)dst[i - 1] >= 0xe0 ? 3u : 2u))
+		dst[i - 1] = '\0';
 }
 
 /* Fills st from a JSON text; 0, or -1 when it is not a status record. */
@@ -123,7 +138,8 @@ status_decode(const char *text, struct status *st)
 		json_decref(o);
 		return -1;
 	}
-	status_init(st, json_string_value(json_object_get(o, "stage")));
+	status_init(st, "");
+	status_copy(st->stage, sizeof(st->stage), json_object_get(o, "stage"));
 	st->state = state;
 	st->attempt = (int)json_integer_value(json_object_get(o, "attempt"));
 	if (json_is_integer(json_object_get(o, "exit")))
@@ -144,10 +160,6 @@ status_decode(const char *text, struct status *st)
 	    json_object_get(o, "pstart"));
 	if (st->attempt < 0)
 		st->attempt = 0;
-	if (st->exit < 0)
-		st->exit = -1;
-	if (st->signal < 0)
-		st->signal = 0;
 	if (st->exit < 0)
 		st->exit = -1;
 	if (st->signal < 0)
