@@ -1,0 +1,110 @@
+# tests/fuzz/fuzz.mk: libFuzzer targets for the config loader (conf.c), the
+# job-name parsers (spool.c) and the status record (status.c). Included by
+# the Makefile, whose B, XCFLAGS, LDLIBS, SANITIZE, PKGS and DEPS_PKG it uses.
+#
+#	make fuzz-build             build/fuzz/fuzz_conf, fuzz_name, fuzz_status
+#	make fuzz                   and runs each for FUZZ_TIME seconds (600)
+#	make -j2 fuzz FUZZ_TIME=60  two at a time, a minute each
+#	make fuzz-conf              one of them (fuzz-name, fuzz-status)
+#
+# Each runs on build/fuzz/corpus/NAME, a copy of tests/fuzz/seeds/NAME that
+# grows from run to run (the seeds are never written), with the dictionary
+# tests/fuzz/NAME.dict. Its output goes to build/fuzz/NAME.log; what it
+# finds goes to build/fuzz/crashes/NAME/, and make fails. FUZZ_OPTS adds
+# libFuzzer options, e.g. FUZZ_OPTS=-seed=1. To replay an input:
+#	build/fuzz/fuzz_conf FILE...
+
+# Kept so that where this file is included does not change make's default
+# goal.
+FUZZ_GOAL := $(.DEFAULT_GOAL)
+
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS ?= -O1 -g
+FUZZ_TIME   ?= 600
+FUZZ_OPTS   ?=
+FUZZ_DIR    := $(B)/fuzz
+FUZZERS     := conf name status
+# The modules each target links, and the longest input it is given: a
+# config of a few hundred lines, a file name (ID_MAX is 251 bytes), a
+# status record with strings escaped as \uXXXX.
+FUZZ_MODS_conf   := conf log
+FUZZ_MODS_name   := spool status log
+FUZZ_MODS_status := status spool log
+FUZZ_LEN_conf    := 8192
+FUZZ_LEN_name    := 512
+FUZZ_LEN_status  := 4096
+FUZZ_SAN := $(SANITIZE) -fsanitize=fuzzer-no-link
+# The libraries the modules need, as the deps target names them.
+FUZZ_DEPS_PKG := $(filter $(PKGS:%=%:%),$(DEPS_PKG))
+
+.PHONY: fuzz fuzz-build fuzz-deps $(FUZZERS:%=fuzz-%)
+
+fuzz: $(FUZZERS:%=fuzz-%)
+
+fuzz-build: $(FUZZERS:%=$(FUZZ_DIR)/fuzz_%)
+
+# clang, libFuzzer (clang's runtime, a package of its own, found by linking
+# a tiny target) and the libraries: what is missing is named in an apt-get
+# line, as the deps target names it, and the recipe exits 69
+# (EX_UNAVAILABLE). Nothing is installed: FUZZ_CC may name a clang of
+# another version (FUZZ_CC=clang-15), whose runtime package differs.
+fuzz-deps:
+	@missing=""; cc=$(FUZZ_CC); \
+	case $$cc in clang-*) rt=libclang-rt-$${cc#clang-}-dev ;; \
+	    *) rt=libclang-rt-dev ;; esac; \
+	if ! command -v $$cc >/dev/null 2>&1; then \
+	    missing=" $$cc $$rt"; \
+	else \
+	    t=$$(mktemp -d) || exit 1; \
+	    printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d[0] == 0 && n == 9; }\n' \
+	        >"$$t/t.c"; \
+	    if ! $$cc --version 2>/dev/null | grep -q clang; then \
+	        missing=" clang libclang-rt-dev"; \
+	    elif ! $$cc -fsanitize=fuzzer,address,undefined -o "$$t/t" \
+	        "$$t/t.c" >/dev/null 2>&1; then \
+	        v=$$($$cc -dumpversion 2>/dev/null); \
+	        missing=" libclang-rt-$${v%%.*}-dev"; \
+	    fi; \
+	    rm -rf "$$t"; \
+	fi; \
+	for d in $(FUZZ_DEPS_PKG); do pkg-config --exists $${d%%:*} 2>/dev/null || \
+	    missing="$$missing $${d#*:}"; done; \
+	[ -z "$$missing" ] && exit 0; \
+	echo "missing packages for make fuzz; as root run: apt-get install -y$$missing" >&2; \
+	exit 69
+
+$(FUZZ_DIR)/obj:
+	mkdir -p $@
+
+# The modules, built for libFuzzer's coverage and with ASan and UBSan.
+$(FUZZ_DIR)/obj/%.o: supervisor/%.c supervisor/spoold.h \
+    | fuzz-deps $(FUZZ_DIR)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(XCFLAGS) $(FUZZ_SAN) -c -o $@ $<
+
+$(foreach f,$(FUZZERS),$(eval \
+    $(FUZZ_DIR)/fuzz_$(f): $(FUZZ_MODS_$(f):%=$(FUZZ_DIR)/obj/%.o)))
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c supervisor/spoold.h | fuzz-deps
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(XCFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer \
+	    -Isupervisor -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+# One run: the corpus topped up from the seeds, FUZZ_TIME seconds, then
+# libFuzzer's last lines; its exit status is make's.
+$(FUZZERS:%=fuzz-%): fuzz-%: fuzz-build
+	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/crashes/$*
+	@cp tests/fuzz/seeds/$*/* $(FUZZ_DIR)/corpus/$*/
+	@echo "== fuzz_$* for $(FUZZ_TIME)s, log in $(FUZZ_DIR)/$*.log"
+	@if ./$(FUZZ_DIR)/fuzz_$* -max_total_time=$(FUZZ_TIME) \
+	    -max_len=$(FUZZ_LEN_$*) -dict=tests/fuzz/$*.dict -timeout=30 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crashes/$*/ \
+	    $(FUZZ_OPTS) $(FUZZ_DIR)/corpus/$* >$(FUZZ_DIR)/$*.log 2>&1; then \
+	    grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/$*.log | tail -n 1; \
+	    grep -E '^stat::' $(FUZZ_DIR)/$*.log; \
+	    echo "corpus: $$(ls $(FUZZ_DIR)/corpus/$* | wc -l) inputs"; \
+	else \
+	    tail -n 60 $(FUZZ_DIR)/$*.log; \
+	    echo "fuzz_$* found a fault: $(FUZZ_DIR)/crashes/$*/$$(ls -t \
+	        $(FUZZ_DIR)/crashes/$* | head -n 1)" >&2; \
+	    exit 1; \
+	fi
+
+.DEFAULT_GOAL := $(FUZZ_GOAL)

@@ -1,0 +1,103 @@
+/*
+ * fuzz_name.c: libFuzzer target for the job-name parsers of spool.c. The
+ * input, made a C string, goes to spool_name_check, spool_priority and
+ * spool_name_time; the program aborts when what they return breaks what
+ * spoold relies on:
+ *
+ * - a name spool_name_check accepts is at most ID_MAX bytes, has no byte
+ *   below 0x20 nor 0x7f nor a C1 control (U+0080 to U+009F), and is UTF-8
+ *   with no overlong form, no surrogate and nothing above U+10FFFF;
+ * - a name it refuses comes with a reason;
+ * - spool_priority is 0 to 9, and the digit the name starts with when the
+ *   name carries a time;
+ * - spool_name_time leaves tv_nsec in 0 to 999999999, and a zero
+ *   timespec when it returns 0.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spoold.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* Length of the well-formed UTF-8 sequence at s, or 0 (Unicode 3.9). */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		unsigned lo = s[0] == 0xe0 ? 0xa0 : 0x80;
+		unsigned hi = s[0] == 0xed ? 0x9f : 0xbf;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		unsigned lo = s[0] == 0xf0 ? 0x90 : 0x80;
+		unsigned hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
+		    (s[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+static int
+name_ok(const char *id)
+{
+	const unsigned char *p;
+	size_t n;
+
+	if (strlen(id) > ID_MAX)
+		return 0;
+	for (p = (const unsigned char *)id; *p != '\0'; p += n) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+		if ((n = utf8_len(p)) == 0)
+			return 0;
+		if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+			return 0;
+	}
+	return 1;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct timespec ts;
+	const char *why = NULL;
+	char *id;
+	int prio, timed;
+
+	if ((id = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(id, data, size);
+	id[size] = '\0';
+
+	if (spool_name_check(id, &why) == 0) {
+		if (!name_ok(id))
+			abort();
+	} else if (why == NULL || why[0] == '\0')
+		abort();
+
+	prio = spool_priority(id);
+	if (prio < 0 || prio > 9)
+		abort();
+
+	memset(&ts, 0x5a, sizeof(ts));
+	timed = spool_name_time(id, &ts);
+	if (timed != 0 && timed != 1)
+		abort();
+	if (ts.tv_nsec < 0 || ts.tv_nsec > 999999999)
+		abort();
+	if (!timed && (ts.tv_sec != 0 || ts.tv_nsec != 0))
+		abort();
+	/* A name that carries a time carries its priority first. */
+	if (timed && prio != id[0] - '0')
+		abort();
+
+	free(id);
+	return 0;
+}
