@@ -46,7 +46,7 @@ MANS := $(MAN1) $(MAN5) $(MAN8)
 STAGES := stages/prep stages/ocr stages/publish
 
 .PHONY: all deps deps-pipeline sample run check check-unit check-conf \
-        check-blackbox check-man bench \
+        check-blackbox check-man bench torture \
         install uninstall clean
 
 all: $(B)/spoold $(B)/spoolctl
@@ -139,6 +139,10 @@ check-blackbox:
 	@echo "== tests/blackbox/crash.sh with $(B)/crash/spoold"
 	SPOOLD=$(CURDIR)/$(B)/spoold SPOOLD_CRASH=$(CURDIR)/$(B)/crash/spoold \
 	    sh tests/blackbox/crash.sh
+
+# The long runs: 10,000 jobs while spoold is killed 50 times.
+torture: deps all
+	SPOOLD=$(CURDIR)/$(B)/spoold sh tests/blackbox/soak.sh 10000 50
 
 bench: deps all
 	sh tests/bench/bench.sh
