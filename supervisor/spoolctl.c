@@ -4,6 +4,7 @@
  * the cancel of a running job works while spoold is stopped. A verb either
  * does all it was asked or, on a bad argument, nothing.
  */
+#include <sys/param.h>
 #include <sys/stat.h>
 #include <sys/file.h>
 
@@ -303,7 +304,7 @@ submit_id(char *id, size_t len, int prio, const char *name)
 }
 
 static int
-copy_fd(int from, int to)
+copy_all(int from, int to)
 {
 	char buf[65536];
 	ssize_t n, w, off;
@@ -323,6 +324,54 @@ copy_fd(int from, int to)
 			}
 	}
 	return 0;
+}
+
+/* Copies bytes [off, end) of a regular file, at the same offsets. */
+static int
+copy_range(int from, int to, off_t off, off_t end)
+{
+	char buf[65536];
+	off_t in = off, out = off;
+	ssize_t n;
+
+	while (in < end) {
+		n = copy_file_range(from, &in, to, &out, end - in, 0);
+		if (n > 0)
+			continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0 || (errno != EXDEV && errno != EINVAL &&
+		    errno != ENOSYS && errno != EOPNOTSUPP))
+			return -1;
+		/* A filesystem that cannot: by hand. */
+		n = pread(from, buf, MIN((off_t)sizeof(buf), end - in), in);
+		if (n <= 0 || pwrite(to, buf, n, out) != n)
+			return -1;
+		in += n;
+		out += n;
+	}
+	return 0;
+}
+
+/*
+ * Copies from to to. A regular file's holes stay holes: only its data is
+ * copied, so a sparse file takes no more room in the spool than it did.
+ */
+static int
+copy_fd(int from, int to)
+{
+	struct stat sb;
+	off_t data, hole = 0;
+
+	if (fstat(from, &sb) == -1 || !S_ISREG(sb.st_mode))
+		return copy_all(from, to);
+	while ((data = lseek(from, hole, SEEK_DATA)) != -1)
+		if ((hole = lseek(from, data, SEEK_HOLE)) == -1 ||
+		    copy_range(from, to, data, hole) == -1)
+			return -1;
+	if (errno != ENXIO) /* ENXIO: no data past hole */
+		return copy_all(from, to);
+	return ftruncate(to, sb.st_size);
 }
 
 /* Puts the content of file (or stdin for "-") at tmp/<tmp>. */
