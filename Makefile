@@ -182,3 +182,5 @@ uninstall:
 
 clean:
 	rm -rf $(B)
+
+include tests/fuzz/fuzz.mk
