@@ -39,6 +39,14 @@ case $SPOOLCTL in
 esac
 STAGES=$(cd "$HERE/../stages" && pwd -P)
 SPOOLD_EXE=$(readlink -f "$SPOOLD")
+# VALGRIND=1: every spoold runs under valgrind's memcheck, whose reports
+# fail the test.
+if [ -n "${VALGRIND:-}" ]; then
+	VALGRIND="valgrind -q --leak-check=full --errors-for-leak-kinds=definite"
+	VALGRIND="$VALGRIND --show-leak-kinds=definite --error-exitcode=99"
+	VALGRIND="$VALGRIND --child-silent-after-fork=yes"
+fi
+VALGRIND=${VALGRIND:-}
 ME=$(id -un)
 PATTERNS=${PATTERNS:-}
 LC_ALL=C
@@ -69,13 +77,16 @@ spool_procs() {
 	    sed -n 's|^/proc/\([0-9][0-9]*\)/environ$|\1|p'
 }
 
-# Kills the spoolds of test folder $1 (by the pids it recorded), then the
-# children they left.
+# Kills the spoolds of test folder $1 (by the pids it recorded, when they
+# still run SPOOLD, or the program that was at its path before a rebuild
+# replaced it), then the children they left.
 reap_test() {
 	if [ -f "$1/.pids" ]; then
 		while read -r p; do
-			if [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = \
-			    "$SPOOLD_EXE" ]; then
+			_exe=$(readlink "/proc/$p/exe" 2>/dev/null)
+			if [ "${_exe% (deleted)}" = "$SPOOLD_EXE" ] || {
+			    [ -n "$VALGRIND" ] &&
+			    [ "${_exe#*/memcheck-}" != "$_exe" ]; }; then
 				kill -9 "$p" 2>/dev/null
 			fi
 		done <"$1/.pids"
@@ -98,8 +109,12 @@ on_interrupt() {
 # test ends, however it ends, even when the script is stopped: it undoes
 # what the test changed outside its folder. Commands run last first.
 at_end() {
-	{ printf '%s\n' "$1"; cat "$T/.at_end" 2>/dev/null; } >"$T/.at_end.new" &&
-	    mv "$T/.at_end.new" "$T/.at_end"
+	if ! {
+		printf '%s\n' "$1"
+		[ ! -f "$T/.at_end" ] || cat "$T/.at_end"
+	} >"$T/.at_end.new" || ! mv "$T/.at_end.new" "$T/.at_end"; then
+		fail "cannot note what to undo at the end: $1"
+	fi
 }
 
 # end_test DIR: after reap_test, the commands at_end gave, then the
@@ -209,7 +224,8 @@ NSTART=0
 start() {
 	NSTART=$((NSTART + 1))
 	ERR=$T/spoold.$NSTART.err
-	"$@" "$SPOOLD" -v -c "$CONF" 2>"$ERR" &
+	# shellcheck disable=SC2086
+	"$@" $VALGRIND "$SPOOLD" -v -c "$CONF" 2>"$ERR" &
 	SPID=$!
 	echo "$SPID" >>"$T/.pids"
 	wait_for 'grep -q "started, pid $SPID" "$ERR" 2>/dev/null ||
@@ -510,9 +526,11 @@ selected() {
 
 sanitizer_check() {
 	if cat "$T"/*.err 2>/dev/null |
-	    grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:'; then
-		fail "a sanitizer report: $(cat "$T"/*.err |
-		    grep -Em 1 'Sanitizer|runtime error:')"
+	    grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:|^==[0-9]+== '
+	then
+		fail "a sanitizer or valgrind report: $(cat "$T"/*.err |
+		    grep -Em 3 'Sanitizer|runtime error:|^==[0-9]+== ' |
+		    tr '\n' ' ')"
 	fi
 }
 
