@@ -132,7 +132,10 @@ child_env(const struct spawn *s)
 	return env;
 }
 
-/* The program to exec: name itself when it has a '/', else found in PATH. */
+/*
+ * The program to exec: name itself when it has a '/' and exists, else
+ * found in PATH.
+ */
 static char *
 child_which(const char *name, char **env)
 {
@@ -141,6 +144,8 @@ child_which(const char *name, char **env)
 	size_t i;
 
 	if (strchr(name, '/') != NULL) {
+		if (access(name, F_OK) == -1)
+			return NULL; /* whether it may run is the child's to find */
 		if ((found = strdup(name)) == NULL)
 			fatal("strdup");
 		return found;
@@ -326,8 +331,14 @@ child_spawn(const struct spawn *s)
 	argv = child_argv(s->sc->command, s->job, s->id, s->sc->name,
 	    s->workdir);
 	env = child_env(s);
-	if ((path = child_which(argv[0], env)) == NULL)
-		dprintf(s->logfd, "spoold: %s: not found in PATH\n", argv[0]);
+	if ((path = child_which(argv[0], env)) == NULL) {
+		if (strchr(argv[0], '/') != NULL)
+			dprintf(s->logfd, "spoold: exec %s: %s\n", argv[0],
+			    strerror(errno));
+		else
+			dprintf(s->logfd, "spoold: %s: not found in PATH\n",
+			    argv[0]);
+	}
 	else if ((pid = child_needs_fork(s) ?
 	    child_fork(s, path, argv, env) :
 	    child_posix_spawn(s, path, argv, env)) == -1) {

@@ -1166,6 +1166,7 @@ EOF
 # Throughput and crashes.
 
 t_thousand_jobs_pipeline() {
+	[ -z "$VALGRIND" ] || skip "too slow under valgrind; the other tests run the same code"
 	conf <<EOF
 spool = "data"
 tick = 1
@@ -1209,6 +1210,7 @@ EOF
 
 
 t_kill9_restart_1000_jobs() {
+	[ -z "$VALGRIND" ] || skip "too slow under valgrind; the other tests run the same code"
 	conf <<EOF
 spool = "data"
 tick = 1
@@ -1590,6 +1592,7 @@ children_of() {
 }
 
 t_sync_helper() {
+	[ -z "$VALGRIND" ] || skip "its process is valgrind under valgrind"
 	conf <<EOF
 spool = "data"
 tick = 1
