@@ -75,6 +75,7 @@ static struct {
 	struct stage *last;	/* the stage claimed from last, for fairness */
 	int sigfd, infd, cancelwd;
 	int epfd;		/* the output pipes of runs under log_max */
+	char **recovered;	/* the jobs recovery found in running/ */
 	int orphans;		/* look for processes runs left behind */
 	int full;		/* the spool's filesystem is full: no claims */
 	struct counters total;
@@ -285,6 +286,7 @@ stage_recover_one(void *arg, const char *id, int type)
 	spool_path(path, sizeof(path), "%s/%s/running/%s", L.conf->spool,
 	    st->name, id);
 	child_stop_job(path, L.conf->kill_grace);
+	L.recovered = strv_add(L.recovered, path);
 	s.pgid = 0;
 	s.pstart = 0;
 	s.updated = time(NULL);
@@ -304,6 +306,25 @@ stage_recover_one(void *arg, const char *id, int type)
 	log_info("%s/running/%s: to %s/%s after a restart", st->name, id,
 	    to->name, spool_dir_name(todir));
 	return 0;
+}
+
+/*
+ * Looks again, a little later, for processes of the recovered jobs: one
+ * that a killed spoold was starting may have had its new environment only
+ * after the first look.
+ */
+static void
+recover_recheck(void)
+{
+	char **p;
+
+	if (L.recovered == NULL)
+		return;
+	poll(NULL, 0, 100);
+	for (p = L.recovered; *p != NULL; p++)
+		child_stop_job(*p, L.conf->kill_grace);
+	strv_free(L.recovered);
+	L.recovered = NULL;
 }
 
 static struct stage *
@@ -376,6 +397,7 @@ stages_apply(struct conf *conf, int startup)
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (st->fresh)
 			spool_scan(st->sd.fd[DIR_RUNNING], stage_recover_one, st);
+	recover_recheck();
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (st->fresh) {
 			st->fresh = 0;
@@ -418,6 +440,7 @@ run_free(struct run *r)
 }
 
 static void run_end(struct run *, int);
+static void loop_folders(void);
 
 /* A write the spool's filesystem refused for want of space. */
 static void
@@ -706,8 +729,13 @@ run_lost_job(struct run *r, char *why, size_t len)
 		log_warn("stat %s/running/%s", st->name, r->id);
 		return 0;
 	}
-	snprintf(why, len, "the run removed the job file; an empty one "
-	    "stands for it");
+	if (spool_gone(st->sd.fd[DIR_RUNNING])) {
+		loop_folders();
+		snprintf(why, len, "running/ was removed during the run; an "
+		    "empty file stands for the job");
+	} else
+		snprintf(why, len, "the run removed the job file; an empty one "
+		    "stands for it");
 	fd = openat(st->sd.fd[DIR_RUNNING], r->id, O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd == -1 || close(fd) == -1)
@@ -732,7 +760,7 @@ static void
 run_place(struct run *r, enum outcome out, const char *why)
 {
 	struct stage *st = r->stage, *to = st;
-	int todir = DIR_DONE, from = st->sd.fd[DIR_RUNNING];
+	int todir = DIR_DONE, from = st->sd.fd[DIR_RUNNING], moved;
 	long delay = 0;
 	char lost[128];
 
@@ -766,8 +794,15 @@ run_place(struct run *r, enum outcome out, const char *why)
 	    JS_ERROR : delay > 0 ? JS_DEFERRED : JS_QUEUED;
 	r->st.pgid = 0;
 	r->st.pstart = 0;
-	if (spool_transition(L.sp, from, to->sd.fd[todir], r->id, &r->st,
-	    place_point(out)) == -1) {
+	moved = spool_transition(L.sp, from, to->sd.fd[todir], r->id, &r->st,
+	    place_point(out));
+	if (moved == -1 && errno == ENOENT && spool_gone(to->sd.fd[todir])) {
+		/* Its folder was removed by hand: made again, then the move. */
+		loop_folders();
+		from = st->sd.fd[DIR_RUNNING];
+		moved = spool_move(L.sp, from, to->sd.fd[todir], r->id);
+	}
+	if (moved == -1) {
 		log_warn("move %s/running/%s to %s/%s", st->name, r->id,
 		    to->name, spool_dir_name(todir));
 		snprintf(r->st.reason, sizeof(r->st.reason), "could not move "
@@ -782,6 +817,9 @@ run_place(struct run *r, enum outcome out, const char *why)
 			    r->id);
 			return;
 		}
+		to = st;
+		todir = DIR_ERROR;
+		why = r->st.reason;
 	}
 	if (out == OUT_DONE)
 		count(&st->c.done, &L.total.done);
@@ -1260,11 +1298,11 @@ loop_inotify(void)
 				L.rescan = 1;
 			if (ev->len > 0 && ev->wd == L.cancelwd)
 				loop_cancel(ev->name);
-			if (ev->len == 0 || (st = stage_by_wd(ev->wd)) == NULL)
+			if ((st = stage_by_wd(ev->wd)) == NULL)
 				continue;
 			if (ev->mask & IN_IGNORED)
-				st->wd = -1;
-			else
+				st->wd = -1; /* its queue/ is gone */
+			else if (ev->len > 0)
 				stage_seen(st, ev->name,
 				    (ev->mask & IN_CREATE) && !(ev->mask &
 				    IN_ISDIR));

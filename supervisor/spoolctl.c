@@ -199,10 +199,6 @@ ctl_open(int create)
 	ctl_stages();
 	if (!create && access(C.spooldir, F_OK) == -1)
 		die(EX_NOINPUT, "spool %s: %s", C.spooldir, strerror(errno));
-	if (create && access(C.spooldir, F_OK) == 0 &&
-	    access(C.spooldir, W_OK) == -1)
-		die(EX_NOPERM, "cannot write %s: %s", C.spooldir,
-		    strerror(errno));
 	if (spool_open(&C.sp, C.spooldir, create, C.conf != NULL ? C.conf->gid :
 	    (gid_t)-1) == -1)
 		exit(errno == EACCES ? EX_NOPERM : EX_NOINPUT);
@@ -914,6 +910,7 @@ ctl_retry(int argc, char **argv)
 	ctl_open(0);
 	if (all) {
 		si = stage_arg(stage);
+		ctl_writable(si, DIR_ERROR);
 		ctl_writable(si, DIR_QUEUE);
 		ls_collect((long)si, JS_ERROR);
 		for (i = 0; i < nents; i++)
@@ -930,8 +927,10 @@ ctl_retry(int argc, char **argv)
 		if (d[i] != DIR_ERROR)
 			die(EX_DATAERR, "%s is in %s/%s, not in error/", argv[i],
 			    C.stages[s[i]], spool_dir_name(d[i]));
-	for (i = 0; i < (size_t)argc; i++)
+	for (i = 0; i < (size_t)argc; i++) {
+		ctl_writable(s[i], DIR_ERROR);
 		ctl_writable(s[i], DIR_QUEUE);
+	}
 	for (i = 0; i < (size_t)argc; i++)
 		if (retry_one(argv[i], s[i]) == -1)
 			r = EX_IOERR;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #define SPOOLD_VERSION "0.1.0"
@@ -81,6 +82,21 @@ void fatal(const char *, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *, ...)
     __attribute__((format(printf, 1, 2), noreturn));
+
+/* Appends a copy of s to v, a vector as strv_free frees. */
+static inline char **
+strv_add(char **v, const char *s)
+{
+	size_t n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	if ((v = reallocarray(v, n + 2, sizeof(*v))) == NULL ||
+	    (v[n] = strdup(s)) == NULL)
+		fatal("strv_add");
+	v[n + 1] = NULL;
+	return v;
+}
 
 /*
  * Crash points: in a build with SPOOLD_CRASHPOINTS, spoold aborts at point

@@ -669,14 +669,74 @@ t_noperm() {
 }
 
 t_noperm_read() {
-	# The spool's folders are world-readable; anyone can see the jobs.
+	# The spool is 0750: others cannot even list it.
 	noperm_setup
+	[ "$(stat -c %a data)" = 750 ] ||
+	    fail "the spool is $(stat -c %a data), not 750"
 	for args in "ls" "ls --json" "show $q1" "stats"; do
 		# shellcheck disable=SC2086
 		run_nobody $args
-		[ "$RC" -eq 0 ] || note "as nobody, $args: exit $RC: $(head -n 1 \
-		    err)"
+		[ "$RC" -eq 77 ] || note "as nobody, $args: exit $RC, not 77:" \
+		    "$(head -n 1 err)"
+		grep -qF "$T/data" err || note "as nobody, $args: the message" \
+		    "does not name the folder: $(cat err)"
 	done
+}
+
+# run_member ARG...: spoolctl ARG... as nobody in the spool's group users;
+# RC, out, err.
+run_member() {
+	setpriv --reuid=nobody --regid="$(id -gn nobody)" \
+	    --groups="$(getent group users | cut -d: -f3)" \
+	    "$SPOOLCTL" -c "$T/spoold.conf" "$@" > "$T/out" 2> "$T/err"
+	RC=$?
+}
+
+t_group_member() {
+	[ "$(id -u)" -eq 0 ] || skip "not root"
+	id nobody > /dev/null 2>&1 || skip "no user nobody"
+	command -v setpriv > /dev/null || skip "no setpriv"
+	getent group users > /dev/null || skip "no group users"
+	write_conf 'group = "users"' "$(stage a 0)"
+	job f 'SLEEP=0'
+	chmod 644 f
+	submit e1 "$T/f"
+	ok_run cancel "$e1"
+	for f in data data/a/queue data/tmp data/work data/index/cancel \
+	    data/a/error data/log; do
+		case $f in
+		*/queue | */tmp | */work | */cancel) want=2770:users ;;
+		*) want=2750:users ;;
+		esac
+		[ "$(stat -c %a:%G "$f")" = "$want" ] ||
+		    note "$f is $(stat -c %a:%G "$f"), not $want"
+	done
+	# A member submits, lists, reads and cancels a queued job...
+	run_member submit "$T/f"
+	[ "$RC" -eq 0 ] || fail "a member cannot submit: exit $RC: $(cat err)"
+	m1=$(cat out)
+	[ "$(stat -c %a:%G "data/a/queue/$m1")" = 640:users ] ||
+	    note "the submitted job is $(stat -c %a:%G "data/a/queue/$m1")," \
+	    "not 640:users"
+	for args in "ls" "show $m1" "log $m1"; do
+		# shellcheck disable=SC2086
+		run_member $args
+		[ "$RC" -eq 0 ] || note "a member, $args: exit $RC: $(cat err)"
+	done
+	# ...but retry and purge are the owner's, and change nothing.
+	for args in "retry $e1" "purge --older-than 0"; do
+		snap > snap.before
+		# shellcheck disable=SC2086
+		run_member $args
+		snap > snap.after
+		[ "$RC" -eq 77 ] || note "a member, $args: exit $RC, not 77:" \
+		    "$(head -n 1 err)"
+		cmp -s snap.before snap.after ||
+		    note "a member, $args: the spool changed"
+	done
+	# One outside the group reaches nothing.
+	run_nobody submit "$T/f"
+	[ "$RC" -eq 77 ] || note "nobody outside the group submits: exit $RC"
 }
 
 # --- ls, show, log --------------------------------------------------------
@@ -1359,7 +1419,7 @@ t_man_page() {
 
 TESTS="usage_version_config submit_copy submit_link submit_options
 submit_options_after_files durations errors errors_fresh_spool noperm
-noperm_read ls_order ls_escapes ls_show_log_running retry cancel_queued
+noperm_read group_member ls_order ls_escapes ls_show_log_running retry cancel_queued
 cancel_running_ignoring_term cancel_request_file cancel_not_carried_out
 cancel_spoold_stopped purge stats offline priority_next keys_never_together
 max_children_fair delay watch spool_option bash_completion man_page"
