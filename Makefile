@@ -27,7 +27,8 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 # Debian packages, each found by pkg-config name or command.
 DEPS_PKG := libconfuse:libconfuse-dev libbsd:libbsd-dev cmocka:libcmocka-dev \
             jansson:libjansson-dev
-DEPS_CMD := pkg-config:pkg-config mandoc:mandoc python3:python3 tmux:tmux
+DEPS_CMD := pkg-config:pkg-config mandoc:mandoc python3:python3 tmux:tmux \
+            valgrind:valgrind setpriv:util-linux
 # What the shipped pipeline (conf/spoold.conf, stages/) runs.
 PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             pdfinfo:poppler-utils pdftotext:poppler-utils \
@@ -128,10 +129,12 @@ check-unit:
 	    echo "== $$t"; ./$$t || fail=1; done; exit $$fail
 
 # The black-box suites run the programs as built, then built with ASan and
-# UBSan watching the daemon and the CLI.
+# UBSan watching the daemon and the CLI; crash.sh aborts the crash build at
+# each crash point; run.sh runs once more with spoold under valgrind.
+BLACKBOX := run spoolctl pipeline hostile
 check-blackbox:
 	@set -e; for b in $(B) $(B)/san; do \
-	    for t in run spoolctl pipeline; do \
+	    for t in $(BLACKBOX); do \
 	        echo "== tests/blackbox/$$t.sh with $$b/spoold"; \
 	        SPOOLD=$(CURDIR)/$$b/spoold SPOOLCTL=$(CURDIR)/$$b/spoolctl \
 	            sh tests/blackbox/$$t.sh; \
@@ -139,6 +142,8 @@ check-blackbox:
 	@echo "== tests/blackbox/crash.sh with $(B)/crash/spoold"
 	SPOOLD=$(CURDIR)/$(B)/spoold SPOOLD_CRASH=$(CURDIR)/$(B)/crash/spoold \
 	    sh tests/blackbox/crash.sh
+	@echo "== tests/blackbox/run.sh with $(B)/spoold under valgrind"
+	VALGRIND=1 SPOOLD=$(CURDIR)/$(B)/spoold sh tests/blackbox/run.sh
 
 # The long runs: 10,000 jobs while spoold is killed 50 times.
 torture: deps all
