@@ -146,6 +146,27 @@ bad:
 	return -1;
 }
 
+/*
+ * The line of a key the scan saw in the stage that starts on line start,
+ * before the next stage; 0 when there is none. For a key libconfuse
+ * names no line for, such as an empty list.
+ */
+static int
+conf_stage_word(int start, const char *key)
+{
+	size_t i;
+	int end = INT_MAX;
+
+	for (i = 0; i < P.nstages; i++)
+		if (P.stagelines[i] > start && P.stagelines[i] < end)
+			end = P.stagelines[i];
+	for (i = 0; i < P.nwords; i++)
+		if (P.words[i].line >= start && P.words[i].line < end &&
+		    strcmp(P.words[i].section, key) == 0)
+			return P.words[i].line;
+	return 0;
+}
+
 static int
 conf_word(char c)
 {
@@ -451,8 +472,15 @@ conf_command(struct stconf *sc, const char *dir)
 	int line = conf_line(sc->name, "command");
 	char **a, *p, *abs;
 
-	if (sc->command == NULL || sc->command[0][0] == '\0') {
-		conf_fail(line ? line : sc->line, "stage %s: no command", sc->name);
+	if (sc->command == NULL) {
+		if ((line = conf_stage_word(sc->line, "command")) > 0)
+			conf_fail(line, "command: empty list");
+		else
+			conf_fail(sc->line, "stage %s: no command", sc->name);
+		return -1;
+	}
+	if (sc->command[0][0] == '\0') {
+		conf_fail(line ? line : sc->line, "command: the program is empty");
 		return -1;
 	}
 	for (a = sc->command; *a != NULL; a++)

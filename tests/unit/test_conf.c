@@ -584,7 +584,23 @@ test_empty_command(void **state)
 	    "\tcommand = {\"\"}\n"
 	    "}\n";
 
-	fails_at(*state, text, "command", "stage a: no command");
+	fails_at(*state, text, "command", "command: the program is empty");
+}
+
+static void
+test_empty_command_list(void **state)
+{
+	static const char text[] =
+	    "# a comment\n"
+	    "stage a {\n"
+	    "\tslots = 2\n"
+	    "\tcommand = {}\n"
+	    "}\n"
+	    "stage b {\n"
+	    "\tcommand = {\"x\"}\n"
+	    "}\n";
+
+	fails_at(*state, text, "command = {}", "command: empty list");
 }
 
 static void
@@ -1223,6 +1239,7 @@ main(void)
 		T(test_next_chain_ok),
 		T(test_no_command),
 		T(test_empty_command),
+		T(test_empty_command_list),
 		T(test_negative_slots),
 		T(test_negative_timeout),
 		T(test_negative_top_level),
