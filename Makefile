@@ -131,7 +131,7 @@ check-unit:
 # The black-box suites run the programs as built, then built with ASan and
 # UBSan watching the daemon and the CLI; crash.sh aborts the crash build at
 # each crash point; run.sh runs once more with spoold under valgrind.
-BLACKBOX := run spoolctl pipeline hostile
+BLACKBOX := run spoolctl pipeline hostile children
 check-blackbox:
 	@set -e; for b in $(B) $(B)/san; do \
 	    for t in $(BLACKBOX); do \

@@ -247,11 +247,6 @@ child_exec(const struct spawn *s, const char *path, char **argv, char **env)
 	    dup2(s->logfd, STDERR_FILENO) == -1)
 		_exit(127);
 	closefrom(STDERR_FILENO + 1);
-	if (child_limits(s->sc) == -1) {
-		dprintf(STDERR_FILENO, "spoold: setrlimit: %s\n",
-		    strerror(errno));
-		_exit(127);
-	}
 	if (child_become(s) == -1) {
 		dprintf(STDERR_FILENO, "spoold: cannot become %s: %s\n",
 		    s->sc->user, strerror(errno));
@@ -259,6 +254,12 @@ child_exec(const struct spawn *s, const char *path, char **argv, char **env)
 	}
 	if (chdir(s->workdir) == -1) {
 		dprintf(STDERR_FILENO, "spoold: chdir %s: %s\n", s->workdir,
+		    strerror(errno));
+		_exit(127);
+	}
+	/* Last: this copy of spoold may already map more than the limits. */
+	if (child_limits(s->sc) == -1) {
+		dprintf(STDERR_FILENO, "spoold: setrlimit: %s\n",
 		    strerror(errno));
 		_exit(127);
 	}
