@@ -467,8 +467,12 @@ overlaps() {
 	{
 		id = $0
 		sub(/^[A-Z]+ /, "", id)
-		sub(/ [0-9]+ [0-9]+$/, "", id)
-		ns = $(NF - 1)
+		ns = ""
+		if (match(id, / [0-9]+ [0-9]+$/)) {
+			ns = $(NF - 1)
+			id = substr(id, 1, RSTART - 1)
+		} else	# no time: a stage killed while its date(1) ran
+			sub(/  [0-9]+$/, "", id)
 		k = id SUBSEP $NF
 	}
 	$1 == "START" {
@@ -484,7 +488,9 @@ overlaps() {
 			for (i = 1; i <= n[id]; i++) {
 				if (!((id, i) in e)) { unended++; continue }
 				for (j = 1; j <= n[id]; j++)
-					if (j != i && s[id, j] >= s[id, i] &&
+					if (j != i && s[id, j] != "" &&
+					    s[id, i] != "" && e[id, i] != "" &&
+					    s[id, j] >= s[id, i] &&
 					    s[id, j] <= e[id, i])
 						printf "OVERLAP %s: run %d [%s, %s] has run %d start at %s\n",
 						    id, i, s[id, i], e[id, i], j, s[id, j]
