@@ -1,7 +1,8 @@
 /*
  * fuzz_conf.c: libFuzzer target for the config loader of conf.c. Each
  * input is written to one temporary file (mode 0600, made once per
- * process) and loaded with conf_load(path, CONF_ANY_USER). The program
+ * process, rewritten with ftruncate and pwrite) and loaded with
+ * conf_load(path, CONF_ANY_USER). The program
  * aborts, saying why on its standard error, when:
  *
  * - a config conf_load accepts breaks what the rest of spoold takes for
@@ -63,27 +64,27 @@ bad(const char *fmt, ...)
 	abort();
 }
 
-static void
-cleanup(void)
-{
-	if (path[0] != '\0')
-		unlink(path);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = getenv("TMPDIR");
+	char name[64];
 
 	(void)argc;
 	(void)argv;
-	snprintf(path, sizeof(path), "%s/fuzz_conf.XXXXXX",
+	/*
+	 * The file is unlinked at once and read through /proc/self/fd, so
+	 * that none is left behind: libFuzzer ends a run interrupted or
+	 * timed out with _exit, past any atexit.
+	 */
+	snprintf(name, sizeof(name), "%s/fuzz_conf.XXXXXX",
 	    tmp != NULL && tmp[0] == '/' && strlen(tmp) < 40 ? tmp : "/tmp");
-	if ((fd = mkstemp(path)) == -1 || fchmod(fd, 0600) == -1) {
-		perror(path);
+	if ((fd = mkstemp(name)) == -1 || fchmod(fd, 0600) == -1 ||
+	    unlink(name) == -1) {
+		perror(name);
 		exit(1);
 	}
-	atexit(cleanup);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if ((quiet = fmemopen(errbuf, sizeof(errbuf), "w")) == NULL ||
 	    (devnull = fopen("/dev/null", "w")) == NULL) {
 		perror("fmemopen");
