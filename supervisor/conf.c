@@ -148,7 +148,7 @@ bad:
 
 /*
  * The line of a key the scan saw in the stage that starts on line start,
- * before the next stage; 0 when there is none. For a key libconfuse
+ * after that line and before the next stage; 0 when there is none. For a key libconfuse
  * names no line for, such as an empty list.
  */
 static int
@@ -160,8 +160,9 @@ conf_stage_word(int start, const char *key)
 	for (i = 0; i < P.nstages; i++)
 		if (P.stagelines[i] > start && P.stagelines[i] < end)
 			end = P.stagelines[i];
+	/* Not on the stage's own line, which may hold another stage's. */
 	for (i = 0; i < P.nwords; i++)
-		if (P.words[i].line >= start && P.words[i].line < end &&
+		if (P.words[i].line > start && P.words[i].line < end &&
 		    strcmp(P.words[i].section, key) == 0)
 			return P.words[i].line;
 	return 0;
