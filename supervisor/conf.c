@@ -68,6 +68,9 @@ conf_fail(int line, const char *fmt, ...)
 		snprintf(P.err, sizeof(P.err), "%s: %s", P.path, msg);
 }
 
+static void conf_errfunc(cfg_t *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 {

@@ -272,6 +272,34 @@ spool_bidi(unsigned long cp)
 }
 
 /*
+ * Copies text to buf, of len bytes, as valid UTF-8 with no control
+ * character: each byte that is not is a '?', and a character that does
+ * not fit whole is left out.
+ */
+void
+spool_text(char *buf, const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	unsigned long cp;
+	size_t n, o = 0;
+
+	for (; *p != '\0' && o + 1 < len; p += n) {
+		if ((n = spool_utf8(p, &cp)) == 0 || cp < 0x20 || cp == 0x7f ||
+		    (cp >= 0x80 && cp < 0xa0)) {
+			buf[o++] = '?';
+			n = n == 0 ? 1 : n;
+			continue;
+		}
+		if (o + n >= len)
+			break;
+		memcpy(buf + o, p, n);
+		o += n;
+	}
+	if (len > 0)
+		buf[o] = '\0';
+}
+
+/*
  * 0 when id can name a job; -1 with why set when it cannot. Names that
  * start with '.' are writes in progress and are the caller's to skip.
  */
@@ -595,7 +623,7 @@ spool_progress(struct spool *sp, const char *id, char *buf, size_t len)
 		;
 	*end = '\0';
 	line = strrchr(text, '\n');
-	strlcpy(buf, line != NULL ? line + 1 : text, len);
+	spool_text(buf, line != NULL ? line + 1 : text, len);
 	free(text);
 	return 0;
 }

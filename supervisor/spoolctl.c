@@ -445,9 +445,9 @@ ctl_submit(int argc, char **argv)
 	argv += optind;
 	if (argc == 0)
 		usage();
-	if (strlen(key) >= sizeof(st.key) || strchr(key, '\n') != NULL)
-		die(EX_USAGE, "--key: at most %zu bytes, one line",
-		    sizeof(st.key) - 1);
+	if (strlen(key) >= sizeof(st.key) || spool_name_check(key, &why) == -1)
+		die(EX_USAGE, "--key: at most %zu bytes of UTF-8, with no control "
+		    "or bidirectional character", sizeof(st.key) - 1);
 	ctl_stages();
 	if (C.nstages == 0)
 		die(EX_USAGE, "%s has no stage", C.spooldir);

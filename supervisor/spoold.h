@@ -176,6 +176,7 @@ int spool_stage_open(struct spool *, const char *stage, struct sdirs *,
 void spool_stage_close(struct sdirs *);
 const char *spool_dir_name(int dir);
 int spool_name_check(const char *id, const char **why);
+void spool_text(char *buf, const char *text, size_t len);
 int spool_priority(const char *id);
 int spool_name_time(const char *id, struct timespec *);
 int spool_rename(struct spool *, int fromfd, const char *from, int tofd,

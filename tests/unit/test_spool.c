@@ -69,6 +69,33 @@ test_name_ok(void **state)
 }
 
 static void
+text_is(const char *in, size_t len, const char *want)
+{
+	char buf[64];
+
+	assert_true(len <= sizeof(buf));
+	memset(buf, 'Z', sizeof(buf));
+	spool_text(buf, in, len);
+	assert_string_equal(buf, want);
+}
+
+/* Progress lines become valid UTF-8 and are cut between characters. */
+static void
+test_text(void **state)
+{
+	(void)state;
+	text_is("page 1/3", 64, "page 1/3");
+	text_is("caf\xe9 page", 64, "caf? page");
+	text_is("tab\there", 64, "tab?here");
+	text_is("nel\xc2\x85", 64, "nel?");
+	text_is("\xc3\xa9t\xc3\xa9", 64, "\xc3\xa9t\xc3\xa9");
+	text_is("ab\xc3\xa9", 4, "ab");	/* no half of the é */
+	text_is("ab\xc3\xa9", 5, "ab\xc3\xa9");
+	text_is("abcdef", 4, "abc");
+	text_is("\xe2\x82", 64, "??");	/* cut short */
+}
+
+static void
 test_name_bad(void **state)
 {
 	char id[ID_MAX + 2];
@@ -751,6 +778,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_name_ok),
 		cmocka_unit_test(test_name_bad),
+		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_name_length_multibyte),
 		cmocka_unit_test(test_priority),
 		cmocka_unit_test(test_name_time),
