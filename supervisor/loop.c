@@ -893,10 +893,12 @@ run_end(struct run *r, int ws)
 	r->st.finished = r->st.updated = time(NULL);
 	r->st.exit = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 	r->st.signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
-	/* A run that crashed, not one that refused its input (fail_codes). */
+	/*
+	 * A child that crashed or could not run, not one that answered with
+	 * an exit code: a job that fails is the job's backoff to slow down.
+	 */
 	stage_throttle(st, ms, r->stop == STOP_NONE && (WIFSIGNALED(ws) ||
-	    (WEXITSTATUS(ws) != 0 && !conf_is_fail_code(st->sc,
-	    WEXITSTATUS(ws)))));
+	    WEXITSTATUS(ws) == 127));
 	TAILQ_REMOVE(&st->runs, r, entry);
 	st->nrun--;
 	L.nrun--;

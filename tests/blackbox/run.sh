@@ -903,7 +903,7 @@ t_quick_failures_throttled() {
 spool = "data"
 tick = 1
 stage a {
-    command = {"$STAGES/tempfail"}
+    command = {"$STAGES/segv"}
     user = "$ME"
     attempts = 1
     env = {"STAMPS=$T/stamps"}
