@@ -79,7 +79,7 @@ static struct {
 	int orphans;		/* look for processes runs left behind */
 	int full;		/* the spool's filesystem is full: no claims */
 	struct counters total;
-	time_t started;
+	struct timespec started; /* monotonic */
 	long nrun;
 	int stopping;		/* 1: waiting for children, 2: stopping them */
 	struct timespec stopat;
@@ -1039,6 +1039,7 @@ loop_metrics(void)
 	struct mstage *ms;
 	struct stage *st;
 	size_t n = 0;
+	time_t now;
 	char *json;
 
 	TAILQ_FOREACH(st, &L.stages, entry)
@@ -1055,7 +1056,10 @@ loop_metrics(void)
 		ms[n].c = &st->c;
 		n++;
 	}
-	json = metrics_encode(time(NULL), getpid(), L.started, &L.total, ms, n);
+	/* The uptime by the monotonic clock, whatever the system time does. */
+	now = time(NULL);
+	json = metrics_encode(now, getpid(), now - (mono_now().tv_sec -
+	    L.started.tv_sec), &L.total, ms, n);
 	if (json == NULL)
 		log_warnx("metrics: cannot encode");
 	else if (metrics_write(L.sp, json) == -1 && !L.full) {
@@ -1446,7 +1450,7 @@ loop_run(struct conf *conf, struct spool *sp)
 
 	L.conf = conf;
 	L.sp = sp;
-	L.started = time(NULL);
+	L.started = mono_now();
 	TAILQ_INIT(&L.stages);
 	if (loop_setup() == -1 || stages_apply(conf, 1) == -1)
 		return -1;
