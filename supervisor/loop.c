@@ -115,6 +115,19 @@ ms_after(struct timespec t, long long ms)
 	return t;
 }
 
+/*
+ * The system time to the second, read precisely: time(3) reads a clock
+ * that lags by up to a tick, behind the time in a name spoolctl just gave.
+ */
+static time_t
+wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec;
+}
+
 static struct stage *
 stage_find(const char *name)
 {
@@ -148,6 +161,7 @@ static void
 stage_seen(struct stage *st, const char *id, int wait_close)
 {
 	struct timespec t;
+	time_t now;
 	struct stat sb;
 	const char *why;
 
@@ -170,10 +184,11 @@ stage_seen(struct stage *st, const char *id, int wait_close)
 	if (wait_close && sb.st_nlink == 1)
 		return;
 	/* The mtime defers; the name's time, if any, orders. */
-	if (sb.st_mtim.tv_sec > time(NULL) || !spool_name_time(id, &t) ||
-	    t.tv_sec > time(NULL))
+	now = wall_now();
+	if (sb.st_mtim.tv_sec > now || !spool_name_time(id, &t) ||
+	    t.tv_sec > now)
 		t = sb.st_mtim;
-	queue_add(&st->q, id, &t, time(NULL));
+	queue_add(&st->q, id, &t, now);
 }
 
 static size_t scan_count;
@@ -204,9 +219,9 @@ stage_scan_one(void *arg, const char *id, int type)
 		spool_quarantine(L.sp, st->name, &st->sd, DIR_QUEUE, id, why);
 	else {
 		/* Not deferred by a name's time: the mtime is read at claim. */
-		if (spool_name_time(id, &t) && t.tv_sec > time(NULL))
-			t.tv_sec = time(NULL);
-		queue_add(&st->q, id, &t, time(NULL));
+		if (spool_name_time(id, &t) && t.tv_sec > wall_now())
+			t.tv_sec = wall_now();
+		queue_add(&st->q, id, &t, wall_now());
 	}
 	return 0;
 }
