@@ -179,7 +179,7 @@ child_needs_fork(const struct spawn *s)
 	const struct stconf *sc = s->sc;
 
 	return (sc->user != NULL && geteuid() == 0 && (sc->uid != 0 ||
-	    sc->gid != getegid() || s->spoolgid != (gid_t)-1)) ||
+	    sc->gid != getegid())) ||
 	    sc->rlimit_nproc > 0 || sc->rlimit_as > 0 || sc->rlimit_cpu > 0;
 }
 
@@ -204,26 +204,16 @@ child_limits(const struct stconf *sc)
 }
 
 /*
- * Becomes the stage's user: its uid, its gid, its groups, and the spool's
- * group when the config names one, by which the child reaches its job.
+ * Becomes the stage's user: its uid, its gid and its groups, which hold
+ * the spool's group (conf.c), by which the child reaches its job.
  */
 static int
-child_become(const struct spawn *s)
+child_become(const struct stconf *sc)
 {
-	const struct stconf *sc = s->sc;
-	gid_t groups[NGROUPS_MAX + 1];
-	int n = 0, i;
-
 	if (sc->user == NULL || geteuid() != 0)
 		return 0;
-	for (i = 0; i < sc->ngroups && n < NGROUPS_MAX; i++)
-		groups[n++] = sc->groups[i];
-	for (i = 0; i < n && groups[i] != s->spoolgid; i++)
-		;
-	if (s->spoolgid != (gid_t)-1 && i == n)
-		groups[n++] = s->spoolgid;
-	return setgroups(n, groups) == -1 || setgid(sc->gid) == -1 ||
-	    setuid(sc->uid) == -1 ? -1 : 0;
+	return setgroups(sc->ngroups, sc->groups) == -1 ||
+	    setgid(sc->gid) == -1 || setuid(sc->uid) == -1 ? -1 : 0;
 }
 
 /* In a forked child, from fork to exec: what posix_spawn would do. */
@@ -247,7 +237,7 @@ child_exec(const struct spawn *s, const char *path, char **argv, char **env)
 	    dup2(s->logfd, STDERR_FILENO) == -1)
 		_exit(127);
 	closefrom(STDERR_FILENO + 1);
-	if (child_become(s) == -1) {
+	if (child_become(s->sc) == -1) {
 		dprintf(STDERR_FILENO, "spoold: cannot become %s: %s\n",
 		    s->sc->user, strerror(errno));
 		_exit(127);

@@ -677,24 +677,36 @@ conf_dir(const char *path)
 
 /*
  * The spool is its owner's and its group's (0750): a stage's user other
- * than root reaches its job through the group, so there must be one.
+ * than root reaches its job through the group, so there must be one, and
+ * it joins the groups the stage's children get.
  */
 static int
 conf_reach(struct conf *c, uid_t euid)
 {
 	size_t i;
-	const struct stconf *s;
+	int j;
+	struct stconf *s;
 
-	if (euid != 0 || c->group != NULL)
+	if (euid != 0)
 		return 0;
 	for (i = 0; i < c->nstages; i++) {
 		s = c->stages[i];
-		if (s->user != NULL && s->uid != 0) {
+		if (s->user == NULL || s->uid == 0)
+			continue;
+		if (c->group == NULL) {
 			conf_fail(conf_line(s->name, "user"), "user: %s cannot "
 			    "reach the spool, which only root and its group may "
 			    "enter: name that group with group", s->user);
 			return -1;
 		}
+		for (j = 0; j < s->ngroups && s->groups[j] != c->gid; j++)
+			;
+		if (j < s->ngroups)
+			continue;
+		if ((s->groups = reallocarray(s->groups, s->ngroups + 1,
+		    sizeof(gid_t))) == NULL)
+			fatal("reallocarray");
+		s->groups[s->ngroups++] = c->gid;
 	}
 	return 0;
 }

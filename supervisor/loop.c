@@ -542,7 +542,7 @@ run_start(struct stage *st, const char *id, struct status *s)
 	if (unlinkat(L.sp->workfd, rel, 0) == -1 && errno != ENOENT)
 		log_warn("unlink work/%s", rel);
 	sw = (struct spawn){st->sc, L.conf->spool, id, job, work, hb,
-	    r->st.attempt, wfd, L.conf->gid};
+	    r->st.attempt, wfd};
 	r->t0 = r->beat = mono_now();
 	TAILQ_INSERT_TAIL(&st->runs, r, entry);
 	st->nrun++;

@@ -124,14 +124,28 @@ spool_open_dirs(struct spool *sp, const char *path, int create)
 	return 0;
 }
 
+#define SPOOL_NDIRS 6
+
+/* The spool's own folders, open. */
+static void
+spool_dirs(struct spool *sp, int *fds[SPOOL_NDIRS])
+{
+	fds[0] = &sp->dfd;
+	fds[1] = &sp->tmpfd;
+	fds[2] = &sp->workfd;
+	fds[3] = &sp->logfd;
+	fds[4] = &sp->indexfd;
+	fds[5] = &sp->cancelfd;
+}
+
 static void
 spool_close_dirs(struct spool *sp)
 {
-	int *fds[] = {&sp->dfd, &sp->tmpfd, &sp->workfd, &sp->logfd,
-		&sp->indexfd, &sp->cancelfd};
+	int *fds[SPOOL_NDIRS];
 	size_t i;
 
-	for (i = 0; i < sizeof(fds) / sizeof(*fds); i++)
+	spool_dirs(sp, fds);
+	for (i = 0; i < SPOOL_NDIRS; i++)
 		if (*fds[i] != -1) {
 			close(*fds[i]);
 			*fds[i] = -1;
@@ -174,14 +188,13 @@ spool_gone(int fd)
 int
 spool_repair(struct spool *sp, const char *path)
 {
-	int *fds[] = {&sp->dfd, &sp->tmpfd, &sp->workfd, &sp->logfd,
-		&sp->indexfd, &sp->cancelfd};
+	int *fds[SPOOL_NDIRS];
 	size_t i;
 
-	for (i = 0; i < sizeof(fds) / sizeof(*fds); i++)
-		if (spool_gone(*fds[i]))
-			break;
-	if (i == sizeof(fds) / sizeof(*fds))
+	spool_dirs(sp, fds);
+	for (i = 0; i < SPOOL_NDIRS && !spool_gone(*fds[i]); i++)
+		;
+	if (i == SPOOL_NDIRS)
 		return 0;
 	log_warnx("%s: a folder of the spool was removed; making it again",
 	    path);

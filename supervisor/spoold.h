@@ -225,7 +225,6 @@ struct spawn {
 	const char *spooldir, *id, *job, *workdir, *heartbeat;
 	int attempt;
 	int logfd;      /* its stdout and stderr */
-	gid_t spoolgid; /* the spool's group, or (gid_t)-1 */
 };
 
 char **child_argv(char *const *command, const char *job, const char *id,
