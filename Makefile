@@ -38,7 +38,7 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 CORE := conf log status spool child queue metrics
-DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/loop.o $(B)/main.o
+DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/notify.o $(B)/loop.o $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MAN1 := $(wildcard supervisor/*.1)
 MAN5 := supervisor/spoold.conf.5

@@ -1085,16 +1085,23 @@ loop_metrics(void)
 	free(ms);
 }
 
+/* The counts, in the process title and to the service manager. */
 static void
 loop_title(void)
 {
 	struct stage *st;
-	size_t queued = 0;
+	size_t queued = 0, deferred = 0;
 
-	TAILQ_FOREACH(st, &L.stages, entry)
+	TAILQ_FOREACH(st, &L.stages, entry) {
 		queued += queue_ready(&st->q);
+		deferred += queue_deferred(&st->q);
+	}
 	setproctitle("%s%ld running, %zu queued",
 	    L.stopping ? "stopping, " : "", L.nrun, queued);
+	notify_status("%s%ld running, %zu queued, %zu deferred, %llu done, "
+	    "%llu error", L.stopping ? "stopping, " : "", L.nrun, queued,
+	    deferred, (unsigned long long)L.total.done,
+	    (unsigned long long)L.total.error);
 }
 
 static int
@@ -1195,20 +1202,20 @@ loop_reload(void)
 	struct conf *c;
 
 	log_info("SIGHUP: reloading %s", L.conf->path);
-	if ((c = conf_load(L.conf->path, geteuid())) == NULL) {
+	notify_reloading();
+	if ((c = conf_load(L.conf->path, geteuid())) == NULL)
 		log_warnx("reload failed; the config in force stays");
-		return;
-	}
-	if (strcmp(c->spool, L.conf->spool) != 0) {
+	else if (strcmp(c->spool, L.conf->spool) != 0) {
 		log_warnx("reload: the spool cannot change while running "
 		    "(restart spoold); the config in force stays");
 		conf_free(c);
-		return;
+	} else {
+		stages_apply(c, 0);
+		conf_free(L.conf);
+		L.conf = c;
+		log_info("reloaded");
 	}
-	stages_apply(c, 0);
-	conf_free(L.conf);
-	L.conf = c;
-	log_info("reloaded");
+	notify_send("READY=1");
 }
 
 static void
@@ -1218,6 +1225,7 @@ loop_shutdown(int hard)
 	struct run *r;
 
 	if (L.stopping == 0) {
+		notify_send("STOPPING=1");
 		L.stopping = 1;
 		L.stopat = ms_after(mono_now(), L.conf->shutdown_grace * 1000LL);
 		log_info("stopping: waiting up to %lds for %ld children",
@@ -1474,6 +1482,7 @@ loop_run(struct conf *conf, struct spool *sp)
 	spool_scan(sp->cancelfd, cancel_one, NULL);
 	spool_sync(sp);
 	log_info("started, pid %ld, spool %s", (long)getpid(), conf->spool);
+	notify_send("READY=1");
 	pfd[0] = (struct pollfd){.fd = L.sigfd, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = L.infd, .events = POLLIN};
 	pfd[2] = (struct pollfd){.fd = -1, .events = POLLIN};

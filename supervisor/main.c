@@ -87,6 +87,7 @@ main(int argc, char *argv[], char *envp[])
 		return EX_OK;
 	}
 	umask(027);
+	notify_init();
 	if (spool_open(&sp, conf->spool, 1, conf->gid) == -1)
 		return EX_CANTCREAT;
 	sp.swap = 1; /* spoold alone rewrites its records by RENAME_EXCHANGE */
@@ -100,5 +101,6 @@ main(int argc, char *argv[], char *envp[])
 	r = loop_run(conf, &sp);
 	pidfile_remove(pfh);
 	spool_close(&sp);
+	notify_close();
 	return r == 0 ? EX_OK : EX_OSERR;
 }

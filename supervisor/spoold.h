@@ -313,6 +313,13 @@ int metrics_load(struct spool *, struct counters *total,
     int (*each)(void *, const char *, const struct counters *), void *);
 int metrics_write(struct spool *, const char *json);
 
+/* notify.c: sd_notify(3) messages to the service manager, if any. */
+void notify_init(void);
+void notify_send(const char *);
+void notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
+void notify_reloading(void);
+void notify_close(void);
+
 /* loop.c: the one poll loop. */
 int loop_run(struct conf *, struct spool *);
 
