@@ -11,7 +11,7 @@ DESTDIR    ?=
 
 CC      ?= cc
 B       := build
-PKGS    := libconfuse libbsd jansson
+PKGS    := libconfuse libbsd jansson libmd
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2
 CFLAGS  ?= -O2 -g
@@ -26,7 +26,7 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Debian packages, each found by pkg-config name or command.
 DEPS_PKG := libconfuse:libconfuse-dev libbsd:libbsd-dev cmocka:libcmocka-dev \
-            jansson:libjansson-dev
+            jansson:libjansson-dev libmd:libmd-dev
 DEPS_CMD := pkg-config:pkg-config mandoc:mandoc python3:python3 tmux:tmux \
             valgrind:valgrind setpriv:util-linux
 # What the shipped pipeline (conf/spoold.conf, stages/) runs.
@@ -37,8 +37,8 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             convert-im6.q16:imagemagick \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-CORE := conf log status spool child queue metrics
-DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/notify.o $(B)/loop.o $(B)/main.o
+CORE := conf log status events dedupe spool child queue metrics
+DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/hook.o $(B)/notify.o $(B)/loop.o $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MAN1 := $(wildcard supervisor/*.1)
 MAN5 := supervisor/spoold.conf.5
@@ -96,12 +96,13 @@ $(B)/crash/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/crash/%)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests link the modules they test, with and without sanitizers.
-$(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) tests/unit/unit.h | $(B)
+$(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) tests/unit/unit.h \
+    tests/unit/unit_spool.h | $(B)
 	$(CC) $(CFLAGS) $(XCFLAGS) -Isupervisor -o $@ $(filter %.c %.o,$^) \
 	    $(LDLIBS) -lcmocka
 
 $(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) \
-    tests/unit/unit.h | $(B)/san
+    tests/unit/unit.h tests/unit/unit_spool.h | $(B)/san
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ \
 	    $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
 
@@ -131,7 +132,7 @@ check-unit:
 # The black-box suites run the programs as built, then built with ASan and
 # UBSan watching the daemon and the CLI; crash.sh aborts the crash build at
 # each crash point; run.sh runs once more with spoold under valgrind.
-BLACKBOX := run spoolctl pipeline hostile children
+BLACKBOX := run spoolctl events pipeline hostile children
 check-blackbox:
 	@set -e; for b in $(B) $(B)/san; do \
 	    for t in $(BLACKBOX); do \

@@ -101,7 +101,10 @@ child_var(const char *name, const char *value)
 	return s;
 }
 
-/* The stage's env, a PATH unless it sets one, and the SPOOL_* variables. */
+/*
+ * The stage's env, a PATH unless it sets one, and the SPOOL_* variables:
+ * a hook's have SPOOL_EVENT and SPOOL_REASON too.
+ */
 static char **
 child_env(const struct spawn *s)
 {
@@ -114,7 +117,7 @@ child_env(const struct spawn *s)
 			has_path = 1;
 		n++;
 	}
-	if ((env = calloc(n + 9, sizeof(*env))) == NULL)
+	if ((env = calloc(n + 11, sizeof(*env))) == NULL)
 		fatal("calloc");
 	for (k = 0; k < n; k++)
 		if ((env[i++] = strdup(s->sc->env[k])) == NULL)
@@ -129,6 +132,10 @@ child_env(const struct spawn *s)
 	env[i++] = child_var("SPOOL_WORKDIR", s->workdir);
 	env[i++] = child_var("SPOOL_HEARTBEAT", s->heartbeat);
 	env[i++] = child_var("SPOOL_DIR", s->spooldir);
+	if (s->event != NULL) {
+		env[i++] = child_var("SPOOL_EVENT", s->event);
+		env[i++] = child_var("SPOOL_REASON", s->reason);
+	}
 	return env;
 }
 
@@ -319,8 +326,8 @@ child_spawn(const struct spawn *s)
 	char **argv, **env, *path;
 	pid_t pid = -1;
 
-	argv = child_argv(s->sc->command, s->job, s->id, s->sc->name,
-	    s->workdir);
+	argv = child_argv(s->command != NULL ? s->command : s->sc->command,
+	    s->job, s->id, s->sc->name, s->workdir);
 	env = child_env(s);
 	if ((path = child_which(argv[0], env)) == NULL) {
 		if (strchr(argv[0], '/') != NULL)

@@ -388,6 +388,10 @@ stconf_free(struct stconf *sc)
 	free(sc->name);
 	strv_free(sc->command);
 	strv_free(sc->env);
+	strv_free(sc->on_done);
+	strv_free(sc->on_retry);
+	strv_free(sc->on_error);
+	strv_free(sc->version);
 	free(sc->next);
 	free(sc->user);
 	free(sc->groups);
@@ -470,11 +474,41 @@ conf_stage_name(const char *name, int line)
 	return 0;
 }
 
+/*
+ * An argv key (command, a hook, version_command): a program that is not
+ * empty, known placeholders, and a program named by a relative path taken
+ * from the config file's folder.
+ */
+static int
+conf_argv(struct stconf *sc, const char *key, char **argv, const char *dir)
+{
+	int line = conf_line(sc->name, key);
+	char **a, *p, *abs;
+
+	if (argv[0][0] == '\0') {
+		conf_fail(line ? line : sc->line, "%s: the program is empty", key);
+		return -1;
+	}
+	for (a = argv; *a != NULL; a++)
+		for (p = *a; (p = strchr(p, '%')) != NULL; p += 2)
+			if (p[1] == '\0' || strchr("fisw%", p[1]) == NULL) {
+				conf_fail(line, "%s: unknown placeholder \"%%%.1s\" "
+				    "(known: %%f %%i %%s %%w %%%%)", key, p + 1);
+				return -1;
+			}
+	if (strchr(argv[0], '/') != NULL && argv[0][0] != '/') {
+		if (asprintf(&abs, "%s/%s", dir, argv[0]) == -1)
+			fatal("asprintf");
+		free(argv[0]);
+		argv[0] = abs;
+	}
+	return 0;
+}
+
 static int
 conf_command(struct stconf *sc, const char *dir)
 {
-	int line = conf_line(sc->name, "command");
-	char **a, *p, *abs;
+	int line;
 
 	if (sc->command == NULL) {
 		if ((line = conf_stage_word(sc->line, "command")) > 0)
@@ -483,23 +517,21 @@ conf_command(struct stconf *sc, const char *dir)
 			conf_fail(sc->line, "stage %s: no command", sc->name);
 		return -1;
 	}
-	if (sc->command[0][0] == '\0') {
-		conf_fail(line ? line : sc->line, "command: the program is empty");
-		return -1;
-	}
-	for (a = sc->command; *a != NULL; a++)
-		for (p = *a; (p = strchr(p, '%')) != NULL; p += 2)
-			if (p[1] == '\0' || strchr("fisw%", p[1]) == NULL) {
-				conf_fail(line, "command: unknown placeholder "
-				    "\"%%%.1s\" (known: %%f %%i %%s %%w %%%%)", p + 1);
-				return -1;
-			}
-	if (strchr(sc->command[0], '/') != NULL && sc->command[0][0] != '/') {
-		if (asprintf(&abs, "%s/%s", dir, sc->command[0]) == -1)
-			fatal("asprintf");
-		free(sc->command[0]);
-		sc->command[0] = abs;
-	}
+	return conf_argv(sc, "command", sc->command, dir);
+}
+
+/* The hooks and version_command: argv keys that may be left out. */
+static int
+conf_commands(struct stconf *sc, const char *dir)
+{
+	char **v[] = {sc->on_done, sc->on_retry, sc->on_error, sc->version};
+	const char *keys[] = {"on_done", "on_retry", "on_error",
+	    "version_command"};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(*v); i++)
+		if (v[i] != NULL && conf_argv(sc, keys[i], v[i], dir) == -1)
+			return -1;
 	return 0;
 }
 
@@ -593,6 +625,12 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	sc->line = line;
 	sc->command = conf_list(sec, "command");
 	sc->env = conf_list(sec, "env");
+	sc->on_done = conf_list(sec, "on_done");
+	sc->on_retry = conf_list(sec, "on_retry");
+	sc->on_error = conf_list(sec, "on_error");
+	sc->version = conf_list(sec, "version_command");
+	sc->hook_timeout = cfg_getint(sec, "hook_timeout");
+	sc->dedupe = cfg_getbool(sec, "dedupe");
 	if (cfg_getstr(sec, "next") != NULL)
 		sc->next = xstrdup(cfg_getstr(sec, "next"));
 	if (cfg_getstr(sec, "user") != NULL)
@@ -621,7 +659,10 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	    conf_number(t, "rlimit_as", sc->rlimit_as, 0, BYTES_MAX) == -1 ||
 	    conf_number(t, "rlimit_cpu", sc->rlimit_cpu, 0, SECONDS_MAX) == -1 ||
 	    conf_number(t, "log_max", sc->log_max, 0, BYTES_MAX) == -1 ||
-	    conf_command(sc, dir) == -1 || conf_env(sc) == -1 ||
+	    conf_number(t, "hook_timeout", sc->hook_timeout, 0,
+	    SECONDS_MAX) == -1 ||
+	    conf_command(sc, dir) == -1 || conf_commands(sc, dir) == -1 ||
+	    conf_env(sc) == -1 ||
 	    conf_fail_codes(sc, sec) == -1 || conf_user(sc, euid) == -1) {
 		stconf_free(sc);
 		return NULL;
@@ -754,6 +795,7 @@ conf_build(cfg_t *cfg, const char *path, uid_t euid)
 	c->max_children = cfg_getint(cfg, "max_children");
 	c->kill_grace = cfg_getint(cfg, "kill_grace");
 	c->shutdown_grace = cfg_getint(cfg, "shutdown_grace");
+	c->events_max = cfg_getint(cfg, "events_max");
 	c->gid = (gid_t)-1;
 	if (spool[0] == '\0')
 		conf_fail(conf_line(NULL, "spool"), "spool: empty path");
@@ -762,7 +804,8 @@ conf_build(cfg_t *cfg, const char *path, uid_t euid)
 	    COUNT_MAX) == -1 ||
 	    conf_number(NULL, "kill_grace", c->kill_grace, 0, SECONDS_MAX) == -1 ||
 	    conf_number(NULL, "shutdown_grace", c->shutdown_grace, 0,
-	    SECONDS_MAX) == -1 || conf_group(c, cfg_getstr(cfg, "group")) == -1)
+	    SECONDS_MAX) == -1 ||
+	    conf_number(NULL, "events_max", c->events_max, 0, BYTES_MAX) == -1 || conf_group(c, cfg_getstr(cfg, "group")) == -1)
 		;
 	else if (n == 0)
 		conf_fail(0, "no stage declared");
@@ -804,6 +847,12 @@ conf_parse(char *text, size_t len)
 		CFG_INT_CB("rlimit_as", 0, CFGF_NONE, conf_size),
 		CFG_INT("rlimit_cpu", 0, CFGF_NONE),
 		CFG_INT_CB("log_max", 0, CFGF_NONE, conf_size),
+		CFG_BOOL("dedupe", cfg_false, CFGF_NONE),
+		CFG_STR_LIST("on_done", NULL, CFGF_NODEFAULT),
+		CFG_STR_LIST("on_retry", NULL, CFGF_NODEFAULT),
+		CFG_STR_LIST("on_error", NULL, CFGF_NODEFAULT),
+		CFG_INT("hook_timeout", 60, CFGF_NONE),
+		CFG_STR_LIST("version_command", NULL, CFGF_NODEFAULT),
 		CFG_END()
 	};
 	static cfg_opt_t opts[] = {
@@ -813,6 +862,7 @@ conf_parse(char *text, size_t len)
 		CFG_INT("kill_grace", 5, CFGF_NONE),
 		CFG_INT("shutdown_grace", 30, CFGF_NONE),
 		CFG_STR("group", NULL, CFGF_NODEFAULT),
+		CFG_INT_CB("events_max", 10 * 1024 * 1024, CFGF_NONE, conf_size),
 		CFG_SEC("stage", stage_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
@@ -913,8 +963,9 @@ conf_print(FILE *fp, const struct conf *c)
 	size_t i, j;
 
 	fprintf(fp, "spool = \"%s\"\ntick = %ld\nmax_children = %ld\n"
-	    "kill_grace = %ld\nshutdown_grace = %ld\n", c->spool, c->tick,
-	    c->max_children, c->kill_grace, c->shutdown_grace);
+	    "kill_grace = %ld\nshutdown_grace = %ld\nevents_max = %ld\n",
+	    c->spool, c->tick, c->max_children, c->kill_grace,
+	    c->shutdown_grace, c->events_max);
 	if (c->group != NULL)
 		fprintf(fp, "group = \"%s\"\n", c->group);
 	for (i = 0; i < c->nstages; i++) {
@@ -937,7 +988,14 @@ conf_print(FILE *fp, const struct conf *c)
 		conf_print_list(fp, "env", s->env);
 		fprintf(fp, "    retain = %ld\n    rlimit_nproc = %ld\n"
 		    "    rlimit_as = %ld\n    rlimit_cpu = %ld\n"
-		    "    log_max = %ld\n}\n", s->retain, s->rlimit_nproc,
-		    s->rlimit_as, s->rlimit_cpu, s->log_max);
+		    "    log_max = %ld\n    dedupe = %s\n", s->retain,
+		    s->rlimit_nproc, s->rlimit_as, s->rlimit_cpu, s->log_max,
+		    s->dedupe ? "true" : "false");
+		conf_print_list(fp, "on_done", s->on_done);
+		conf_print_list(fp, "on_retry", s->on_retry);
+		conf_print_list(fp, "on_error", s->on_error);
+		fprintf(fp, "    hook_timeout = %ld\n", s->hook_timeout);
+		conf_print_list(fp, "version_command", s->version);
+		fprintf(fp, "}\n");
 	}
 }

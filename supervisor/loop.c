@@ -248,7 +248,6 @@ static struct stage *
 recover_place(struct stage *st, struct status *s, int known, int *todir)
 {
 	struct stage *to = st;
-	char key[sizeof(s->key)];
 
 	*todir = DIR_QUEUE;
 	if (known && strcmp(s->stage, st->name) == 0) {
@@ -267,9 +266,10 @@ recover_place(struct stage *st, struct status *s, int known, int *todir)
 	}
 	if (known && s->state == JS_QUEUED && (to = stage_find(s->stage)) != NULL)
 		return to; /* on its way to the next stage */
-	strlcpy(key, known ? s->key : "", sizeof(key));
-	status_init(s, st->name);
-	strlcpy(s->key, key, sizeof(s->key));
+	if (known)
+		status_renew(s, st->name);
+	else
+		status_init(s, st->name);
 	return st;
 }
 
@@ -503,11 +503,68 @@ run_output(struct run *r, int *wfd)
 	return 0;
 }
 
+static void
+count(uint64_t *of_stage, uint64_t *of_total)
+{
+	(*of_stage)++;
+	(*of_total)++;
+}
+
+/* The hook of event, if the stage has one, for a job now in folder dir. */
+static void
+stage_hook(struct stage *st, const char *event, int dir, const char *id,
+    const struct status *s)
+{
+	char job[PATH_MAX];
+
+	spool_path(job, sizeof(job), "%s/%s/%s/%s", L.conf->spool, st->name,
+	    spool_dir_name(dir), id);
+	hook_add(st->sc, event, id, job, s);
+}
+
+/*
+ * In a stage with dedupe, the content of a job just claimed is hashed: a
+ * job whose content another job had first goes to error/, and 1 says so.
+ * A job that cannot be hashed or recorded runs: twice rather than never.
+ */
+static int
+stage_dedupe(struct stage *st, const char *id, struct status *s)
+{
+	char first[ID_MAX + 1];
+	int r;
+
+	if (dedupe_hash(st->sd.fd[DIR_RUNNING], id, s->sha256) == -1) {
+		log_warn("%s: hash running/%s", st->name, id);
+		s->sha256[0] = '\0';
+		return 0;
+	}
+	if ((r = dedupe_claim(L.sp, s->sha256, id, first, sizeof(first))) == -1)
+		log_warn("%s: %s: index/sha256", st->name, id);
+	if (r != 1)
+		return 0;
+	s->state = JS_ERROR;
+	s->finished = s->updated = time(NULL);
+	snprintf(s->reason, sizeof(s->reason), "duplicate of %s", first);
+	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING],
+	    st->sd.fd[DIR_ERROR], id, s, CP_ERROR) == -1) {
+		log_warn("move %s/running/%s to error/", st->name, id);
+		s->state = JS_QUEUED;
+		s->reason[0] = '\0';
+		return 0;
+	}
+	count(&st->c.duplicates, &L.total.duplicates);
+	count(&st->c.error, &L.total.error);
+	log_info("%s: %s: duplicate of %s; to error/", st->name, id, first);
+	stage_hook(st, "error", DIR_ERROR, id, s);
+	return 1;
+}
+
 /* Starts the run of a job just moved to running/. */
 static int
 run_start(struct stage *st, const char *id, struct status *s)
 {
 	char job[PATH_MAX], work[PATH_MAX], hb[PATH_MAX], rel[PATH_MAX];
+	char run[32];
 	struct spawn sw;
 	struct run *r;
 	int wfd;
@@ -530,8 +587,9 @@ run_start(struct stage *st, const char *id, struct status *s)
 		run_free(r);
 		return -1;
 	}
-	if (spool_log_header(r->logfd, st->name, r->st.attempt,
-	    r->st.started) == -1 || run_output(r, &wfd) == -1) {
+	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
+	if (spool_log_header(r->logfd, st->name, run, r->st.started) == -1 ||
+	    run_output(r, &wfd) == -1) {
 		loop_full("log");
 		close(r->logfd);
 		run_free(r);
@@ -542,7 +600,7 @@ run_start(struct stage *st, const char *id, struct status *s)
 	if (unlinkat(L.sp->workfd, rel, 0) == -1 && errno != ENOENT)
 		log_warn("unlink work/%s", rel);
 	sw = (struct spawn){st->sc, L.conf->spool, id, job, work, hb,
-	    r->st.attempt, wfd};
+	    r->st.attempt, wfd, NULL, NULL, NULL};
 	r->t0 = r->beat = mono_now();
 	TAILQ_INSERT_TAIL(&st->runs, r, entry);
 	st->nrun++;
@@ -573,6 +631,7 @@ run_start(struct stage *st, const char *id, struct status *s)
 	CRASHPOINT(CP_START);
 	if (spool_status_write(L.sp, id, &r->st) == -1)
 		loop_full("status");
+	events_add(L.sp, id, "running", &r->st);
 	log_debug("%s: %s attempt %d started, pid %ld", st->name, id,
 	    r->st.attempt, (long)r->pid);
 	return 0;
@@ -620,16 +679,13 @@ stage_claim(struct stage *st)
 		queue_defer(&st->q, e, &sb.st_mtim);
 		return;
 	}
-	if (spool_status_read(L.sp, id, &s) == -1)
+	if (spool_status_read(L.sp, id, &s) == -1) {
+		/* Put in queue/ by hand: its first event. */
 		status_init(&s, st->name);
-	else if (strcmp(s.stage, st->name) != 0 || s.state == JS_DONE ||
-	    s.state == JS_ERROR) {
-		/* A record of another stage or run: only the key carries. */
-		char key[sizeof(s.key)];
-		strlcpy(key, s.key, sizeof(key));
-		status_init(&s, st->name);
-		strlcpy(s.key, key, sizeof(s.key));
-	}
+		events_add(L.sp, id, status_state_name(s.state), &s);
+	} else if (strcmp(s.stage, st->name) != 0 || s.state == JS_DONE ||
+	    s.state == JS_ERROR)
+		status_renew(&s, st->name); /* a record of another stage or run */
 	if (s.submitted == 0)
 		s.submitted = sb.st_mtim.tv_sec;
 	s.priority = e->prio;
@@ -654,6 +710,8 @@ stage_claim(struct stage *st)
 	}
 	queue_remove(&st->q, e);
 	CRASHPOINT(CP_CLAIM);
+	if (st->sc->dedupe && !s.forced && stage_dedupe(st, id, &s) == 1)
+		return;
 	if (run_start(st, id, &s) == -1) {
 		spool_touch(st->sd.fd[DIR_RUNNING], id, now + L.conf->tick);
 		if (spool_move(L.sp, st->sd.fd[DIR_RUNNING],
@@ -711,13 +769,6 @@ loop_claim(void)
 		L.last = best;
 		stage_claim(best);
 	}
-}
-
-static void
-count(uint64_t *of_stage, uint64_t *of_total)
-{
-	(*of_stage)++;
-	(*of_total)++;
 }
 
 /*
@@ -842,6 +893,9 @@ run_place(struct run *r, enum outcome out, const char *why)
 		count(&st->c.error, &L.total.error);
 	else if (out == OUT_RETRY)
 		count(&st->c.retries, &L.total.retries);
+	if (out == OUT_DONE || out == OUT_RETRY || out == OUT_ERROR)
+		stage_hook(to, out == OUT_DONE ? "done" : out == OUT_RETRY ?
+		    "retry" : "error", todir, r->id, &r->st);
 	log_debug("%s: %s to %s/%s%s%s", st->name, r->id, to->name,
 	    spool_dir_name(todir), why[0] ? ": " : "", why);
 }
@@ -889,7 +943,7 @@ run_end(struct run *r, int ws)
 {
 	struct stage *st = r->stage;
 	long long ms = ms_between(r->t0, mono_now());
-	char why[256], how[128];
+	char why[256], how[128], run[32];
 	enum outcome out;
 
 	CRASHPOINT(CP_FINISH);
@@ -903,7 +957,8 @@ run_end(struct run *r, int ws)
 	out = child_outcome(st->sc, ws, r->stop, r->st.attempt,
 	    st->sc->next != NULL, why, sizeof(why));
 	child_describe(ws, how, sizeof(how));
-	spool_log_footer(r->logfd, st->name, r->st.attempt, how, ms);
+	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
+	spool_log_footer(r->logfd, st->name, run, how, ms);
 	close(r->logfd);
 	r->st.finished = r->st.updated = time(NULL);
 	r->st.exit = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
@@ -948,15 +1003,16 @@ loop_reap(void)
 	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
 		if ((r = run_find(pid)) != NULL)
 			run_end(r, ws);
-		else
+		else if (!hook_reaped(pid, ws))
 			L.orphans = 1; /* its children are ours now */
 	if (pid == -1 && errno != ECHILD)
 		log_warn("waitpid");
 }
 
 /*
- * Whether a child of spoold is its own: the sync helper, a run's leader
- * (job NULL), or a process of a run still going (its SPOOL_JOB).
+ * Whether a child of spoold is its own: the sync helper, a run's or a
+ * hook's leader (job NULL), or a process of a run or a hook still going
+ * (its SPOOL_JOB).
  */
 static int
 run_ours(pid_t pid, const char *job)
@@ -965,6 +1021,8 @@ run_ours(pid_t pid, const char *job)
 	struct stage *st;
 	struct run *r;
 
+	if (hook_ours(pid, job))
+		return 1;
 	if (job == NULL)
 		return pid == L.sp->syncpid || run_find(pid) != NULL;
 	TAILQ_FOREACH(st, &L.stages, entry)
@@ -1018,6 +1076,7 @@ loop_stale(void)
 	struct stage *st;
 	struct run *r;
 
+	hook_stale(now, L.conf->kill_grace);
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry) {
 			if (r->stop != STOP_NONE) {
@@ -1192,6 +1251,7 @@ loop_tick(void)
 		loop_retain();
 		L.nextretain = ms_after(now, RETAIN_EVERY * 1000LL);
 	}
+	events_tick(L.sp, L.conf->events_max);
 	loop_metrics();
 	loop_title();
 }
@@ -1237,6 +1297,7 @@ loop_shutdown(int hard)
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry)
 			run_stop(r, STOP_SHUTDOWN);
+	hook_stop_all(L.conf->kill_grace);
 }
 
 static void
@@ -1370,13 +1431,15 @@ deadline(long long *ms, struct timespec now, struct timespec at)
 static int
 loop_timeout(void)
 {
-	struct timespec now = mono_now();
+	struct timespec now = mono_now(), at;
 	long long ms = -1;
 	struct stage *st;
 	struct run *r;
 	time_t due, wall = time(NULL);
 
 	deadline(&ms, now, L.nexttick);
+	if (hook_next(&at))
+		deadline(&ms, now, at);
 	if (L.stopping == 1)
 		deadline(&ms, now, L.stopat);
 	TAILQ_FOREACH(st, &L.stages, entry) {
@@ -1423,7 +1486,19 @@ loop_setup(void)
 	return loop_watch_cancel();
 }
 
-/* One pass: deferred jobs due, claims, and one sync asked for all of it. */
+/* The config in force of a stage, for its hooks; NULL once it is gone. */
+static const struct stconf *
+stage_conf(const char *name)
+{
+	struct stage *st = stage_find(name);
+
+	return st != NULL && !st->retired ? st->sc : NULL;
+}
+
+/*
+ * One pass: deferred jobs due, claims, hooks, and one sync asked for all
+ * of it.
+ */
 static void
 loop_pass(void)
 {
@@ -1441,6 +1516,7 @@ loop_pass(void)
 			queue_due(&st->q, now);
 		loop_claim();
 	}
+	hook_start(L.sp, L.conf->spool, stage_conf);
 	spool_sync(L.sp);
 }
 
@@ -1497,7 +1573,7 @@ loop_run(struct conf *conf, struct spool *sp)
 		}
 		if (L.stopping == 1 && ms_between(L.stopat, now) >= 0)
 			loop_shutdown(1);
-		if (L.stopping && L.nrun == 0)
+		if (L.stopping && L.nrun == 0 && hook_count() == 0)
 			break;
 		timeout = loop_timeout();
 		pfd[2].fd = sp->syncack;

@@ -162,7 +162,7 @@ spool_open(struct spool *sp, const char *path, int create, gid_t gid)
 	memset(sp, 0, sizeof(*sp));
 	sp->gid = gid;
 	sp->dfd = sp->tmpfd = sp->workfd = sp->logfd = sp->indexfd =
-	    sp->cancelfd = -1;
+	    sp->cancelfd = sp->evfd = -1;
 	sp->syncreq = sp->syncack = -1;
 	sp->fsync = getenv("SPOOLD_NOSYNC") == NULL;
 	if (spool_open_dirs(sp, path, create) == -1) {
@@ -207,6 +207,9 @@ spool_close(struct spool *sp)
 {
 	spool_syncer_stop(sp);
 	spool_close_dirs(sp);
+	if (sp->evfd != -1)
+		close(sp->evfd);
+	sp->evfd = -1;
 }
 
 int
@@ -305,7 +308,7 @@ spool_text(char *buf, const char *text, size_t len)
 		}
 		if (o + n >= len)
 			break;
-		memcpy(buf + o, p, n);
+		memmove(buf + o, p, n); /* buf may be text */
 		o += n;
 	}
 	if (len > 0)
@@ -444,17 +447,44 @@ spool_transition(struct spool *sp, int fromfd, int tofd, const char *id,
 		if (spool_move(sp, fromfd, tofd, id) == -1)
 			return -1;
 		spool_status_write(sp, id, st);
-		return 0;
+	} else {
+		spool_status_write(sp, id, st);
+		CRASHPOINT(point);
+		if (spool_move(sp, fromfd, tofd, id) == -1)
+			return -1;
 	}
+	events_add(sp, id, status_state_name(st->state), st);
+	return 0;
+}
+
+/*
+ * A job put back in a queue/ by hand (spoolctl retry) from a folder spoold
+ * never claims from: its record and its event first, for spoold may claim
+ * it the moment it moves; the old record old is put back when the move
+ * fails.
+ */
+int
+spool_resubmit(struct spool *sp, int fromfd, int tofd, const char *id,
+    const struct status *st, const struct status *old)
+{
+	int saved;
+
 	spool_status_write(sp, id, st);
-	CRASHPOINT(point);
-	return spool_move(sp, fromfd, tofd, id);
+	events_add(sp, id, status_state_name(st->state), st);
+	if (spool_move(sp, fromfd, tofd, id) == 0)
+		return 0;
+	saved = errno;
+	spool_status_write(sp, id, old);
+	events_add(sp, id, status_state_name(old->state), old);
+	errno = saved;
+	return -1;
 }
 
 /*
  * Submits the file tmp/<tmpname> as job id in a queue/: its status record
- * first (so a key is known before the job can be claimed), its mtime set
- * to when it may start, then the rename that makes it a job, made durable.
+ * and its event first (so a key is known before the job can be claimed,
+ * and its events come in order), its mtime set to when it may start, then
+ * the rename that makes it a job, made durable.
  */
 int
 spool_submit(struct spool *sp, int queuefd, const char *tmpname,
@@ -463,9 +493,14 @@ spool_submit(struct spool *sp, int queuefd, const char *tmpname,
 	if (spool_workdir(sp, id, (uid_t)-1, (gid_t)-1) == -1 ||
 	    spool_status_write(sp, id, st) == -1)
 		return -1;
+	events_add(sp, id, status_state_name(st->state), st);
 	if (spool_touch(sp->tmpfd, tmpname, when) == -1 ||
 	    spool_rename(sp, sp->tmpfd, tmpname, queuefd, id) == -1) {
 		int saved = errno;
+		struct status gone = *st;
+		snprintf(gone.reason, sizeof(gone.reason), "not submitted: %s",
+		    strerror(saved));
+		events_add(sp, id, "purged", &gone);
 		spool_rmtree(sp->workfd, id);
 		errno = saved;
 		return -1;
@@ -711,14 +746,15 @@ spool_log_open(struct spool *sp, const char *id)
 	return fd;
 }
 
+/* The line before a run's output: run is "attempt N" or "hook on_done". */
 int
-spool_log_header(int fd, const char *stage, int attempt, time_t t)
+spool_log_header(int fd, const char *stage, const char *run, time_t t)
 {
 	char when[32];
 
 	spool_isotime(when, sizeof(when), t);
-	if (dprintf(fd, "=== spoold: %s stage %s attempt %d started\n", when,
-	    stage, attempt) < 0) {
+	if (dprintf(fd, "=== spoold: %s stage %s %s started\n", when, stage,
+	    run) < 0) {
 		log_warn("write a job's log");
 		return -1;
 	}
@@ -726,14 +762,14 @@ spool_log_header(int fd, const char *stage, int attempt, time_t t)
 }
 
 void
-spool_log_footer(int fd, const char *stage, int attempt, const char *what,
-    long long ms)
+spool_log_footer(int fd, const char *stage, const char *run,
+    const char *what, long long ms)
 {
 	char when[32];
 
 	spool_isotime(when, sizeof(when), time(NULL));
-	dprintf(fd, "=== spoold: %s stage %s attempt %d %s after %lld.%03llds\n",
-	    when, stage, attempt, what, ms / 1000, ms % 1000);
+	dprintf(fd, "=== spoold: %s stage %s %s %s after %lld.%03llds\n", when,
+	    stage, run, what, ms / 1000, ms % 1000);
 }
 
 /*
@@ -996,16 +1032,24 @@ spool_rmtree(int at, const char *name)
 	return r;
 }
 
-/* Removes a finished job: its file, its work folder and its log. */
+/*
+ * Removes a finished job: its file, its work folder, its log and its entry
+ * in the index of contents seen.
+ */
 int
 spool_purge(struct spool *sp, int at, const char *id)
 {
 	char log[NAME_MAX + 1];
+	struct status st;
 
+	if (spool_status_read(sp, id, &st) == -1)
+		status_init(&st, "");
 	if (spool_rmtree(at, id) == -1) {
 		log_warn("purge %s", id);
 		return -1;
 	}
+	dedupe_forget(sp, st.sha256, id);
+	events_add(sp, id, "purged", &st);
 	if (spool_rmtree(sp->workfd, id) == -1)
 		log_warn("purge work/%s", id);
 	spool_path(log, sizeof(log), "%s.log", id);

@@ -7,6 +7,7 @@
 #include <sys/param.h>
 #include <sys/stat.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -66,11 +67,13 @@ usage(void)
 	    "  ls [--stage S] [--state queued|deferred|running|done|error] [--json]\n"
 	    "  show ID [--json]\n"
 	    "  log ID [-f]\n"
-	    "  retry ID... | retry --stage S --all\n"
+	    "  retry [--force] ID... | retry [--force] --stage S --all\n"
 	    "  cancel ID...\n"
 	    "  purge [--stage S] [--state done|error] --older-than DURATION\n"
 	    "  stats [--json]\n"
-	    "  watch\n");
+	    "  watch\n"
+	    "  events [-f] [ID]\n"
+	    "  info [--json]\n");
 	exit(EX_USAGE);
 }
 
@@ -267,21 +270,11 @@ ctl_find_all(int argc, char **argv, size_t *stage, int *dir)
 static void
 ctl_status(const char *id, size_t stage, struct status *st)
 {
-	if (spool_status_read(&C.sp, id, st) == -1 ||
-	    strcmp(st->stage, C.stages[stage]) != 0) {
-		char key[sizeof(st->key)];
-		int prio;
-
-		key[0] = '\0';
-		prio = spool_priority(id);
-		if (spool_status_read(&C.sp, id, st) == 0) {
-			strlcpy(key, st->key, sizeof(key));
-			prio = st->priority;
-		}
+	if (spool_status_read(&C.sp, id, st) == -1) {
 		status_init(st, C.stages[stage]);
-		strlcpy(st->key, key, sizeof(st->key));
-		st->priority = prio;
-	}
+		st->priority = spool_priority(id);
+	} else if (strcmp(st->stage, C.stages[stage]) != 0)
+		status_renew(st, C.stages[stage]);
 }
 
 /* The id of a new job: priority, time, a unique part, then the name. */
@@ -813,6 +806,9 @@ ctl_show(int argc, char **argv)
 		printf("key:       %s\n", st.key);
 	if (st.progress[0])
 		printf("progress:  %s\n", st.progress);
+	if (st.sha256[0])
+		printf("sha256:    %s%s\n", st.sha256, st.forced ?
+		    " (run as a duplicate: retry --force)" : "");
 	if (tail != NULL && tail[0] != '\0')
 		printf("log:\n%s\n", tail);
 	free(tail);
@@ -861,13 +857,19 @@ ctl_log(int argc, char **argv)
 	return EX_OK;
 }
 
-/* An error/ job back to its queue/, attempts reset. */
+/*
+ * An error/ job back to its queue/, attempts reset; with force, run even
+ * as a duplicate.
+ */
 static int
-retry_one(const char *id, size_t s)
+retry_one(const char *id, size_t s, int force)
 {
-	struct status st;
+	struct status st, old;
 
 	ctl_status(id, s, &st);
+	old = st;
+	if (force)
+		st.forced = 1;
 	st.state = JS_QUEUED;
 	st.attempt = 0;
 	st.exit = -1;
@@ -875,8 +877,8 @@ retry_one(const char *id, size_t s)
 	st.reason[0] = '\0';
 	st.finished = 0;
 	st.updated = time(NULL);
-	if (spool_transition(&C.sp, C.sd[s].fd[DIR_ERROR],
-	    C.sd[s].fd[DIR_QUEUE], id, &st, 0) == -1) {
+	if (spool_resubmit(&C.sp, C.sd[s].fd[DIR_ERROR],
+	    C.sd[s].fd[DIR_QUEUE], id, &st, &old) == -1) {
 		fprintf(stderr, "spoolctl: retry %s: %s\n", id, strerror(errno));
 		return -1;
 	}
@@ -890,16 +892,18 @@ ctl_retry(int argc, char **argv)
 	static struct option opts[] = {
 		{"stage", required_argument, NULL, 's'},
 		{"all", no_argument, NULL, 'a'},
+		{"force", no_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *stage = NULL;
 	size_t *s, i, si;
-	int ch, *d, all = 0, r = EX_OK;
+	int ch, *d, all = 0, force = 0, r = EX_OK;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': stage = optarg; break;
 		case 'a': all = 1; break;
+		case 'f': force = 1; break;
 		default: usage();
 		}
 	}
@@ -914,7 +918,7 @@ ctl_retry(int argc, char **argv)
 		ctl_writable(si, DIR_QUEUE);
 		ls_collect((long)si, JS_ERROR);
 		for (i = 0; i < nents; i++)
-			if (retry_one(ents[i].id, si) == -1)
+			if (retry_one(ents[i].id, si, force) == -1)
 				r = EX_IOERR;
 		spool_sync(&C.sp);
 		return r;
@@ -932,7 +936,7 @@ ctl_retry(int argc, char **argv)
 		ctl_writable(s[i], DIR_QUEUE);
 	}
 	for (i = 0; i < (size_t)argc; i++)
-		if (retry_one(argv[i], s[i]) == -1)
+		if (retry_one(argv[i], s[i], force) == -1)
 			r = EX_IOERR;
 	spool_sync(&C.sp);
 	return r;
@@ -1257,6 +1261,312 @@ ctl_watch(int argc, char **argv)
 	return EX_OK;
 }
 
+/* Prints an event line, when it is of job id (or id is NULL). */
+static void
+events_print(const char *line, const char *id)
+{
+	json_t *o;
+	int match;
+
+	if (id != NULL) {
+		o = json_loads(line, 0, NULL);
+		match = o != NULL && json_is_string(json_object_get(o, "id")) &&
+		    strcmp(json_string_value(json_object_get(o, "id")), id) == 0;
+		json_decref(o);
+		if (!match)
+			return;
+	}
+	fputs(line, stdout);
+}
+
+/*
+ * Prints the whole lines of fp from where it is; a line still being
+ * written is left for the next call.
+ */
+static void
+events_read(FILE *fp, const char *id)
+{
+	static char *line;
+	static size_t cap;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		if (line[n - 1] != '\n') {
+			fseeko(fp, -(off_t)n, SEEK_CUR);
+			break;
+		}
+		events_print(line, id);
+	}
+	clearerr(fp);
+	fflush(stdout);
+}
+
+/* Whether events.jsonl is no longer the file open as fp (rotated). */
+static int
+events_rotated(FILE *fp)
+{
+	struct stat a, b;
+
+	if (fstatat(C.sp.indexfd, "events.jsonl", &a, 0) == -1)
+		return errno == ENOENT;
+	return fstat(fileno(fp), &b) == 0 && (a.st_ino != b.st_ino ||
+	    a.st_dev != b.st_dev);
+}
+
+static FILE *
+events_open(const char *name, int must)
+{
+	FILE *fp;
+	int fd;
+
+	if ((fd = openat(C.sp.indexfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT || must)
+			die(EX_NOINPUT, "index/%s: %s", name, strerror(errno));
+		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL)
+		fatal("fdopen");
+	return fp;
+}
+
+/*
+ * The events the spool keeps (events.jsonl.1, then events.jsonl), of one
+ * job or all; with -f, then the new ones as they come, across rotations.
+ */
+static int
+ctl_events(int argc, char **argv)
+{
+	const char *id;
+	FILE *fp;
+	int ch, follow = 0;
+
+	while ((ch = getopt(argc, argv, "f")) != -1)
+		if (ch == 'f')
+			follow = 1;
+		else
+			usage();
+	if (argc - optind > 1)
+		usage();
+	id = argc - optind == 1 ? argv[optind] : NULL;
+	ctl_open(0);
+	if ((fp = events_open("events.jsonl.1", 0)) != NULL) {
+		events_read(fp, id);
+		fclose(fp);
+	}
+	fp = events_open("events.jsonl", 0);
+	for (;;) {
+		if (fp != NULL)
+			events_read(fp, id);
+		if (!follow)
+			break;
+		if (fp != NULL && events_rotated(fp)) {
+			events_read(fp, id); /* what came before the rotation */
+			fclose(fp);
+			fp = NULL;
+		}
+		if (fp == NULL && (fp = events_open("events.jsonl", 0)) != NULL)
+			continue;
+		if (ferror(stdout))
+			return EX_IOERR;
+		poll(NULL, 0, 200);
+	}
+	if (fp != NULL)
+		fclose(fp);
+	return ferror(stdout) ? EX_IOERR : EX_OK;
+}
+
+#define INFO_MAX 4096	/* bytes of a version_command's output kept */
+#define INFO_WAIT 10	/* seconds it may take */
+
+/* In the child of info_run: the stage's env, then the command. */
+static void __attribute__((noreturn))
+info_exec(const struct stconf *sc, int out)
+{
+	char **e;
+	int null;
+
+	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
+	    dup2(null, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
+	    dup2(out, STDERR_FILENO) == -1)
+		_exit(127);
+	for (e = sc->env; e != NULL && *e != NULL; e++)
+		putenv(*e);
+	execvp(sc->version[0], sc->version);
+	dprintf(STDERR_FILENO, "%s: %s\n", sc->version[0], strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Runs a stage's version_command as this user, its output (stdout and
+ * stderr) into buf; 0 when it exits 0 within INFO_WAIT seconds, else -1
+ * with what happened in why.
+ */
+static int
+info_run(const struct stconf *sc, char *buf, size_t len, char *why,
+    size_t wlen)
+{
+	struct pollfd pfd;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+	int p[2], ws, left = INFO_WAIT * 1000;
+	char drop[512];
+
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1)
+		die(EX_OSERR, "version_command: %s", strerror(errno));
+	if (pid == 0)
+		info_exec(sc, p[1]);
+	close(p[1]);
+	pfd = (struct pollfd){.fd = p[0], .events = POLLIN};
+	while (left > 0 && poll(&pfd, 1, 100) >= 0) {
+		left -= 100;
+		if (!(pfd.revents & (POLLIN | POLLHUP)))
+			continue;
+		if (got + 1 < len)
+			n = read(p[0], buf + got, len - got - 1);
+		else
+			n = read(p[0], drop, sizeof(drop));
+		if (n <= 0)
+			break;
+		if (got + 1 < len)
+			got += n;
+	}
+	buf[got] = '\0';
+	close(p[0]);
+	if (left <= 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &ws, 0) == -1 && errno == EINTR)
+		;
+	if (left <= 0)
+		snprintf(why, wlen, "no answer in %ds", INFO_WAIT);
+	else if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+		return 0;
+	else if (WIFEXITED(ws))
+		snprintf(why, wlen, "exit %d", WEXITSTATUS(ws));
+	else
+		snprintf(why, wlen, "killed by signal %d", WTERMSIG(ws));
+	return -1;
+}
+
+/* The daemon's pid, 0 when none holds the spool. */
+static long
+info_pid(void)
+{
+	char *text;
+	long pid;
+
+	if (C.sp.indexfd <= 0 || !spoold_running() ||
+	    (text = spool_read(C.sp.indexfd, "spoold.pid", 32)) == NULL)
+		return 0;
+	pid = strtol(text, NULL, 10);
+	free(text);
+	return pid;
+}
+
+/* A stage's versions: its version_command's output lines, or why not. */
+static json_t *
+info_stage(const struct stconf *sc, int *failed)
+{
+	char buf[INFO_MAX], why[64], *line, *next;
+	json_t *o, *lines, *cmd;
+	char **a;
+
+	cmd = json_array();
+	for (a = sc->command; *a != NULL; a++)
+		json_array_append_new(cmd, json_string(*a));
+	o = json_pack("{s:o}", "command", cmd);
+	if (sc->version == NULL) {
+		json_object_set_new(o, "versions", json_null());
+		return o;
+	}
+	lines = json_array();
+	if (info_run(sc, buf, sizeof(buf), why, sizeof(why)) == -1) {
+		json_object_set_new(o, "failed", json_string(why));
+		*failed = 1;
+	}
+	for (line = buf; *line != '\0'; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next != '\0')
+			*next++ = '\0';
+		spool_text(line, line, strlen(line) + 1);
+		if (line[0] != '\0')
+			json_array_append_new(lines, json_string(line));
+	}
+	json_object_set_new(o, "versions", lines);
+	return o;
+}
+
+static void
+info_print(json_t *o)
+{
+	const char *name;
+	json_t *st, *v;
+	size_t i;
+
+	printf("spoolctl %s\nconfig:  %s\nspool:   %s\n", SPOOLD_VERSION,
+	    json_is_string(json_object_get(o, "config")) ?
+	    json_string_value(json_object_get(o, "config")) : "(none: -d)",
+	    json_string_value(json_object_get(o, "spool")));
+	if (json_integer_value(json_object_get(o, "pid")) > 0)
+		printf("spoold:  running, pid %lld\n",
+		    (long long)json_integer_value(json_object_get(o, "pid")));
+	else
+		printf("spoold:  not running\n");
+	json_object_foreach(json_object_get(o, "stages"), name, st) {
+		printf("stage %s:", name);
+		json_array_foreach(json_object_get(st, "command"), i, v)
+			printf(" %s", json_string_value(v));
+		putchar('\n');
+		if (json_is_null(json_object_get(st, "versions")))
+			printf("  (no version_command)\n");
+		json_array_foreach(json_object_get(st, "versions"), i, v)
+			printf("  %s\n", json_string_value(v));
+		if (json_is_string(json_object_get(st, "failed")))
+			printf("  (version_command failed: %s)\n",
+			    json_string_value(json_object_get(st, "failed")));
+	}
+}
+
+/*
+ * What runs here: the versions of spoolctl and spoold's config, whether
+ * spoold runs, and each stage's tools as its version_command says.
+ */
+static int
+ctl_info(int argc, char **argv)
+{
+	static struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0}
+	};
+	json_t *o, *stages;
+	int ch, json = 0, failed = 0;
+	size_t i;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (ch == 'j')
+			json = 1;
+		else
+			usage();
+	if (argc != optind)
+		usage();
+	if (access(C.spooldir, F_OK) == 0)
+		ctl_open(0);
+	stages = json_object();
+	for (i = 0; C.conf != NULL && i < C.conf->nstages; i++)
+		json_object_set_new(stages, C.conf->stages[i]->name,
+		    info_stage(C.conf->stages[i], &failed));
+	o = json_pack("{s:s, s:s?, s:s, s:I, s:o}", "version", SPOOLD_VERSION,
+	    "config", C.conf != NULL ? C.conf->path : NULL, "spool",
+	    C.spooldir, "pid", (json_int_t)info_pid(), "stages", stages);
+	if (json) {
+		json_dumpf(o, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else
+		info_print(o);
+	json_decref(o);
+	return failed ? EX_UNAVAILABLE : EX_OK;
+}
+
 static const struct verb {
 	const char *name;
 	int (*fn)(int, char **);
@@ -1264,6 +1574,7 @@ static const struct verb {
 	{"submit", ctl_submit}, {"ls", ctl_ls}, {"show", ctl_show},
 	{"log", ctl_log}, {"retry", ctl_retry}, {"cancel", ctl_cancel},
 	{"purge", ctl_purge}, {"stats", ctl_stats}, {"watch", ctl_watch},
+	{"events", ctl_events}, {"info", ctl_info},
 };
 
 int

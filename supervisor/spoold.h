@@ -49,6 +49,10 @@ struct stconf {
 	long slots, timeout, heartbeat, attempts, backoff, backoff_max, retain;
 	long rlimit_nproc, rlimit_as, rlimit_cpu; /* 0: no limit */
 	long log_max; /* bytes of the job's log, 0: no limit */
+	char **on_done, **on_retry, **on_error; /* hooks, or NULL */
+	long hook_timeout;
+	char **version; /* version_command, or NULL */
+	int dedupe;
 	int *fail_codes;
 	size_t nfail;
 	int line;
@@ -60,6 +64,7 @@ struct conf {
 	char *group; /* the submitters' group, or NULL */
 	gid_t gid;   /* its id, or (gid_t)-1 */
 	long tick, max_children, kill_grace, shutdown_grace;
+	long events_max; /* bytes of events.jsonl before it is rotated */
 	struct stconf **stages;
 	size_t nstages;
 };
@@ -134,16 +139,19 @@ struct status {
 	int attempt;  /* runs started and counted */
 	int exit;     /* last exit code, -1 when none */
 	int signal;   /* last fatal signal, 0 when none */
-	char reason[256];
+	char reason[ID_MAX + 64]; /* room for "duplicate of ID" */
 	time_t submitted, started, finished, updated;
 	char progress[PROGRESS_MAX];
 	int priority;
 	char key[128];
 	pid_t pgid;                /* process group of the run, 0 when none */
 	unsigned long long pstart; /* its leader's start time, against reuse */
+	char sha256[65];           /* of the job's content, once hashed */
+	int forced;                /* run even as a duplicate (retry --force) */
 };
 
 void status_init(struct status *, const char *stage);
+void status_renew(struct status *, const char *stage);
 char *status_encode(const struct status *);
 int status_decode(const char *json, struct status *);
 const char *status_state_name(enum jstate);
@@ -154,6 +162,7 @@ struct spool {
 	int dfd;   /* the spool folder */
 	int tmpfd, workfd, logfd, indexfd;
 	int cancelfd; /* index/cancel/: a file per job to cancel */
+	int evfd;     /* index/events.jsonl, or -1 until it is opened */
 	int fsync;   /* make every change durable */
 	int dirty;   /* something changed since the last spool_sync */
 	int syncreq, syncack; /* pipes to and from the sync helper */
@@ -184,6 +193,8 @@ int spool_rename(struct spool *, int fromfd, const char *from, int tofd,
 int spool_move(struct spool *, int fromfd, int tofd, const char *id);
 int spool_transition(struct spool *, int fromfd, int tofd, const char *id,
     const struct status *, int point);
+int spool_resubmit(struct spool *, int fromfd, int tofd, const char *id,
+    const struct status *, const struct status *old);
 int spool_submit(struct spool *, int queuefd, const char *tmpname,
     const char *id, const struct status *, time_t when);
 int spool_touch(int dirfd, const char *id, time_t when);
@@ -196,8 +207,8 @@ int spool_status_read(struct spool *, const char *id, struct status *);
 int spool_status_write(struct spool *, const char *id, const struct status *);
 int spool_workdir(struct spool *, const char *id, uid_t, gid_t);
 int spool_log_open(struct spool *, const char *id);
-int spool_log_header(int fd, const char *stage, int attempt, time_t);
-void spool_log_footer(int fd, const char *stage, int attempt,
+int spool_log_header(int fd, const char *stage, const char *run, time_t);
+void spool_log_footer(int fd, const char *stage, const char *run,
     const char *what, long long ms);
 int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
     int fromdir, const char *id, const char *why);
@@ -225,6 +236,8 @@ struct spawn {
 	const char *spooldir, *id, *job, *workdir, *heartbeat;
 	int attempt;
 	int logfd;      /* its stdout and stderr */
+	char *const *command; /* a hook's, or NULL for the stage's */
+	const char *event, *reason; /* a hook's SPOOL_EVENT and SPOOL_REASON */
 };
 
 char **child_argv(char *const *command, const char *job, const char *id,
@@ -312,6 +325,33 @@ char *metrics_encode(time_t now, pid_t pid, time_t started,
 int metrics_load(struct spool *, struct counters *total,
     int (*each)(void *, const char *, const struct counters *), void *);
 int metrics_write(struct spool *, const char *json);
+
+/* events.c: data/index/events.jsonl, a line per change of state. */
+char *events_encode(const struct timespec *, const char *id,
+    const char *event, const struct status *);
+void events_add(struct spool *, const char *id, const char *event,
+    const struct status *);
+void events_tick(struct spool *, long max);
+
+/* dedupe.c: the contents seen, under data/index/sha256/. */
+#define SHA256_HEX 65 /* 64 digits and a NUL */
+int dedupe_hash(int dirfd, const char *id, char hex[SHA256_HEX]);
+int dedupe_valid(const char *hex);
+int dedupe_claim(struct spool *, const char *hex, const char *id,
+    char *first, size_t len);
+void dedupe_forget(struct spool *, const char *hex, const char *id);
+
+/* hook.c: on_done, on_retry and on_error, run beside the loop. */
+void hook_add(const struct stconf *, const char *event, const char *id,
+    const char *job, const struct status *);
+void hook_start(struct spool *, const char *spooldir,
+    const struct stconf *(*find)(const char *));
+int hook_reaped(pid_t, int wstatus);
+void hook_stale(struct timespec now, long grace);
+int hook_next(struct timespec *);
+int hook_ours(pid_t, const char *job);
+size_t hook_count(void);
+void hook_stop_all(long grace);
 
 /* notify.c: sd_notify(3) messages to the service manager, if any. */
 void notify_init(void);

@@ -39,6 +39,24 @@ status_init(struct status *st, const char *stage)
 	st->exit = -1;
 }
 
+/*
+ * A new record for a job entering a stage: what belongs to the job, not
+ * to a run, carries (its key, priority, submission time and content's
+ * hash, and a retry --force).
+ */
+void
+status_renew(struct status *st, const char *stage)
+{
+	struct status old = *st;
+
+	status_init(st, stage);
+	memcpy(st->key, old.key, sizeof(st->key));
+	memcpy(st->sha256, old.sha256, sizeof(st->sha256));
+	st->forced = old.forced;
+	st->priority = old.priority;
+	st->submitted = old.submitted;
+}
+
 static json_t *
 status_time(time_t t)
 {
@@ -64,7 +82,7 @@ status_encode(const struct status *st)
 	char *s;
 
 	o = json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:i, s:o, s:I, s:I}",
+	    "s:o, s:o, s:i, s:o, s:I, s:I, s:o, s:b}",
 	    "stage", st->stage, "state", states[st->state],
 	    "attempt", st->attempt,
 	    "exit", st->exit >= 0 ? json_integer(st->exit) : json_null(),
@@ -76,7 +94,8 @@ status_encode(const struct status *st)
 	    "updated", status_time(st->updated),
 	    "progress", status_str(st->progress),
 	    "priority", st->priority, "key", status_str(st->key),
-	    "pgid", (json_int_t)st->pgid, "pstart", (json_int_t)st->pstart);
+	    "pgid", (json_int_t)st->pgid, "pstart", (json_int_t)st->pstart,
+	    "sha256", status_str(st->sha256), "forced", st->forced);
 	if (o == NULL)
 		return NULL;
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -154,6 +173,8 @@ status_decode(const char *text, struct status *st)
 	    json_object_get(o, "progress"));
 	st->priority = (int)json_integer_value(json_object_get(o, "priority"));
 	status_copy(st->key, sizeof(st->key), json_object_get(o, "key"));
+	status_copy(st->sha256, sizeof(st->sha256), json_object_get(o, "sha256"));
+	st->forced = json_is_true(json_object_get(o, "forced"));
 	pgid = json_integer_value(json_object_get(o, "pgid"));
 	st->pgid = pgid > 0 && pgid < INT32_MAX ? (pid_t)pgid : 0;
 	st->pstart = (unsigned long long)json_integer_value(

@@ -229,6 +229,13 @@ test_defaults(void **state)
 	assert_int_equal(s->rlimit_as, 0);
 	assert_int_equal(s->rlimit_cpu, 0);
 	assert_int_equal(s->log_max, 0);
+	assert_false(s->dedupe);
+	assert_null(s->on_done);
+	assert_null(s->on_retry);
+	assert_null(s->on_error);
+	assert_int_equal(s->hook_timeout, 60);
+	assert_null(s->version);
+	assert_int_equal(c->events_max, 10 * 1024 * 1024);
 	assert_null(c->group);
 	assert_int_equal(c->gid, (gid_t)-1);
 	conf_free(c);
@@ -1183,6 +1190,54 @@ test_limits(void **state)
 	conf_free(c);
 }
 
+/* dedupe, the hooks, version_command and events_max. */
+static void
+test_hooks(void **state)
+{
+	struct fx *f = *state;
+	const struct stconf *s;
+	struct conf *c;
+	char want[PATH_MAX];
+
+	write_conf(f, "events_max = 1M\n"
+	    "stage a {\n\tcommand = {\"/bin/true\"}\n\tdedupe = true\n"
+	    "\ton_done = {\"hooks/done\", \"%i\", \"%s\"}\n"
+	    "\ton_retry = {\"/bin/echo\", \"%f %w %%\"}\n"
+	    "\ton_error = {\"logger\", \"%i\"}\n\thook_timeout = 0\n"
+	    "\tversion_command = {\"./prep\", \"--version\"}\n}\n");
+	c = load(f, CONF_ANY_USER);
+	assert_non_null(c);
+	assert_string_equal(f->err, "");
+	assert_int_equal(c->events_max, 1024 * 1024);
+	s = c->stages[0];
+	assert_true(s->dedupe);
+	/* A program named by a relative path is taken from the config's folder. */
+	assert_string_equal(s->on_done[0], str(want, sizeof(want),
+	    "%s/hooks/done", f->dir));
+	assert_string_equal(s->on_done[1], "%i");
+	assert_string_equal(s->on_done[2], "%s");
+	assert_null(s->on_done[3]);
+	assert_string_equal(s->on_retry[0], "/bin/echo");
+	assert_string_equal(s->on_retry[1], "%f %w %%");
+	assert_string_equal(s->on_error[0], "logger");
+	assert_int_equal(s->hook_timeout, 0);
+	assert_string_equal(s->version[0], str(want, sizeof(want),
+	    "%s/./prep", f->dir));
+	assert_string_equal(s->version[1], "--version");
+	conf_free(c);
+	fails_on(f, STAGE_A "stage b {\n\tcommand = {\"x\"}\n"
+	    "\ton_retry = {\"x\", \"%q\"}\n}\n", 6, "on_retry: unknown "
+	    "placeholder \"%q\" (known: %f %i %s %w %%)");
+	fails_on(f, STAGE_A "stage b {\n\tcommand = {\"x\"}\n"
+	    "\tversion_command = {\"\"}\n}\n", 6, "version_command: the "
+	    "program is empty");
+	fails_on(f, STAGE_A "stage b {\n\tcommand = {\"x\"}\n"
+	    "\thook_timeout = -1\n}\n", 6, "hook_timeout: -1 is out of range "
+	    "(0 to 315360000)");
+	fails_on(f, "events_max = -1\n" STAGE_A, 1, "events_max: -1 is out of "
+	    "range (0 to 1125899906842624)");
+}
+
 static void
 test_bad_sizes(void **state)
 {
@@ -1224,6 +1279,7 @@ main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_defaults),
 		T(test_every_key),
+		T(test_hooks),
 		T(test_relative_paths),
 		T(test_unknown_key_after_hash_comments),
 		T(test_unknown_key_in_stage_after_hash_comments),

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "unit.h"
+#include "unit_spool.h"
 
 
 static const char *top_keys[] = {"version", "updatedAt", "pid", "uptime_s",
@@ -170,46 +170,6 @@ test_encode_no_stage(void **state)
 }
 
 /* --- on disk --- */
-
-struct fx {
-	char dir[PATH_MAX];
-	struct spool sp;
-};
-
-static int
-setup(void **state)
-{
-	struct fx *f;
-	char path[PATH_MAX + 8];
-
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return -1;
-	str(f->dir, sizeof(f->dir), "/tmp/test_metrics.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	str(path, sizeof(path), "%s/data", f->dir);
-	if (spool_open(&f->sp, path, 1, (gid_t)-1) == -1) {
-		spool_rmtree(AT_FDCWD, f->dir);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	int r;
-
-	spool_close(&f->sp);
-	r = spool_rmtree(AT_FDCWD, f->dir);
-	free(f);
-	return r;
-}
 
 struct seen {
 	char name[8][32];

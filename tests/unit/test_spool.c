@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "unit.h"
+#include "unit_spool.h"
 
 
 /* --- names --- */
@@ -394,46 +394,6 @@ logged_end(void)
 	logged[n] = '\0';
 	fclose(log_tmp);
 	return logged;
-}
-
-struct fx {
-	char dir[PATH_MAX];
-	char path[PATH_MAX]; /* the spool in it */
-	struct spool sp;
-};
-
-static int
-setup(void **state)
-{
-	struct fx *f;
-
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return -1;
-	str(f->dir, sizeof(f->dir), "/tmp/test_spool.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		free(f);
-		return -1;
-	}
-	str(f->path, sizeof(f->path), "%s/data", f->dir);
-	if (spool_open(&f->sp, f->path, 1, (gid_t)-1) == -1) {
-		spool_rmtree(AT_FDCWD, f->dir);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	int r;
-
-	spool_close(&f->sp);
-	r = spool_rmtree(AT_FDCWD, f->dir);
-	free(f);
-	return r;
 }
 
 static void

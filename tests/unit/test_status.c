@@ -20,7 +20,7 @@
 /* The fields of struct status in spoold.h, by name. */
 static const char *keys[] = {"stage", "state", "attempt", "exit", "signal",
 	"reason", "submitted", "started", "finished", "updated", "progress",
-	"priority", "key", "pgid", "pstart"};
+	"priority", "key", "pgid", "pstart", "sha256", "forced"};
 #define NKEYS (sizeof(keys) / sizeof(*keys))
 
 static void
@@ -42,6 +42,9 @@ fill(struct status *st)
 	strcpy(st->key, "user-42");
 	st->pgid = 2147483000;
 	st->pstart = 9007199254740993ULL; /* above 2^53: no double on the way */
+	strcpy(st->sha256, "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a1"
+	    "1ef721d1542d8");
+	st->forced = 1;
 }
 
 static void
@@ -337,6 +340,32 @@ test_decode_long_strings(void **state)
 	free(big);
 }
 
+/* A job entering a stage keeps what is the job's, not what was the run's. */
+static void
+test_renew(void **state)
+{
+	struct status st, old;
+
+	(void)state;
+	fill(&st);
+	old = st;
+	status_renew(&st, "publish");
+	assert_string_equal(st.stage, "publish");
+	assert_int_equal(st.state, JS_QUEUED);
+	assert_int_equal(st.attempt, 0);
+	assert_int_equal(st.exit, -1);
+	assert_int_equal(st.signal, 0);
+	assert_string_equal(st.reason, "");
+	assert_string_equal(st.progress, "");
+	assert_int_equal(st.started, 0);
+	assert_int_equal(st.pgid, 0);
+	assert_string_equal(st.key, old.key);
+	assert_string_equal(st.sha256, old.sha256);
+	assert_int_equal(st.forced, 1);
+	assert_int_equal(st.priority, old.priority);
+	assert_int_equal(st.submitted, old.submitted);
+}
+
 int
 main(void)
 {
@@ -351,6 +380,7 @@ main(void)
 		cmocka_unit_test(test_decode_minimal),
 		cmocka_unit_test(test_decode_clamps),
 		cmocka_unit_test(test_decode_long_strings),
+		cmocka_unit_test(test_renew),
 	};
 
 	return cmocka_run_group_tests_name("status", tests, NULL, NULL);

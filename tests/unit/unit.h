@@ -49,6 +49,8 @@ assert_status_equal(const struct status *a, const struct status *b)
 	assert_string_equal(a->key, b->key);
 	assert_int_equal(a->pgid, b->pgid);
 	assert_true(a->pstart == b->pstart);
+	assert_string_equal(a->sha256, b->sha256);
+	assert_int_equal(a->forced, b->forced);
 }
 
 #endif

@@ -1,0 +1,286 @@
+/*
+ * hook.c: the commands a stage runs when a job reaches a state (on_done,
+ * on_retry, on_error). A hook is started like a stage's child (child.c:
+ * argv with placeholders, the SPOOL_* environment and SPOOL_EVENT and
+ * SPOOL_REASON, its output to the job's log, its own process group, the
+ * stage's user and limits), never waited for: the loop reaps it with the
+ * others, and stops it at hook_timeout. At most HOOK_MAX run at once;
+ * more wait their turn in order. Its exit status is logged, and changes
+ * nothing of the job.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spoold.h"
+
+#define HOOK_MAX 32
+
+struct hook {
+	TAILQ_ENTRY(hook) entry;
+	char *stage, *event, *id, *job, *reason;
+	int attempt;
+	pid_t pid;		/* 0 while it waits its turn */
+	struct timespec t0;	/* monotonic start */
+	struct timespec stopat;	/* SIGTERM at its timeout, then SIGKILL */
+	int timed;		/* stopat holds: it has a timeout, or stops */
+	int signalled;		/* 0, SIGTERM or SIGKILL: sent last */
+	int logfd;
+};
+
+static TAILQ_HEAD(, hook) hooks = TAILQ_HEAD_INITIALIZER(hooks);
+static size_t nrunning;
+
+static char *
+hook_strdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s)) == NULL)
+		fatal("strdup");
+	return p;
+}
+
+static void
+hook_free(struct hook *h)
+{
+	TAILQ_REMOVE(&hooks, h, entry);
+	free(h->stage);
+	free(h->event);
+	free(h->id);
+	free(h->job);
+	free(h->reason);
+	free(h);
+}
+
+/* The command of event ("done", "retry", "error") in sc, or NULL. */
+static char **
+hook_command(const struct stconf *sc, const char *event)
+{
+	if (strcmp(event, "done") == 0)
+		return sc->on_done;
+	if (strcmp(event, "retry") == 0)
+		return sc->on_retry;
+	if (strcmp(event, "error") == 0)
+		return sc->on_error;
+	return NULL;
+}
+
+/*
+ * Job id, whose file is now at job, reached event at stage sc: its hook,
+ * if the stage has one, waits its turn.
+ */
+void
+hook_add(const struct stconf *sc, const char *event, const char *id,
+    const char *job, const struct status *st)
+{
+	struct hook *h;
+
+	if (hook_command(sc, event) == NULL)
+		return;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		fatal("calloc");
+	h->stage = hook_strdup(sc->name);
+	h->event = hook_strdup(event);
+	h->id = hook_strdup(id);
+	h->job = hook_strdup(job);
+	h->reason = hook_strdup(st->reason);
+	h->attempt = st->attempt;
+	h->logfd = -1;
+	TAILQ_INSERT_TAIL(&hooks, h, entry);
+}
+
+static struct timespec
+hook_after(struct timespec t, long s)
+{
+	t.tv_sec += s;
+	return t;
+}
+
+/* Starts hook h with the stage's config in force now. */
+static int
+hook_spawn(struct hook *h, struct spool *sp, const struct stconf *sc,
+    const char *spooldir)
+{
+	char work[PATH_MAX], hb[PATH_MAX], run[64];
+	struct spawn sw;
+
+	snprintf(run, sizeof(run), "hook on_%s", h->event);
+	spool_path(work, sizeof(work), "%s/work/%s", spooldir, h->id);
+	spool_path(hb, sizeof(hb), "%s/heartbeat", work);
+	if ((h->logfd = spool_log_open(sp, h->id)) == -1)
+		return -1;
+	spool_log_header(h->logfd, h->stage, run, time(NULL));
+	sw = (struct spawn){sc, spooldir, h->id, h->job, work, hb, h->attempt,
+	    h->logfd, hook_command(sc, h->event), h->event, h->reason};
+	clock_gettime(CLOCK_MONOTONIC, &h->t0);
+	if ((h->pid = child_spawn(&sw)) == -1) {
+		log_warn("%s: %s: %s", h->stage, h->id, run);
+		spool_log_footer(h->logfd, h->stage, run, "could not start", 0);
+		close(h->logfd);
+		return -1;
+	}
+	h->stopat = hook_after(h->t0, sc->hook_timeout);
+	h->timed = sc->hook_timeout > 0;
+	nrunning++;
+	return 0;
+}
+
+/*
+ * Starts the hooks that wait, while fewer than HOOK_MAX run. find gives a
+ * stage's config in force; a hook of a stage removed since is dropped.
+ */
+void
+hook_start(struct spool *sp, const char *spooldir,
+    const struct stconf *(*find)(const char *))
+{
+	const struct stconf *sc;
+	struct hook *h, *next;
+
+	for (h = TAILQ_FIRST(&hooks); h != NULL && nrunning < HOOK_MAX;
+	    h = next) {
+		next = TAILQ_NEXT(h, entry);
+		if (h->pid != 0)
+			continue;
+		if ((sc = find(h->stage)) == NULL ||
+		    hook_command(sc, h->event) == NULL ||
+		    hook_spawn(h, sp, sc, spooldir) == -1)
+			hook_free(h);
+	}
+}
+
+static struct hook *
+hook_find(pid_t pid)
+{
+	struct hook *h;
+
+	TAILQ_FOREACH(h, &hooks, entry)
+		if (h->pid == pid)
+			return h;
+	return NULL;
+}
+
+/* A reaped child: 1 when it was a hook, whose end is logged. */
+int
+hook_reaped(pid_t pid, int ws)
+{
+	struct timespec now;
+	struct hook *h;
+	char how[128], run[64];
+	long long ms;
+
+	if ((h = hook_find(pid)) == NULL)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - h->t0.tv_sec) * 1000LL +
+	    (now.tv_nsec - h->t0.tv_nsec) / 1000000;
+	child_signal(h->pid, SIGKILL); /* what it left in its group */
+	child_describe(ws, how, sizeof(how));
+	snprintf(run, sizeof(run), "hook on_%s", h->event);
+	spool_log_footer(h->logfd, h->stage, run, how, ms);
+	close(h->logfd);
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		log_warnx("%s: %s: %s %s", h->stage, h->id, run, how);
+	nrunning--;
+	hook_free(h);
+	return 1;
+}
+
+/* Stops the hooks past their timeout: SIGTERM, then SIGKILL after grace. */
+void
+hook_stale(struct timespec now, long grace)
+{
+	struct hook *h;
+
+	TAILQ_FOREACH(h, &hooks, entry) {
+		if (h->pid == 0 || !h->timed || h->signalled == SIGKILL ||
+		    now.tv_sec < h->stopat.tv_sec ||
+		    (now.tv_sec == h->stopat.tv_sec &&
+		    now.tv_nsec < h->stopat.tv_nsec))
+			continue;
+		h->signalled = h->signalled == 0 ? SIGTERM : SIGKILL;
+		if (h->signalled == SIGTERM)
+			log_warnx("%s: %s: hook on_%s: timeout; stopping it",
+			    h->stage, h->id, h->event);
+		child_signal(h->pid, h->signalled);
+		h->stopat = hook_after(now, grace);
+	}
+}
+
+/* The next time hook_stale has work: 1 and *at, or 0 when none. */
+int
+hook_next(struct timespec *at)
+{
+	struct hook *h;
+	int any = 0;
+
+	TAILQ_FOREACH(h, &hooks, entry)
+		if (h->pid != 0 && h->timed && h->signalled != SIGKILL && (!any ||
+		    h->stopat.tv_sec < at->tv_sec ||
+		    (h->stopat.tv_sec == at->tv_sec &&
+		    h->stopat.tv_nsec < at->tv_nsec))) {
+			*at = h->stopat;
+			any = 1;
+		}
+	return any;
+}
+
+/*
+ * Whether a process is a hook's: its leader (job NULL), or one of a hook
+ * that still runs, by its SPOOL_JOB.
+ */
+int
+hook_ours(pid_t pid, const char *job)
+{
+	struct hook *h;
+
+	TAILQ_FOREACH(h, &hooks, entry)
+		if (h->pid != 0 && (job == NULL ? h->pid == pid :
+		    strcmp(h->job, job) == 0))
+			return 1;
+	return 0;
+}
+
+/* Hooks running or waiting. */
+size_t
+hook_count(void)
+{
+	size_t n = 0;
+	struct hook *h;
+
+	TAILQ_FOREACH(h, &hooks, entry)
+		n++;
+	return n;
+}
+
+/*
+ * spoold stops: the hooks that wait are dropped, and those that run are
+ * stopped as at their timeout, now.
+ */
+void
+hook_stop_all(long grace)
+{
+	struct timespec now;
+	struct hook *h, *next;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (h = TAILQ_FIRST(&hooks); h != NULL; h = next) {
+		next = TAILQ_NEXT(h, entry);
+		if (h->pid == 0) {
+			log_warnx("%s: %s: hook on_%s not run: stopping",
+			    h->stage, h->id, h->event);
+			hook_free(h);
+		} else if (h->signalled == 0) {
+			h->stopat = now;
+			h->timed = 1;
+		}
+	}
+	hook_stale(now, grace);
+}
