@@ -7,6 +7,7 @@
 #include <sys/param.h>
 #include <sys/stat.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -1173,6 +1174,18 @@ watch_bar(long long n[5], long long total, int width)
 	putchar(']');
 }
 
+/* The ID column: 40 wide, wider as the terminal leaves room, up to 120. */
+static int
+watch_id_width(void)
+{
+	struct winsize ws;
+	int w = 40;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 83 + 40)
+		w = ws.ws_col - 83 > 120 ? 120 : ws.ws_col - 83;
+	return w;
+}
+
 static void
 watch_draw(void)
 {
@@ -1181,6 +1194,7 @@ watch_draw(void)
 	json_t *o, *stages, *v;
 	long long n[5], total;
 	size_t i;
+	int idw;
 
 	o = metrics_read();
 	stages = json_object_get(o, "stages");
@@ -1205,7 +1219,8 @@ watch_draw(void)
 		printf("\r\n");
 	}
 	json_decref(o);
-	printf("\r\nRUNNING\r\n%-10s %-40s %8s  %s\r\n", "STAGE", "ID",
+	idw = watch_id_width();
+	printf("\r\nRUNNING\r\n%-10s %-*s %8s  %s\r\n", "STAGE", idw, "ID",
 	    "ELAPSED", "PROGRESS");
 	for (i = 0; i < nents; i++)
 		free(ents[i].id);
@@ -1215,8 +1230,8 @@ watch_draw(void)
 		shown(ents[i].id, name, sizeof(name));
 		fmt_age(ents[i].st.started ? now - ents[i].st.started : 0, age,
 		    sizeof(age));
-		printf("%-10s %-40.40s %8s  %.60s\r\n", C.stages[ents[i].stage],
-		    name, age, progress_of(&ents[i], prog, sizeof(prog)));
+		printf("%-10s %-*.*s %8s  %.60s\r\n", C.stages[ents[i].stage],
+		    idw, idw, name, age, progress_of(&ents[i], prog, sizeof(prog)));
 	}
 	fflush(stdout);
 }

@@ -3,7 +3,9 @@
 # shellcheck disable=SC2016
 # pipeline.sh: the shipped stages (stages/prep, ocr, publish) run by the
 # real spoold on a temporary spool: a comic in, a searchable PDF out; bad
-# archives end in prep/error/ with their reason.
+# archives end in prep/error/ with their reason; the same comic submitted
+# again is a duplicate, not run; spoolctl info shows the stages' tools; the
+# on_error hook of contrib/notify writes its message in the job's log.
 set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -54,8 +56,12 @@ stage prep {
     attempts = 1
     env = {"PREP_MAX_MEMBERS=5"}
     user = "$ME"
+    dedupe = true
+    version_command = {"$TOP/stages/prep", "--version"}
+    on_error = {"$TOP/contrib/notify/notify", "%i", "%s"}
 }
 stage ocr {
+    version_command = {"$TOP/stages/ocr", "--version"}
     command = {"$TOP/stages/ocr", "%f"}
     next = "publish"
     heartbeat = 60
@@ -132,6 +138,48 @@ for f in corrupt empty bomb; do
 		    "$(cat "$D/work/$(job_id $f)/status.json" 2>/dev/null)"
 	fi
 done
+# The same comic again, under another name: caught, not run.
+"$SPOOLCTL" -c "$W/spoold.conf" submit --name again.cbz "$W/sample.cbz" \
+    >"$W/again.id" || notok "submit again" "spoolctl failed"
+if wait_for '[ -f "$D/prep/error/$(job_id again)" ]' 30 &&
+    grep -q "\"reason\":\"duplicate of $(job_id sample)\"" \
+    "$D/work/$(job_id again)/status.json" &&
+    ! grep -qs "stage prep attempt" "$D/log/$(job_id again).log" &&
+    [ ! -e "$D/out/again.pdf" ] &&
+    [ "$(find "$D/out" -name '*.pdf' | wc -l)" = 2 ]; then
+	ok "the same comic submitted twice is processed once"
+else
+	notok "the same comic submitted twice is processed once" \
+	    "$(cat "$D/work/$(job_id again)/status.json" 2>/dev/null); $(ls "$D/out")"
+fi
+if grep -q '"duplicates":1,' "$D/index/metrics.json" ||
+    wait_for 'grep -q "\"duplicates\":1," "$D/index/metrics.json"' 5; then
+	ok "the duplicate is counted in metrics.json"
+else
+	notok "the duplicate is counted in metrics.json" \
+	    "$(cat "$D/index/metrics.json")"
+fi
+if grep -q "^spoold: job $(job_id corrupt) error at stage prep: exit 65$" \
+    "$D/log/$(job_id corrupt).log" &&
+    grep -q "hook on_error exit 0 after" "$D/log/$(job_id corrupt).log"; then
+	ok "the on_error hook (contrib/notify) writes to the job's log"
+else
+	notok "the on_error hook (contrib/notify) writes to the job's log" \
+	    "$(tail -n 4 "$D/log/$(job_id corrupt).log")"
+fi
+"$SPOOLCTL" -c "$W/spoold.conf" info >"$W/info"
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "^  bsdtar [0-9]" "$W/info" &&
+    grep -q "^  img2pdf [0-9]" "$W/info" &&
+    grep -q "^  ocrmypdf [0-9]" "$W/info" &&
+    grep -q "^  tesseract [0-9]" "$W/info" &&
+    grep -q "^stage publish: $TOP/stages/publish %f$" "$W/info" &&
+    grep -q "^spoold:  running, pid $PID$" "$W/info"; then
+	ok "spoolctl info shows the tools of each stage"
+else
+	notok "spoolctl info shows the tools of each stage" \
+	    "exit $rc: $(tr '\n' '|' <"$W/info")"
+fi
 if [ -f "$D/work/$(job_id sample)/published" ] &&
     "$SPOOLCTL" -c "$W/spoold.conf" show "$(job_id sample)" | grep -q "place: *publish/done"; then
 	ok "the job ends in publish/done/"
