@@ -6,6 +6,7 @@ BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/libexec/spoold
 MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SPOOLDIR   ?= /var/spool/spoold
 DESTDIR    ?=
 
@@ -44,7 +45,15 @@ MAN1 := $(wildcard supervisor/*.1)
 MAN5 := supervisor/spoold.conf.5
 MAN8 := supervisor/spoold.8
 MANS := $(MAN1) $(MAN5) $(MAN8)
-STAGES := stages/prep stages/ocr stages/publish
+STAGES := stages/prep stages/ocr stages/publish stages/versions
+HOOKS := contrib/notify/notify
+# The paths of the config and the systemd unit, made those of the install.
+INSTALL_SED := -e 's|"\.\./stages/|"$(LIBEXECDIR)/|' \
+    -e 's|"\.\./contrib/notify/|"$(LIBEXECDIR)/|' \
+    -e 's|^spool *= *"data"|spool = "$(SPOOLDIR)"|' \
+    -e 's|/usr/local/sbin/spoold|$(SBINDIR)/spoold|g' \
+    -e 's|/usr/local/etc/spoold.conf|$(SYSCONFDIR)/spoold.conf|g' \
+    -e 's|/var/spool/spoold|$(SPOOLDIR)|g'
 
 .PHONY: all deps deps-pipeline sample run check check-unit check-conf \
         check-blackbox check-man bench torture \
@@ -131,7 +140,9 @@ check-unit:
 
 # The black-box suites run the programs as built, then built with ASan and
 # UBSan watching the daemon and the CLI; crash.sh aborts the crash build at
-# each crash point; run.sh runs once more with spoold under valgrind.
+# each crash point; book.sh runs a 50-page comic through the pipeline and
+# init.sh the service files and make install, once; run.sh runs once more
+# with spoold under valgrind.
 BLACKBOX := run spoolctl events pipeline hostile children
 check-blackbox:
 	@set -e; for b in $(B) $(B)/san; do \
@@ -143,6 +154,10 @@ check-blackbox:
 	@echo "== tests/blackbox/crash.sh with $(B)/crash/spoold"
 	SPOOLD=$(CURDIR)/$(B)/spoold SPOOLD_CRASH=$(CURDIR)/$(B)/crash/spoold \
 	    sh tests/blackbox/crash.sh
+	@set -e; for t in book init; do \
+	    echo "== tests/blackbox/$$t.sh with $(B)/spoold"; \
+	    SPOOLD=$(CURDIR)/$(B)/spoold SPOOLCTL=$(CURDIR)/$(B)/spoolctl \
+	        sh tests/blackbox/$$t.sh; done
 	@echo "== tests/blackbox/run.sh with $(B)/spoold under valgrind"
 	VALGRIND=1 SPOOLD=$(CURDIR)/$(B)/spoold sh tests/blackbox/run.sh
 
@@ -160,10 +175,13 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	install -m 755 $(B)/spoold $(DESTDIR)$(SBINDIR)/spoold
 	install -m 755 $(B)/spoolctl $(DESTDIR)$(BINDIR)/spoolctl
-	install -m 755 $(STAGES) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 755 $(STAGES) $(HOOKS) $(DESTDIR)$(LIBEXECDIR)/
+	sed $(INSTALL_SED) contrib/systemd/spoold.service \
+	    > $(DESTDIR)$(UNITDIR)/spoold.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/spoold.service
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
@@ -172,15 +190,16 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/spoolctl
 	@# The config is the operator's: never replaced once there.
 	[ -e $(DESTDIR)$(SYSCONFDIR)/spoold.conf ] || { \
-	    sed -e 's|"\.\./stages/|"$(LIBEXECDIR)/|' \
-	        -e 's|^spool *= *"data"|spool = "$(SPOOLDIR)"|' conf/spoold.conf \
+	    sed $(INSTALL_SED) conf/spoold.conf \
 	        > $(DESTDIR)$(SYSCONFDIR)/spoold.conf && \
 	    chmod 644 $(DESTDIR)$(SYSCONFDIR)/spoold.conf; }
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/spoold $(DESTDIR)$(BINDIR)/spoolctl \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/spoolctl
-	rm -f $(STAGES:stages/%=$(DESTDIR)$(LIBEXECDIR)/%)
+	rm -f $(STAGES:stages/%=$(DESTDIR)$(LIBEXECDIR)/%) \
+	    $(HOOKS:contrib/notify/%=$(DESTDIR)$(LIBEXECDIR)/%) \
+	    $(DESTDIR)$(UNITDIR)/spoold.service
 	rm -f $(MAN1:supervisor/%=$(DESTDIR)$(MANDIR)/man1/%) \
 	    $(MAN5:supervisor/%=$(DESTDIR)$(MANDIR)/man5/%) \
 	    $(MAN8:supervisor/%=$(DESTDIR)$(MANDIR)/man8/%)
