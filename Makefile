@@ -29,7 +29,8 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 DEPS_PKG := libconfuse:libconfuse-dev libbsd:libbsd-dev cmocka:libcmocka-dev \
             jansson:libjansson-dev libmd:libmd-dev
 DEPS_CMD := pkg-config:pkg-config mandoc:mandoc python3:python3 tmux:tmux \
-            valgrind:valgrind setpriv:util-linux
+            valgrind:valgrind setpriv:util-linux curl:curl \
+            shellcheck:shellcheck runsv:runit s6-svscan:s6
 # What the shipped pipeline (conf/spoold.conf, stages/) runs.
 PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             pdfinfo:poppler-utils pdftotext:poppler-utils \

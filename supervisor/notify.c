@@ -27,6 +27,7 @@ static struct {
 	struct sockaddr_un sun;
 	socklen_t len;
 	char status[256];
+	int failing;	/* sends failed since the last that went through */
 } N = {.fd = -1};
 
 /* Opens the socket of NOTIFY_SOCKET: a path, or @ for an abstract name. */
@@ -39,8 +40,9 @@ notify_init(void)
 	if (name == NULL || name[0] == '\0')
 		return;
 	n = strlen(name);
+	/* A path needs room for its NUL; an abstract name does not. */
 	if ((name[0] != '/' && name[0] != '@') ||
-	    n >= sizeof(N.sun.sun_path)) {
+	    n > sizeof(N.sun.sun_path) - (name[0] == '/')) {
 		log_warnx("NOTIFY_SOCKET: not a socket path: %s", name);
 		unsetenv("NOTIFY_SOCKET");
 		return;
@@ -55,15 +57,21 @@ notify_init(void)
 		log_warn("notify socket");
 }
 
-/* Sends one message; a manager that is gone costs a line in the log. */
+/*
+ * Sends one message. A manager that cannot be reached costs one line in
+ * the log, and another only after a message got through.
+ */
 void
 notify_send(const char *msg)
 {
 	if (N.fd == -1)
 		return;
 	if (sendto(N.fd, msg, strlen(msg), MSG_NOSIGNAL,
-	    (struct sockaddr *)&N.sun, N.len) == -1)
-		log_warn("notify %s", msg);
+	    (struct sockaddr *)&N.sun, N.len) != -1)
+		N.failing = 0;
+	else if (!N.failing++)
+		log_warn("notify socket %s%s", N.sun.sun_path[0] == '\0' ? "@" :
+		    "", N.sun.sun_path + (N.sun.sun_path[0] == '\0'));
 }
 
 /* STATUS=, when the text changed since the last one sent. */
