@@ -1392,18 +1392,23 @@ echo "retry: $(c spoolctl -c spoold.conf retry '')"
 echo "cancel: $(c spoolctl -c spoold.conf cancel '')"
 echo "submit: $(c spoolctl -c spoold.conf submit --)"
 echo "purge: $(c spoolctl -c spoold.conf purge --state '')"
+echo "retry-opts: $(c spoolctl -c spoold.conf retry --)"
+echo "events: $(c spoolctl -c spoold.conf events '')"
+echo "info: $(c spoolctl -c spoold.conf info --)"
 EOF
 	bash complete.bash "$comp" "$SPOOLCTL" > got 2> err ||
 	    fail "completion: $(cat err)"
 	for want in \
-	    "verbs: cancel log ls purge retry show stats submit watch " \
+	    "verbs: cancel events info log ls purge retry show stats submit watch " \
 	    "ls: --json --stage --state " \
 	    "state: deferred done error queued running " \
 	    "stage: alpha zeta " "stage-d: alpha zeta " \
 	    "show: $(printf '%s\n' "$q" "$e" | sort | tr '\n' ' ')" \
 	    "retry: $e " "cancel: $q " \
 	    "submit: --delay --key --link --name --priority --stage " \
-	    "purge: done error "; do
+	    "purge: done error " "retry-opts: --all --force --stage " \
+	    "events: $(printf '%s\n' "$q" "$e" | sort | tr '\n' ' ')" \
+	    "info: --json "; do
 		grep -qxF -- "$want" got ||
 		    fail "completion: want \"$want\"; got $(tr '\n' '|' < got)"
 	done
