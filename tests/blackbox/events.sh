@@ -108,9 +108,9 @@ stage a {
 }
 EOF
 	start
-	ctl events -f >"$T/follow" 2>"$T/follow.err" &
+	"$SPOOLCTL" -c "$CONF" events -f >"$T/follow" 2>"$T/follow.err" &
 	_fpid=$!
-	echo "$_fpid" >>"$T/.pids"
+	at_end "kill $_fpid 2>/dev/null"
 	# Three rounds of 10 jobs, about 5K of events each: each round ends
 	# with a rotation (at a tick), which the follower crosses.
 	_i=0
