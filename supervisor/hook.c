@@ -97,13 +97,6 @@ hook_add(const struct stconf *sc, const char *event, const char *id,
 	TAILQ_INSERT_TAIL(&hooks, h, entry);
 }
 
-static struct timespec
-hook_after(struct timespec t, long s)
-{
-	t.tv_sec += s;
-	return t;
-}
-
 /* Starts hook h with the stage's config in force now. */
 static int
 hook_spawn(struct hook *h, struct spool *sp, const struct stconf *sc,
@@ -120,14 +113,14 @@ hook_spawn(struct hook *h, struct spool *sp, const struct stconf *sc,
 	spool_log_header(h->logfd, h->stage, run, time(NULL));
 	sw = (struct spawn){sc, spooldir, h->id, h->job, work, hb, h->attempt,
 	    h->logfd, hook_command(sc, h->event), h->event, h->reason};
-	clock_gettime(CLOCK_MONOTONIC, &h->t0);
+	h->t0 = mono_now();
 	if ((h->pid = child_spawn(&sw)) == -1) {
 		log_warn("%s: %s: %s", h->stage, h->id, run);
 		spool_log_footer(h->logfd, h->stage, run, "could not start", 0);
 		close(h->logfd);
 		return -1;
 	}
-	h->stopat = hook_after(h->t0, sc->hook_timeout);
+	h->stopat = ms_after(h->t0, sc->hook_timeout * 1000LL);
 	h->timed = sc->hook_timeout > 0;
 	nrunning++;
 	return 0;
@@ -171,16 +164,13 @@ hook_find(pid_t pid)
 int
 hook_reaped(pid_t pid, int ws)
 {
-	struct timespec now;
 	struct hook *h;
 	char how[128], run[64];
 	long long ms;
 
 	if ((h = hook_find(pid)) == NULL)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - h->t0.tv_sec) * 1000LL +
-	    (now.tv_nsec - h->t0.tv_nsec) / 1000000;
+	ms = ms_between(h->t0, mono_now());
 	child_signal(h->pid, SIGKILL); /* what it left in its group */
 	child_describe(ws, how, sizeof(how));
 	snprintf(run, sizeof(run), "hook on_%s", h->event);
@@ -201,16 +191,14 @@ hook_stale(struct timespec now, long grace)
 
 	TAILQ_FOREACH(h, &hooks, entry) {
 		if (h->pid == 0 || !h->timed || h->signalled == SIGKILL ||
-		    now.tv_sec < h->stopat.tv_sec ||
-		    (now.tv_sec == h->stopat.tv_sec &&
-		    now.tv_nsec < h->stopat.tv_nsec))
+		    ms_between(h->stopat, now) < 0)
 			continue;
 		h->signalled = h->signalled == 0 ? SIGTERM : SIGKILL;
 		if (h->signalled == SIGTERM)
 			log_warnx("%s: %s: hook on_%s: timeout; stopping it",
 			    h->stage, h->id, h->event);
 		child_signal(h->pid, h->signalled);
-		h->stopat = hook_after(now, grace);
+		h->stopat = ms_after(now, grace * 1000LL);
 	}
 }
 
@@ -222,10 +210,8 @@ hook_next(struct timespec *at)
 	int any = 0;
 
 	TAILQ_FOREACH(h, &hooks, entry)
-		if (h->pid != 0 && h->timed && h->signalled != SIGKILL && (!any ||
-		    h->stopat.tv_sec < at->tv_sec ||
-		    (h->stopat.tv_sec == at->tv_sec &&
-		    h->stopat.tv_nsec < at->tv_nsec))) {
+		if (h->pid != 0 && h->timed && h->signalled != SIGKILL &&
+		    (!any || ms_between(h->stopat, *at) > 0)) {
 			*at = h->stopat;
 			any = 1;
 		}
@@ -267,10 +253,9 @@ hook_count(void)
 void
 hook_stop_all(long grace)
 {
-	struct timespec now;
+	struct timespec now = mono_now();
 	struct hook *h, *next;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (h = TAILQ_FIRST(&hooks); h != NULL; h = next) {
 		next = TAILQ_NEXT(h, entry);
 		if (h->pid == 0) {

@@ -88,33 +88,6 @@ static struct {
 	int rescan;
 } L;
 
-static struct timespec
-mono_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t;
-}
-
-static long long
-ms_between(struct timespec a, struct timespec b)
-{
-	return (b.tv_sec - a.tv_sec) * 1000LL + (b.tv_nsec - a.tv_nsec) / 1000000;
-}
-
-static struct timespec
-ms_after(struct timespec t, long long ms)
-{
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (ms % 1000) * 1000000;
-	if (t.tv_nsec >= 1000000000) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000;
-	}
-	return t;
-}
-
 /*
  * The system time to the second, read precisely: time(3) reads a clock
  * that lags by up to a tick, behind the time in a name spoolctl just gave.

@@ -1278,7 +1278,7 @@ ctl_watch(int argc, char **argv)
 
 /* Prints an event line, when it is of job id (or id is NULL). */
 static void
-events_print(const char *line, const char *id)
+tail_print(const char *line, const char *id)
 {
 	json_t *o;
 	int match;
@@ -1299,7 +1299,7 @@ events_print(const char *line, const char *id)
  * written is left for the next call.
  */
 static void
-events_read(FILE *fp, const char *id)
+tail_read(FILE *fp, const char *id)
 {
 	static char *line;
 	static size_t cap;
@@ -1310,7 +1310,7 @@ events_read(FILE *fp, const char *id)
 			fseeko(fp, -(off_t)n, SEEK_CUR);
 			break;
 		}
-		events_print(line, id);
+		tail_print(line, id);
 	}
 	clearerr(fp);
 	fflush(stdout);
@@ -1318,7 +1318,7 @@ events_read(FILE *fp, const char *id)
 
 /* Whether events.jsonl is no longer the file open as fp (rotated). */
 static int
-events_rotated(FILE *fp)
+tail_rotated(FILE *fp)
 {
 	struct stat a, b;
 
@@ -1328,14 +1328,15 @@ events_rotated(FILE *fp)
 	    a.st_dev != b.st_dev);
 }
 
+/* index/name open to read, or NULL when there is none yet. */
 static FILE *
-events_open(const char *name, int must)
+tail_open(const char *name)
 {
 	FILE *fp;
 	int fd;
 
 	if ((fd = openat(C.sp.indexfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno != ENOENT || must)
+		if (errno != ENOENT)
 			die(EX_NOINPUT, "index/%s: %s", name, strerror(errno));
 		return NULL;
 	}
@@ -1364,22 +1365,22 @@ ctl_events(int argc, char **argv)
 		usage();
 	id = argc - optind == 1 ? argv[optind] : NULL;
 	ctl_open(0);
-	if ((fp = events_open("events.jsonl.1", 0)) != NULL) {
-		events_read(fp, id);
+	if ((fp = tail_open("events.jsonl.1")) != NULL) {
+		tail_read(fp, id);
 		fclose(fp);
 	}
-	fp = events_open("events.jsonl", 0);
+	fp = tail_open("events.jsonl");
 	for (;;) {
 		if (fp != NULL)
-			events_read(fp, id);
+			tail_read(fp, id);
 		if (!follow)
 			break;
-		if (fp != NULL && events_rotated(fp)) {
-			events_read(fp, id); /* what came before the rotation */
+		if (fp != NULL && tail_rotated(fp)) {
+			tail_read(fp, id); /* what came before the rotation */
 			fclose(fp);
 			fp = NULL;
 		}
-		if (fp == NULL && (fp = events_open("events.jsonl", 0)) != NULL)
+		if (fp == NULL && (fp = tail_open("events.jsonl")) != NULL)
 			continue;
 		if (ferror(stdout))
 			return EX_IOERR;

@@ -35,6 +35,34 @@ strv_free(char **v)
 	free(v);
 }
 
+/* The monotonic clock, and milliseconds on it. */
+static inline struct timespec
+mono_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+static inline long long
+ms_between(struct timespec a, struct timespec b)
+{
+	return (b.tv_sec - a.tv_sec) * 1000LL + (b.tv_nsec - a.tv_nsec) / 1000000;
+}
+
+static inline struct timespec
+ms_after(struct timespec t, long long ms)
+{
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000;
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	return t;
+}
+
 /* conf.c: the config file, as plain structs. */
 struct stconf {
 	char *name;
