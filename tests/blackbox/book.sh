@@ -17,9 +17,9 @@ W=$(mktemp -d /tmp/spoold-book.XXXXXX)
 chmod 755 "$W"
 D=$W/data
 CONF=$W/spoold.conf
-pass=0
-failed=0
 PID=
+# shellcheck source=/dev/null
+. "$TOP/tests/blackbox/tap.sh"
 
 # The tmux server of this suite, on a socket of its own in W.
 tm() { tmux -S "$W/tmux.sock" "$@"; }
@@ -53,28 +53,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1: $2"; failed=$((failed + 1)); }
-skip() {
-	echo "ok - book # SKIP $1"
-	echo "1 passed, 0 failed"
-	exit 0
-}
-finish() {
-	echo "$pass passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-# wait_for COND SECONDS: polls COND every 0.1 s until it holds.
-wait_for() {
-	_n=$(($2 * 10))
-	while [ "$_n" -gt 0 ]; do
-		eval "$1" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
+# skip_book WHY: the whole suite is skipped.
+skip_book() {
+	skip book "$1"
+	finish
 }
 
 # ms: milliseconds since boot, by /proc/uptime (hundredths of a second),
@@ -88,13 +70,13 @@ ms() {
 secs() { echo "$((($2 - $1) / 1000)).$((($2 - $1) % 1000 / 100))"; }
 
 for tool in bsdtar img2pdf ocrmypdf pdftotext pdfinfo tmux python3; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed"
+	command -v "$tool" >/dev/null 2>&1 || skip_book "$tool is not installed"
 done
 
 t0=$(ms)
 sh "$TOP/contrib/sample.sh" "$W/book.cbz" "$PAGES" >/dev/null 2>"$W/sample.err"
 rc=$?
-[ "$rc" -ne 69 ] || skip "$(cat "$W/sample.err")"
+[ "$rc" -ne 69 ] || skip_book "$(cat "$W/sample.err")"
 n=$(bsdtar -tf "$W/book.cbz" 2>/dev/null | grep -c '^page[0-9]*\.png$')
 if [ "$rc" -eq 0 ] && [ "$n" -eq "$PAGES" ]; then
 	ok "sample.sh makes a comic of $PAGES pages"
@@ -247,17 +229,5 @@ else
 fi
 tm kill-server 2>/dev/null
 
-kill -TERM "$PID"
-wait "$PID"
-rc=$?
-PID=
-if [ "$rc" -eq 0 ]; then
-	ok "spoold stops with 0"
-else
-	notok "spoold stops with 0" "exit $rc"
-fi
-if grep -q "runtime error\|AddressSanitizer" "$W/spoold.err"; then
-	notok "no sanitizer report" "$(grep -m3 'runtime error\|Sanitizer' "$W/spoold.err")"
-fi
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+stop_spoold "$W/spoold.err"
+finish

@@ -33,8 +33,8 @@ SPOOLD_NOSYNC=1
 export LC_ALL SPOOLD_NOSYNC
 W=$(mktemp -d /tmp/spoold-init.XXXXXX)
 chmod 755 "$W"
-pass=0
-failed=0
+# shellcheck source=/dev/null
+. "$TOP/tests/blackbox/tap.sh"
 # The processes this script started, killed at the end if still there.
 PIDS=
 # The unit and its folder in /run, where PID 1 is systemd.
@@ -63,25 +63,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT PIPE TERM
 
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1: $2"; failed=$((failed + 1)); }
-skip() { echo "ok - $1 # SKIP $2"; pass=$((pass + 1)); }
 # check NAME WHY CONDITION...: ok when the command CONDITION succeeds.
 check() {
 	_name=$1 _why=$2
 	shift 2
 	if "$@"; then ok "$_name"; else notok "$_name" "$_why"; fi
-}
-
-# wait_for COND SECONDS: polls COND every 0.1 s until it holds.
-wait_for() {
-	_n=$(($2 * 10))
-	while [ "$_n" -gt 0 ]; do
-		eval "$1" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
 }
 
 # await NAME SECONDS COND SHOW: ok when COND holds within SECONDS, else
@@ -668,5 +654,4 @@ t_s6
 bad=$(grep -l "runtime error\|AddressSanitizer\|LeakSanitizer" \
     "$W"/*/err "$W"/*/log/current 2>/dev/null)
 check "no sanitizer report from spoold" "$bad" test -z "$bad"
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

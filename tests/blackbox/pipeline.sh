@@ -15,9 +15,9 @@ ME=$(id -un)
 W=$(mktemp -d /tmp/spoold-pipeline.XXXXXX)
 chmod 755 "$W"
 D=$W/data
-pass=0
-failed=0
 PID=
+# shellcheck source=/dev/null
+. "$TOP/tests/blackbox/tap.sh"
 
 cleanup() {
 	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
@@ -26,25 +26,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1: $2"; failed=$((failed + 1)); }
-
-# wait_for COND SECONDS: polls COND every 0.1 s until it holds.
-wait_for() {
-	_n=$(($2 * 10))
-	while [ "$_n" -gt 0 ]; do
-		eval "$1" && return 0
-		sleep 0.1
-		_n=$((_n - 1))
-	done
-	return 1
-}
 
 for tool in bsdtar img2pdf ocrmypdf pdftotext python3; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "ok - pipeline # SKIP $tool is not installed (make deps-pipeline)"
-		echo "1 passed, 0 failed"
-		exit 0
+		skip pipeline "$tool is not installed (make deps-pipeline)"
+		finish
 	fi
 done
 
@@ -186,17 +172,5 @@ if [ -f "$D/work/$(job_id sample)/published" ] &&
 else
 	notok "the job ends in publish/done/" "$("$SPOOLCTL" -c "$W/spoold.conf" show "$(job_id sample)")"
 fi
-kill -TERM "$PID"
-wait "$PID"
-rc=$?
-PID=
-if [ "$rc" -eq 0 ]; then
-	ok "spoold stops with 0"
-else
-	notok "spoold stops with 0" "exit $rc"
-fi
-if grep -q "runtime error\|AddressSanitizer" "$W/spoold.err"; then
-	notok "no sanitizer report" "$(grep -m3 'runtime error\|Sanitizer' "$W/spoold.err")"
-fi
-echo "$pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+stop_spoold "$W/spoold.err"
+finish
