@@ -40,7 +40,8 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 CORE := conf log status events dedupe spool child queue metrics
-DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/hook.o $(B)/notify.o $(B)/loop.o $(B)/main.o
+DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/hook.o $(B)/notify.o $(B)/slurm.o \
+               $(B)/loop.o $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MAN1 := $(wildcard supervisor/*.1)
 MAN5 := supervisor/spoold.conf.5
@@ -144,7 +145,7 @@ check-unit:
 # each crash point; book.sh runs a 50-page comic through the pipeline and
 # init.sh the service files and make install, once; run.sh runs once more
 # with spoold under valgrind.
-BLACKBOX := run spoolctl events pipeline hostile children
+BLACKBOX := run spoolctl events pipeline hostile children slurm
 check-blackbox:
 	@set -e; for b in $(B) $(B)/san; do \
 	    for t in $(BLACKBOX); do \

@@ -240,7 +240,7 @@ child_exec(const struct spawn *s, const char *path, char **argv, char **env)
 	setpgid(0, 0);
 	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
 	    dup2(null, STDIN_FILENO) == -1 ||
-	    dup2(s->logfd, STDOUT_FILENO) == -1 ||
+	    dup2(s->outfd > 0 ? s->outfd : s->logfd, STDOUT_FILENO) == -1 ||
 	    dup2(s->logfd, STDERR_FILENO) == -1)
 		_exit(127);
 	closefrom(STDERR_FILENO + 1);
@@ -301,7 +301,8 @@ child_posix_spawn(const struct spawn *s, const char *path, char **argv,
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
 	    O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, s->logfd, STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, s->outfd > 0 ? s->outfd :
+	    s->logfd, STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, s->logfd, STDERR_FILENO);
 	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	posix_spawn_file_actions_addchdir_np(&fa, s->workdir);
@@ -514,7 +515,8 @@ child_env_value(const char *pid, const char *name, char *buf, size_t len)
 
 /*
  * Signals every process whose environment says it works for the job at
- * path (SPOOL_JOB), and its process group; the number signalled.
+ * path (SPOOL_JOB), and its process group; the number signalled. A
+ * process of a Slurm job (SLURM_JOB_ID) is Slurm's to stop, not ours.
  */
 static int
 child_signal_job(const char *path, int sig)
@@ -532,7 +534,9 @@ child_signal_job(const char *path, int sig)
 			continue;
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
 		if (pid == getpid() || child_env_value(de->d_name, "SPOOL_JOB",
-		    job, sizeof(job)) == NULL || strcmp(job, path) != 0)
+		    job, sizeof(job)) == NULL || strcmp(job, path) != 0 ||
+		    child_env_value(de->d_name, "SLURM_JOB_ID", job,
+		    sizeof(job)) != NULL)
 			continue;
 		if (sig != 0) {
 			kill(pid, sig);

@@ -389,6 +389,7 @@ stconf_free(struct stconf *sc)
 	strv_free(sc->command);
 	strv_free(sc->env);
 	strv_free(sc->on_done);
+	strv_free(sc->slurm_args);
 	strv_free(sc->on_retry);
 	strv_free(sc->on_error);
 	strv_free(sc->version);
@@ -474,6 +475,37 @@ conf_stage_name(const char *name, int line)
 	return 0;
 }
 
+/* The words of an argv key hold only known placeholders. */
+static int
+conf_placeholders(struct stconf *sc, const char *key, char **argv)
+{
+	char **a, *p;
+
+	for (a = argv; a != NULL && *a != NULL; a++)
+		for (p = *a; (p = strchr(p, '%')) != NULL; p += 2)
+			if (p[1] == '\0' || strchr("fisw%", p[1]) == NULL) {
+				conf_fail(conf_line(sc->name, key), "%s: unknown "
+				    "placeholder \"%%%.1s\" (known: %%f %%i %%s "
+				    "%%w %%%%)", key, p + 1);
+				return -1;
+			}
+	return 0;
+}
+
+/* How the stage runs its jobs: here, or as jobs of a Slurm cluster. */
+static int
+conf_runner(struct stconf *sc, const char *runner)
+{
+	if (strcmp(runner, "slurm") == 0)
+		sc->slurm = 1;
+	else if (strcmp(runner, "local") != 0) {
+		conf_fail(conf_line(sc->name, "runner"), "runner: \"%s\" is "
+		    "neither \"local\" nor \"slurm\"", runner);
+		return -1;
+	}
+	return conf_placeholders(sc, "slurm_args", sc->slurm_args);
+}
+
 /*
  * An argv key (command, a hook, version_command): a program that is not
  * empty, known placeholders, and a program named by a relative path taken
@@ -483,19 +515,14 @@ static int
 conf_argv(struct stconf *sc, const char *key, char **argv, const char *dir)
 {
 	int line = conf_line(sc->name, key);
-	char **a, *p, *abs;
+	char *abs;
 
 	if (argv[0][0] == '\0') {
 		conf_fail(line ? line : sc->line, "%s: the program is empty", key);
 		return -1;
 	}
-	for (a = argv; *a != NULL; a++)
-		for (p = *a; (p = strchr(p, '%')) != NULL; p += 2)
-			if (p[1] == '\0' || strchr("fisw%", p[1]) == NULL) {
-				conf_fail(line, "%s: unknown placeholder \"%%%.1s\" "
-				    "(known: %%f %%i %%s %%w %%%%)", key, p + 1);
-				return -1;
-			}
+	if (conf_placeholders(sc, key, argv) == -1)
+		return -1;
 	if (strchr(argv[0], '/') != NULL && argv[0][0] != '/') {
 		if (asprintf(&abs, "%s/%s", dir, argv[0]) == -1)
 			fatal("asprintf");
@@ -631,6 +658,7 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	sc->version = conf_list(sec, "version_command");
 	sc->hook_timeout = cfg_getint(sec, "hook_timeout");
 	sc->dedupe = cfg_getbool(sec, "dedupe");
+	sc->slurm_args = conf_list(sec, "slurm_args");
 	if (cfg_getstr(sec, "next") != NULL)
 		sc->next = xstrdup(cfg_getstr(sec, "next"));
 	if (cfg_getstr(sec, "user") != NULL)
@@ -663,6 +691,7 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	    SECONDS_MAX) == -1 ||
 	    conf_command(sc, dir) == -1 || conf_commands(sc, dir) == -1 ||
 	    conf_env(sc) == -1 ||
+	    conf_runner(sc, cfg_getstr(sec, "runner")) == -1 ||
 	    conf_fail_codes(sc, sec) == -1 || conf_user(sc, euid) == -1) {
 		stconf_free(sc);
 		return NULL;
@@ -853,6 +882,8 @@ conf_parse(char *text, size_t len)
 		CFG_STR_LIST("on_error", NULL, CFGF_NODEFAULT),
 		CFG_INT("hook_timeout", 60, CFGF_NONE),
 		CFG_STR_LIST("version_command", NULL, CFGF_NODEFAULT),
+		CFG_STR("runner", "local", CFGF_NONE),
+		CFG_STR_LIST("slurm_args", NULL, CFGF_NODEFAULT),
 		CFG_END()
 	};
 	static cfg_opt_t opts[] = {
@@ -996,6 +1027,8 @@ conf_print(FILE *fp, const struct conf *c)
 		conf_print_list(fp, "on_error", s->on_error);
 		fprintf(fp, "    hook_timeout = %ld\n", s->hook_timeout);
 		conf_print_list(fp, "version_command", s->version);
+		fprintf(fp, "    runner = \"%s\"\n", s->slurm ? "slurm" : "local");
+		conf_print_list(fp, "slurm_args", s->slurm_args);
 		fprintf(fp, "}\n");
 	}
 }

@@ -112,7 +112,7 @@ hook_spawn(struct hook *h, struct spool *sp, const struct stconf *sc,
 		return -1;
 	spool_log_header(h->logfd, h->stage, run, time(NULL));
 	sw = (struct spawn){sc, spooldir, h->id, h->job, work, hb, h->attempt,
-	    h->logfd, hook_command(sc, h->event), h->event, h->reason};
+	    h->logfd, hook_command(sc, h->event), h->event, h->reason, 0};
 	h->t0 = mono_now();
 	if ((h->pid = child_spawn(&sw)) == -1) {
 		log_warn("%s: %s: %s", h->stage, h->id, run);

@@ -50,6 +50,12 @@ struct run {
 	struct timespec killat;	/* when SIGKILL is due, once stopping */
 	enum stop stop;
 	int killed;
+	int child;		/* has a process of spoold, counted in L.nrun */
+	int slurm;		/* a job of the Slurm cluster */
+	int sfd;		/* sbatch's answer, while sbatch runs */
+	int asked, seen;	/* in the squeue under way, and in its answer */
+	int started;		/* Slurm runs it: its timeout counts */
+	char lost[128];		/* why Slurm lost it, when it did */
 };
 
 struct stage {
@@ -247,6 +253,45 @@ recover_place(struct stage *st, struct status *s, int known, int *todir)
 }
 
 /*
+ * Takes over a Slurm run a previous spoold left: its job may still be on
+ * the cluster, known by its number or, if sbatch's answer was never read,
+ * by its name. The first squeue tells. Only an sbatch left running is
+ * stopped. Its timeout counts from the run's start.
+ */
+static void
+run_adopt(struct stage *st, const char *id, const struct status *s,
+    const char *path)
+{
+	struct run *r;
+
+	if (s->pgid > 0)
+		child_group_stop(s->pgid, s->pstart, L.conf->kill_grace);
+	child_stop_job(path, L.conf->kill_grace);
+	L.recovered = strv_add(L.recovered, path);
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->id = strdup(id)) == NULL)
+		fatal("calloc");
+	r->stage = st;
+	r->st = *s;
+	r->st.pgid = 0;
+	r->st.pstart = 0;
+	r->slurm = r->started = 1;
+	r->out.fd = r->sfd = -1;
+	if ((r->logfd = spool_log_open(L.sp, id)) == -1)
+		log_warn("open log/%s.log", id);
+	r->t0 = r->beat = mono_now();
+	if (s->started > 0 && s->started < time(NULL))
+		r->t0.tv_sec -= time(NULL) - s->started;
+	TAILQ_INSERT_TAIL(&st->runs, r, entry);
+	st->nrun++;
+	if (s->slurm > 0)
+		log_info("%s/running/%s: Slurm job %lld taken over after a "
+		    "restart", st->name, id, s->slurm);
+	else
+		log_info("%s/running/%s: its Slurm job is looked for by name "
+		    "after a restart", st->name, id);
+}
+
+/*
  * Recovers a job a previous spoold left in running/, after stopping any
  * process of its run that still runs.
  */
@@ -269,10 +314,15 @@ stage_recover_one(void *arg, const char *id, int type)
 		return 0;
 	}
 	known = spool_status_read(L.sp, id, &s) == 0;
-	to = recover_place(st, &s, known, &todir);
-	/* A run whose record was not written yet, or that left its group. */
 	spool_path(path, sizeof(path), "%s/%s/running/%s", L.conf->spool,
 	    st->name, id);
+	if (known && s.state == JS_RUNNING && strcmp(s.stage, st->name) == 0 &&
+	    (s.slurm > 0 || st->sc->slurm)) {
+		run_adopt(st, id, &s, path);
+		return 0;
+	}
+	to = recover_place(st, &s, known, &todir);
+	/* A run whose record was not written yet, or that left its group. */
 	child_stop_job(path, L.conf->kill_grace);
 	L.recovered = strv_add(L.recovered, path);
 	s.pgid = 0;
@@ -381,6 +431,11 @@ stages_apply(struct conf *conf, int startup)
 		conf->stages[i] = NULL;
 	}
 	conf->nstages = 0;
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (!st->retired && st->sc->slurm) {
+			slurm_script(L.sp);
+			break;
+		}
 	/* Once every stage is there, for jobs on their way to the next. */
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (st->fresh)
@@ -428,6 +483,7 @@ run_free(struct run *r)
 }
 
 static void run_end(struct run *, int);
+static void run_lose(struct run *, const char *);
 static void loop_folders(void);
 
 /* A write the spool's filesystem refused for want of space. */
@@ -561,8 +617,11 @@ run_start(struct stage *st, const char *id, struct status *s)
 		return -1;
 	}
 	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
+	r->slurm = st->sc->slurm;
+	r->out.fd = r->sfd = -1;
+	wfd = r->logfd;
 	if (spool_log_header(r->logfd, st->name, run, r->st.started) == -1 ||
-	    run_output(r, &wfd) == -1) {
+	    (!r->slurm && run_output(r, &wfd) == -1)) {
 		loop_full("log");
 		close(r->logfd);
 		run_free(r);
@@ -573,14 +632,20 @@ run_start(struct stage *st, const char *id, struct status *s)
 	if (unlinkat(L.sp->workfd, rel, 0) == -1 && errno != ENOENT)
 		log_warn("unlink work/%s", rel);
 	sw = (struct spawn){st->sc, L.conf->spool, id, job, work, hb,
-	    r->st.attempt, wfd, NULL, NULL, NULL};
+	    r->st.attempt, wfd, NULL, NULL, NULL, 0};
 	r->t0 = r->beat = mono_now();
 	TAILQ_INSERT_TAIL(&st->runs, r, entry);
 	st->nrun++;
 	L.nrun++;
-	r->pid = child_spawn(&sw);
+	r->child = 1;
+	r->pid = r->slurm ? slurm_submit(&sw, &r->sfd) : child_spawn(&sw);
 	if (wfd != r->logfd)
 		close(wfd);
+	if (r->pid == -1 && r->slurm) {
+		r->pid = 0;
+		run_lose(r, "slurm: sbatch could not be run");
+		return 0;
+	}
 	if (r->pid == -1) {
 		if (errno == EAGAIN || errno == ENOMEM || errno == EMFILE ||
 		    errno == ENFILE) {
@@ -788,7 +853,7 @@ place_point(enum outcome out)
 	static const int points[] = {
 		[OUT_NEXT] = CP_CHAIN, [OUT_DONE] = CP_DONE,
 		[OUT_RETRY] = CP_RETRY, [OUT_ERROR] = CP_ERROR,
-		[OUT_REQUEUE] = CP_REQUEUE,
+		[OUT_REQUEUE] = CP_REQUEUE, [OUT_LOST] = CP_RETRY,
 	};
 
 	return points[out];
@@ -819,11 +884,13 @@ run_place(struct run *r, enum outcome out, const char *why)
 		todir = DIR_QUEUE;
 		strlcpy(r->st.stage, to->name, sizeof(r->st.stage));
 		r->st.attempt = 0;
-	} else if (out == OUT_RETRY) {
+	} else if (out == OUT_RETRY || out == OUT_LOST) {
 		delay = spool_backoff(st->sc->backoff, st->sc->backoff_max,
 		    r->st.attempt, arc4random());
 		spool_touch(from, r->id, time(NULL) + delay);
 		todir = DIR_QUEUE;
+		if (out == OUT_LOST)
+			r->st.attempt--; /* not the job's doing */
 	} else if (out == OUT_REQUEUE) {
 		r->st.attempt--;
 		todir = DIR_QUEUE;
@@ -864,11 +931,13 @@ run_place(struct run *r, enum outcome out, const char *why)
 		count(&st->c.done, &L.total.done);
 	else if (out == OUT_ERROR)
 		count(&st->c.error, &L.total.error);
-	else if (out == OUT_RETRY)
+	else if (out == OUT_RETRY || out == OUT_LOST)
 		count(&st->c.retries, &L.total.retries);
-	if (out == OUT_DONE || out == OUT_RETRY || out == OUT_ERROR)
-		stage_hook(to, out == OUT_DONE ? "done" : out == OUT_RETRY ?
-		    "retry" : "error", todir, r->id, &r->st);
+	if (out == OUT_DONE || out == OUT_ERROR)
+		stage_hook(to, out == OUT_DONE ? "done" : "error", todir, r->id,
+		    &r->st);
+	else if (out == OUT_RETRY || out == OUT_LOST)
+		stage_hook(to, "retry", todir, r->id, &r->st);
 	log_debug("%s: %s to %s/%s%s%s", st->name, r->id, to->name,
 	    spool_dir_name(todir), why[0] ? ": " : "", why);
 }
@@ -930,27 +999,188 @@ run_end(struct run *r, int ws)
 	out = child_outcome(st->sc, ws, r->stop, r->st.attempt,
 	    st->sc->next != NULL, why, sizeof(why));
 	child_describe(ws, how, sizeof(how));
+	if (r->lost[0] != '\0') {
+		out = OUT_LOST;
+		strlcpy(why, r->lost, sizeof(why));
+		strlcpy(how, r->lost, sizeof(how));
+	} else if (r->st.slurm > 0) {
+		size_t n = strlen(how);
+		snprintf(how + n, sizeof(how) - n, " (Slurm job %lld)",
+		    r->st.slurm);
+	}
 	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
 	spool_log_footer(r->logfd, st->name, run, how, ms);
 	close(r->logfd);
 	r->st.finished = r->st.updated = time(NULL);
-	r->st.exit = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+	r->st.exit = WIFEXITED(ws) && out != OUT_LOST ? WEXITSTATUS(ws) : -1;
 	r->st.signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
 	/*
 	 * A child that crashed or could not run, not one that answered with
 	 * an exit code: a job that fails is the job's backoff to slow down.
 	 */
 	stage_throttle(st, ms, r->stop == STOP_NONE && (WIFSIGNALED(ws) ||
-	    WEXITSTATUS(ws) == 127));
+	    WEXITSTATUS(ws) == 127 || out == OUT_LOST));
 	TAILQ_REMOVE(&st->runs, r, entry);
 	st->nrun--;
-	L.nrun--;
+	if (r->child)
+		L.nrun--;
 	run_place(r, out, why);
 	if (r->stop == STOP_CANCEL && unlinkat(L.sp->cancelfd, r->id, 0) == -1 &&
 	    errno != ENOENT)
 		log_warn("unlink index/cancel/%s", r->id);
 	key_release(r->st.key);
 	run_free(r);
+}
+
+/* A Slurm run that ended without its command's exit status. */
+static void
+run_lose(struct run *r, const char *why)
+{
+	log_warnx("%s: %s: %s", r->stage->name, r->id, why);
+	strlcpy(r->lost, why, sizeof(r->lost));
+	run_end(r, 0);
+}
+
+/* sbatch of a Slurm run ended: the job's number, or a run lost. */
+static void
+run_submitted(struct run *r, int ws)
+{
+	long long job = slurm_jobid(r->sfd);
+	char how[64], why[128];
+
+	r->sfd = -1;
+	r->pid = 0;
+	r->child = 0;
+	L.nrun--;
+	r->st.pgid = 0;
+	r->st.pstart = 0;
+	if (job == 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+		child_describe(ws, how, sizeof(how));
+		snprintf(why, sizeof(why), "slurm: sbatch failed (%s)", how);
+		if (r->stop != STOP_NONE)
+			run_end(r, W_EXITCODE(0, SIGKILL));
+		else
+			run_lose(r, why);
+		return;
+	}
+	CRASHPOINT(CP_SUBMIT);
+	r->st.slurm = job;
+	if (spool_status_write(L.sp, r->id, &r->st) == -1)
+		loop_full("status");
+	log_debug("%s: %s attempt %d is Slurm job %lld", r->stage->name,
+	    r->id, r->st.attempt, job);
+	if (r->stop != STOP_NONE)
+		slurm_cancel(job, 0);
+}
+
+/*
+ * A Slurm run whose job squeue no longer lists: it ended with the exit
+ * status the batch script left, or was stopped, or was lost to Slurm.
+ */
+static void
+run_slurm_end(struct run *r)
+{
+	char why[128];
+	int code;
+
+	if (slurm_exit(L.sp, r->id, r->st.slurm, &code))
+		run_end(r, W_EXITCODE(code, 0));
+	else if (r->stop != STOP_NONE)
+		run_end(r, W_EXITCODE(0, SIGKILL));
+	else {
+		snprintf(why, sizeof(why), "slurm: job %lld ended without an "
+		    "exit status", r->st.slurm);
+		run_lose(r, why);
+	}
+}
+
+/* The Slurm run of job number job, or, its number unknown, named name. */
+static struct run *
+run_by_job(long long job, const char *name)
+{
+	struct stage *st;
+	struct run *r;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			if (r->slurm && r->pid == 0 && (r->st.slurm == job ||
+			    (r->st.slurm == 0 && strcmp(r->id, name) == 0)))
+				return r;
+	return NULL;
+}
+
+/* A job squeue lists: a run still there, found by its name after a crash. */
+static void
+slurm_listed(long long job, const char *state, const char *name)
+{
+	struct run *r = run_by_job(job, name);
+
+	if (r == NULL || !r->asked)
+		return;
+	r->seen = 1;
+	if (r->st.slurm == 0) {
+		r->st.slurm = job;
+		log_info("%s: %s: found on the cluster as Slurm job %lld",
+		    r->stage->name, r->id, job);
+		if (spool_status_write(L.sp, r->id, &r->st) == -1)
+			loop_full("status");
+		if (r->stop != STOP_NONE)
+			slurm_cancel(job, 0);
+	}
+	if (!r->started && strcmp(state, "RUNNING") == 0) {
+		r->started = 1;
+		r->t0 = r->beat = mono_now();
+	}
+}
+
+/* squeue answered: the runs it was asked about and did not list ended. */
+static void
+slurm_answered(void)
+{
+	struct stage *st;
+	struct run *r, *next;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		for (r = TAILQ_FIRST(&st->runs); r != NULL; r = next) {
+			next = TAILQ_NEXT(r, entry);
+			if (!r->asked)
+				continue;
+			r->asked = 0;
+			if (r->seen)
+				r->seen = 0;
+			else
+				run_slurm_end(r);
+		}
+}
+
+/* One squeue a tick for the Slurm runs submitted. */
+static void
+loop_slurm(void)
+{
+	struct stage *st;
+	struct run *r;
+	char **ids = NULL;
+	size_t n = 0;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			if (r->slurm && r->pid == 0)
+				n++;
+	if (n == 0)
+		return;
+	if ((ids = calloc(n, sizeof(*ids))) == NULL)
+		fatal("calloc");
+	n = 0;
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			if (r->slurm && r->pid == 0)
+				ids[n++] = r->id;
+	if (slurm_query(ids, n) == 0)
+		TAILQ_FOREACH(st, &L.stages, entry)
+			TAILQ_FOREACH(r, &st->runs, entry)
+				if (r->slurm && r->pid == 0)
+					r->asked = 1;
+	free(ids);
 }
 
 static struct run *
@@ -971,12 +1201,18 @@ loop_reap(void)
 {
 	struct run *r;
 	pid_t pid;
-	int ws;
+	int ws, k;
 
 	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
-		if ((r = run_find(pid)) != NULL)
+		if ((r = run_find(pid)) != NULL && r->slurm)
+			run_submitted(r, ws);
+		else if (r != NULL)
 			run_end(r, ws);
-		else if (!hook_reaped(pid, ws))
+		else if (hook_reaped(pid, ws))
+			continue;
+		else if ((k = slurm_reaped(pid, ws, slurm_listed)) == 2)
+			slurm_answered();
+		else if (k == 0)
 			L.orphans = 1; /* its children are ours now */
 	if (pid == -1 && errno != ECHILD)
 		log_warn("waitpid");
@@ -997,7 +1233,8 @@ run_ours(pid_t pid, const char *job)
 	if (hook_ours(pid, job))
 		return 1;
 	if (job == NULL)
-		return pid == L.sp->syncpid || run_find(pid) != NULL;
+		return pid == L.sp->syncpid || run_find(pid) != NULL ||
+		    slurm_ours(pid);
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry) {
 			spool_path(path, sizeof(path), "%s/%s/running/%s",
@@ -1033,12 +1270,26 @@ run_stop(struct run *r, enum stop why)
 		return;
 	r->stop = why;
 	r->killat = ms_after(mono_now(), L.conf->kill_grace * 1000LL);
-	child_signal(r->pid, SIGTERM);
+	if (!r->slurm)
+		child_signal(r->pid, SIGTERM);
+	else if (r->pid == 0 && r->st.slurm > 0)
+		slurm_cancel(r->st.slurm, 1);
 	if (why == STOP_TIMEOUT || why == STOP_HEARTBEAT) {
 		count(&st->c.timeouts, &L.total.timeouts);
 		log_warnx("%s: %s: %s; stopping it", st->name, r->id,
 		    why == STOP_TIMEOUT ? "timeout" : "no heartbeat");
 	}
+}
+
+/* The end of a run that did not stop at SIGTERM. */
+static void
+run_kill(struct run *r)
+{
+	r->killed = 1;
+	if (!r->slurm)
+		child_signal(r->pid, SIGKILL);
+	else if (r->pid == 0 && r->st.slurm > 0)
+		slurm_cancel(r->st.slurm, 0);
 }
 
 /* Timeouts, heartbeats and kills of every run. */
@@ -1050,15 +1301,16 @@ loop_stale(void)
 	struct run *r;
 
 	hook_stale(now, L.conf->kill_grace);
+	slurm_stale(now);
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry) {
 			if (r->stop != STOP_NONE) {
-				if (!r->killed && ms_between(r->killat, now) >= 0) {
-					child_signal(r->pid, SIGKILL);
-					r->killed = 1;
-				}
+				if (!r->killed && ms_between(r->killat, now) >= 0)
+					run_kill(r);
 				continue;
 			}
+			if (r->slurm && !r->started)
+				continue; /* not running yet */
 			run_heartbeat(r, now);
 			if (st->sc->timeout > 0 && ms_between(r->t0, now) >=
 			    st->sc->timeout * 1000LL)
@@ -1123,15 +1375,17 @@ loop_title(void)
 {
 	struct stage *st;
 	size_t queued = 0, deferred = 0;
+	long running = 0;
 
 	TAILQ_FOREACH(st, &L.stages, entry) {
 		queued += queue_ready(&st->q);
 		deferred += queue_deferred(&st->q);
+		running += st->nrun;
 	}
 	setproctitle("%s%ld running, %zu queued",
-	    L.stopping ? "stopping, " : "", L.nrun, queued);
+	    L.stopping ? "stopping, " : "", running, queued);
 	notify_status("%s%ld running, %zu queued, %zu deferred, %llu done, "
-	    "%llu error", L.stopping ? "stopping, " : "", L.nrun, queued,
+	    "%llu error", L.stopping ? "stopping, " : "", running, queued,
 	    deferred, (unsigned long long)L.total.done,
 	    (unsigned long long)L.total.error);
 }
@@ -1225,6 +1479,7 @@ loop_tick(void)
 		L.nextretain = ms_after(now, RETAIN_EVERY * 1000LL);
 	}
 	events_tick(L.sp, L.conf->events_max);
+	loop_slurm();
 	loop_metrics();
 	loop_title();
 }
@@ -1269,7 +1524,8 @@ loop_shutdown(int hard)
 	L.stopping = 2;
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry)
-			run_stop(r, STOP_SHUTDOWN);
+			if (!r->slurm)
+				run_stop(r, STOP_SHUTDOWN);
 	hook_stop_all(L.conf->kill_grace);
 }
 
@@ -1424,7 +1680,8 @@ loop_timeout(void)
 		TAILQ_FOREACH(r, &st->runs, entry) {
 			if (r->stop != STOP_NONE && !r->killed)
 				deadline(&ms, now, r->killat);
-			else if (r->stop == STOP_NONE && st->sc->timeout > 0)
+			else if (r->stop == STOP_NONE && st->sc->timeout > 0 &&
+			    (!r->slurm || r->started))
 				deadline(&ms, now, ms_after(r->t0,
 				    st->sc->timeout * 1000LL));
 		}
@@ -1497,15 +1754,26 @@ static void
 loop_free(void)
 {
 	struct stage *st;
+	struct run *r;
+	size_t n = 0;
 
 	while ((st = TAILQ_FIRST(&L.stages)) != NULL) {
 		TAILQ_REMOVE(&L.stages, st, entry);
+		while ((r = TAILQ_FIRST(&st->runs)) != NULL) {
+			TAILQ_REMOVE(&st->runs, r, entry);
+			close(r->logfd);
+			run_free(r);
+			n++;
+		}
 		queue_clear(&st->q);
 		spool_stage_close(&st->sd);
 		stconf_free(st->sc);
 		free(st->name);
 		free(st);
 	}
+	if (n > 0)
+		log_info("%zu jobs left running on Slurm, taken over at the "
+		    "next start", n);
 	conf_free(L.conf);
 	close(L.sigfd);
 	close(L.infd);
@@ -1546,7 +1814,8 @@ loop_run(struct conf *conf, struct spool *sp)
 		}
 		if (L.stopping == 1 && ms_between(L.stopat, now) >= 0)
 			loop_shutdown(1);
-		if (L.stopping && L.nrun == 0 && hook_count() == 0)
+		if (L.stopping && L.nrun == 0 && hook_count() == 0 &&
+		    slurm_busy() == 0)
 			break;
 		timeout = loop_timeout();
 		pfd[2].fd = sp->syncack;

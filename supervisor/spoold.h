@@ -81,6 +81,8 @@ struct stconf {
 	long hook_timeout;
 	char **version; /* version_command, or NULL */
 	int dedupe;
+	int slurm;        /* runner = "slurm" */
+	char **slurm_args; /* sbatch's options, or NULL */
 	int *fail_codes;
 	size_t nfail;
 	int line;
@@ -149,6 +151,7 @@ enum {
 	CP_METRICS,	/* metrics.json's new version is not in place */
 	CP_RECOVER,	/* start-up: one job of running/ recovered, not all */
 	CP_REQUEUE,	/* the record says queued after a stop, ditto */
+	CP_SUBMIT,	/* sbatch answered, the Slurm job is not recorded */
 	CP_MAX
 };
 #ifdef SPOOLD_CRASHPOINTS
@@ -176,6 +179,7 @@ struct status {
 	unsigned long long pstart; /* its leader's start time, against reuse */
 	char sha256[65];           /* of the job's content, once hashed */
 	int forced;                /* run even as a duplicate (retry --force) */
+	long long slurm;           /* the Slurm job of the run, 0 when none */
 };
 
 void status_init(struct status *, const char *stage);
@@ -257,7 +261,8 @@ void spool_isotime(char *buf, size_t, time_t);
 enum stop { STOP_NONE, STOP_TIMEOUT, STOP_HEARTBEAT, STOP_CANCEL,
 	STOP_SHUTDOWN };
 
-enum outcome { OUT_NEXT, OUT_DONE, OUT_RETRY, OUT_ERROR, OUT_REQUEUE };
+enum outcome { OUT_NEXT, OUT_DONE, OUT_RETRY, OUT_ERROR, OUT_REQUEUE,
+	OUT_LOST };
 
 struct spawn {
 	const struct stconf *sc;
@@ -266,6 +271,7 @@ struct spawn {
 	int logfd;      /* its stdout and stderr */
 	char *const *command; /* a hook's, or NULL for the stage's */
 	const char *event, *reason; /* a hook's SPOOL_EVENT and SPOOL_REASON */
+	int outfd;      /* its stdout instead, when > 0 (sbatch's answer) */
 };
 
 char **child_argv(char *const *command, const char *job, const char *id,
@@ -334,6 +340,19 @@ size_t queue_due(struct queue *, time_t now);
 int queue_next_due(struct queue *, time_t *when);
 size_t queue_ready(const struct queue *);
 size_t queue_deferred(const struct queue *);
+
+/* slurm.c: the runs of a stage with runner "slurm", as Slurm jobs. */
+int slurm_script(struct spool *);
+pid_t slurm_submit(const struct spawn *, int *fd);
+long long slurm_jobid(int fd);
+int slurm_query(char *const *ids, size_t n);
+int slurm_cancel(long long job, int term);
+int slurm_reaped(pid_t, int wstatus,
+    void (*each)(long long job, const char *state, const char *name));
+int slurm_ours(pid_t);
+size_t slurm_busy(void);
+void slurm_stale(struct timespec now);
+int slurm_exit(struct spool *, const char *id, long long job, int *code);
 
 /* metrics.c: counters and data/index/metrics.json. */
 struct counters {

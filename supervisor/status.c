@@ -82,7 +82,7 @@ status_encode(const struct status *st)
 	char *s;
 
 	o = json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:i, s:o, s:I, s:I, s:o, s:b}",
+	    "s:o, s:o, s:i, s:o, s:I, s:I, s:o, s:b, s:o}",
 	    "stage", st->stage, "state", states[st->state],
 	    "attempt", st->attempt,
 	    "exit", st->exit >= 0 ? json_integer(st->exit) : json_null(),
@@ -95,7 +95,8 @@ status_encode(const struct status *st)
 	    "progress", status_str(st->progress),
 	    "priority", st->priority, "key", status_str(st->key),
 	    "pgid", (json_int_t)st->pgid, "pstart", (json_int_t)st->pstart,
-	    "sha256", status_str(st->sha256), "forced", st->forced);
+	    "sha256", status_str(st->sha256), "forced", st->forced,
+	    "slurm", st->slurm > 0 ? json_integer(st->slurm) : json_null());
 	if (o == NULL)
 		return NULL;
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -179,6 +180,9 @@ status_decode(const char *text, struct status *st)
 	st->pgid = pgid > 0 && pgid < INT32_MAX ? (pid_t)pgid : 0;
 	st->pstart = (unsigned long long)json_integer_value(
 	    json_object_get(o, "pstart"));
+	st->slurm = json_integer_value(json_object_get(o, "slurm"));
+	if (st->slurm < 0)
+		st->slurm = 0;
 	if (st->attempt < 0)
 		st->attempt = 0;
 	if (st->exit < 0)

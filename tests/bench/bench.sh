@@ -18,11 +18,17 @@
 #   idle        CPU time, wake-ups and disk writes of an idle spoold (and an
 #               idle task-spooler server)
 #   durability  throughput and latency with and without fsync/syncfs
+#   slurm       500 trivial jobs through a stage of 16 slots, local, then
+#               on a single-node Slurm cluster: throughput and the overhead
+#               per job (root only)
 #
 # Environment:
 #   BENCH_QUICK=1        N=1000 and BENCH_IDLE=10 unless those are set
 #   BENCH_SECTIONS       which to run, of: throughput latency durability
-#                        scale idle (default all, in that order)
+#                        scale idle slurm (default all, in that order)
+#   BENCH_SLURM_N        jobs per run of the slurm section (default 500)
+#   SLURM_RECIPES        the folder of start-slurm.sh (default
+#                        ../shared/recipes beside the project)
 #   BENCH_N              jobs per throughput run (default 10000)
 #   BENCH_PARALLEL_N     jobs of the GNU parallel run (default 1000, at most
 #                        N: at some 15-30 jobs/s here, N=10^4 would take
@@ -195,6 +201,7 @@ conf_stage() {
 		echo "    command = {$_cs_cmd}"
 		echo "    slots = $_cs_slots"
 		[ -n "$_cs_next" ] && echo "    next = \"$_cs_next\""
+		[ -n "${CS_EXTRA:-}" ] && echo "    $CS_EXTRA"
 		echo "    user = \"$USERNAME\""
 		echo "}"
 	} >>"$_cs_f"
@@ -315,7 +322,7 @@ tp_spoold() {
 		_tp_first=a _tp_last=b _tp_runs=$((2 * N))
 	else
 		conf_begin "$_tp_d" "$_tp_ns"
-		conf_stage "$_tp_d" s1 2 "" /bin/true %f
+		conf_stage "$_tp_d" s1 "${TP_SLOTS:-2}" "" /bin/true %f
 		_tp_first=s1 _tp_last=s1 _tp_runs=$N
 	fi
 	log "$_tp_sec: $_tp_tool ($N jobs)"
@@ -337,7 +344,7 @@ tp_spoold() {
 		_tp_t=$("$B/renamer" "$_tp_d/spool/tmp" "$_tp_d/spool/$_tp_first/queue") ||
 		    { skip "$_tp_sec" "$_tp_tool" "renamer failed"; return 1; }
 	fi
-	run "$B/waitcount" -p "$SPID" -t "$(limit "$_tp_runs")" \
+	run "$B/waitcount" -p "$SPID" -t "${TP_LIMIT:-$(limit "$_tp_runs")}" \
 	    "$_tp_d/spool/$_tp_last/done" "$N" >"$_tp_d/t1"
 	_tp_ok=$?
 	_tp_t1=$(cat "$_tp_d/t1")
@@ -752,6 +759,76 @@ durability() {
 	lat_spoold $S "latency p50, rename(2), no fsync" rename 1 "$_du_r2"
 }
 
+# ---------------------------------------------------------------- slurm
+
+# slurm_bare N: N jobs of /bin/true given to sbatch directly, all at once,
+# timed until squeue lists none of them; sets RATE (jobs/s).
+slurm_bare() {
+	RATE=""
+	_sb_t0=$(now_ns)
+	_sb_i=0
+	while [ $_sb_i -lt "$1" ]; do
+		_sb_i=$((_sb_i + 1))
+		sbatch --quiet --job-name=spoold-bench-bare --output=/dev/null \
+		    --wrap=/bin/true || return 1
+	done
+	while [ -n "$(squeue -h -n spoold-bench-bare -o %i)" ]; do
+		sleep 0.1
+	done
+	_sb_s=$(calc "($(now_ns) - $_sb_t0) / 1e9")
+	RATE=$(calc1 "$1 / $_sb_s")
+	rec $S "sbatch directly, all at once (Slurm's own rate)" "$RATE" jobs/s \
+	    "$RATE jobs/s ($_sb_s s)" "\"seconds\": $_sb_s, \"jobs\": $1" \
+	    "$_sl_ref"
+}
+
+# slurm: the cost of a stage on Slurm: BENCH_SLURM_N trivial jobs through
+# one stage of 16 slots run here, then as jobs of a single-node Slurm
+# cluster on localhost (started by the shared recipe; root only), and
+# given to sbatch directly. The overhead per job is the wall time per job
+# on Slurm less here; spoold's share, less sbatch directly.
+slurm() {
+	S=slurm
+	_sl_slots=16
+	_sl_n=${BENCH_SLURM_N:-500}
+	section $S "slurm: $_sl_n jobs of /bin/true through 1 stage of $_sl_slots slots, here then on Slurm (1 node, localhost)" \
+	    "ratio = value / the local stage's"
+	_sl_ref="spoold, local stage"
+	_sl_r=${SLURM_RECIPES:-$ROOT/../shared/recipes}
+	if [ "$(id -u)" -ne 0 ]; then
+		skip $S "spoold, slurm stage" "slurm needs root"
+		return
+	fi
+	if ! bash "$_sl_r/start-slurm.sh" >"$WORK/slurm.log" 2>&1; then
+		skip $S "spoold, slurm stage" "the cluster did not start (see $_sl_r)"
+		return
+	fi
+	_sl_n0=$N
+	N=$_sl_n
+	TP_SLOTS=$_sl_slots tp_spoold $S "$_sl_ref" queued 1 0
+	_sl_local=$RATE
+	CS_EXTRA='runner = "slurm"' TP_SLOTS=$_sl_slots TP_LIMIT=$((60 + N)) \
+	    tp_spoold $S "spoold, slurm stage" queued 1 0 "$_sl_ref"
+	_sl_slurm=$RATE
+	N=$_sl_n0
+	slurm_bare "$_sl_n"
+	_sl_bare=$RATE
+	[ -n "$_sl_local" ] && [ -n "$_sl_slurm" ] || return
+	_sl_ml=$(calc1 "1000 / $_sl_local")
+	_sl_ms=$(calc1 "1000 / $_sl_slurm")
+	rec $S "wall time per job, local stage" "$_sl_ml" ms "$_sl_ml ms"
+	rec $S "wall time per job, slurm stage" "$_sl_ms" ms \
+	    "$_sl_ms ms: $(calc1 "$_sl_ms - $_sl_ml") ms more per job than local" \
+	    "\"overhead_ms\": $(calc1 "$_sl_ms - $_sl_ml")" \
+	    "wall time per job, local stage"
+	[ -n "$_sl_bare" ] || return
+	_sl_mb=$(calc1 "1000 / $_sl_bare")
+	rec $S "wall time per job, sbatch directly" "$_sl_mb" ms \
+	    "$_sl_mb ms: spoold adds $(calc1 "$_sl_ms - $_sl_mb") ms per job to Slurm's own" \
+	    "\"spoold_ms\": $(calc1 "$_sl_ms - $_sl_mb")" \
+	    "wall time per job, local stage"
+}
+
 # ---------------------------------------------------------------- report
 
 json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
@@ -862,9 +939,9 @@ SECS=$WORK/sections.tsv
 log "N=$N, latency $LAT_N jobs, scale up to $SCALE_MAX, idle $IDLE s, in $WORK"
 TIMES=$WORK/times
 : >"$TIMES"
-for _s in ${BENCH_SECTIONS:-throughput latency durability scale idle}; do
+for _s in ${BENCH_SECTIONS:-throughput latency durability scale idle slurm}; do
 	case $_s in
-	throughput|latency|durability|scale|idle) ;;
+	throughput|latency|durability|scale|idle|slurm) ;;
 	*) die "BENCH_SECTIONS: no section $_s" ;;
 	esac
 	_t=$(now_ns)

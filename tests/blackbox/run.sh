@@ -422,7 +422,8 @@ EOF
 	expect_status j1 reason null
 	expect_status j1 pgid 0
 	want="attempt exit finished forced key pgid priority progress pstart"
-	want="$want reason sha256 signal stage started state submitted updated "
+	want="$want reason sha256 signal slurm stage started state submitted"
+	want="$want updated "
 	check '[ "$(jkeys "$W/status.json")" = "$want" ]' \
 	    "status record keys: $(jkeys "$W/status.json")"
 	L=$D/log/j1.log

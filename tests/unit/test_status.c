@@ -20,7 +20,7 @@
 /* The fields of struct status in spoold.h, by name. */
 static const char *keys[] = {"stage", "state", "attempt", "exit", "signal",
 	"reason", "submitted", "started", "finished", "updated", "progress",
-	"priority", "key", "pgid", "pstart", "sha256", "forced"};
+	"priority", "key", "pgid", "pstart", "sha256", "forced", "slurm"};
 #define NKEYS (sizeof(keys) / sizeof(*keys))
 
 static void
@@ -45,6 +45,7 @@ fill(struct status *st)
 	strcpy(st->sha256, "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a1"
 	    "1ef721d1542d8");
 	st->forced = 1;
+	st->slurm = 9007199254740993LL; /* Slurm's numbers may be large */
 }
 
 static void
@@ -98,7 +99,7 @@ static void
 test_round_trip_empty(void **state)
 {
 	static const char *nulls[] = {"exit", "signal", "reason", "submitted",
-		"started", "finished", "updated", "progress", "key"};
+		"started", "finished", "updated", "progress", "key", "slurm"};
 	struct status st, got;
 	json_t *o;
 	char *text;
@@ -359,6 +360,7 @@ test_renew(void **state)
 	assert_string_equal(st.progress, "");
 	assert_int_equal(st.started, 0);
 	assert_int_equal(st.pgid, 0);
+	assert_int_equal(st.slurm, 0); /* a run's, not the job's */
 	assert_string_equal(st.key, old.key);
 	assert_string_equal(st.sha256, old.sha256);
 	assert_int_equal(st.forced, 1);

@@ -1,0 +1,417 @@
+/*
+ * slurm.c: the Slurm runner. A run of a stage with runner "slurm" is a
+ * job of the cluster: sbatch submits it, one squeue a tick tells which
+ * jobs are still there, scancel stops one, and the batch script leaves
+ * the command's exit status in work/<id>/slurm.exit. None of these
+ * programs is waited on: the loop reaps them like its other children.
+ */
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spoold.h"
+
+#define SLURM_SCRIPT "slurm.sh"
+#define SLURM_EXIT "slurm.exit"
+#define HELPER_MAX 64	/* squeue and scancel processes at once */
+#define HELPER_SECS 60	/* before one is killed as hung */
+
+extern char **environ;
+
+/*
+ * The batch script. The status is written only once the command has run:
+ * a job that ends without it was lost to Slurm (a node that failed, a
+ * program missing on the node, a job that could not start).
+ */
+static const char script[] =
+    "#!/bin/sh\n"
+    "# Written by spoold: the batch script of its Slurm runs. $1 is the\n"
+    "# file for the exit status, the rest the stage's command.\n"
+    "status=$1\n"
+    "shift\n"
+    "if ! command -v \"$1\" >/dev/null 2>&1; then\n"
+    "\techo \"spoold: $1: not found on $(hostname)\" >&2\n"
+    "\texit 127\n"
+    "fi\n"
+    "\"$@\" </dev/null\n"
+    "code=$?\n"
+    "echo \"$code $SLURM_JOB_ID\" >\"$status.tmp\" && "
+    "mv -f \"$status.tmp\" \"$status\"\n"
+    "exit \"$code\"\n";
+
+enum helper { H_QUERY, H_CANCEL };
+
+static struct {
+	pid_t pid;
+	enum helper what;
+	int fd;		/* its output, for a query */
+	struct timespec t0;
+} H[HELPER_MAX];
+static size_t nhelper;
+
+/* Writes index/slurm.sh, which sbatch copies at each submission. */
+int
+slurm_script(struct spool *sp)
+{
+	if (spool_write(sp, sp->indexfd, SLURM_SCRIPT, script,
+	    sizeof(script) - 1, 1) == -1) {
+		log_warn("write index/%s", SLURM_SCRIPT);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Appends prefix and value to v as one word, each '%' of value doubled:
+ * child_spawn expands the placeholders of the words, not of the paths.
+ */
+static char **
+slurm_add(char **v, const char *prefix, const char *value)
+{
+	char *w, *o;
+	const char *p;
+	size_t n = strlen(prefix) + 1;
+
+	for (p = value; *p != '\0'; p++)
+		n += *p == '%' ? 2 : 1;
+	if ((w = malloc(n)) == NULL)
+		fatal("malloc");
+	o = stpcpy(w, prefix);
+	for (p = value; *p != '\0'; p++)
+		if ((*o++ = *p) == '%')
+			*o++ = '%';
+	*o = '\0';
+	v = strv_add(v, w);
+	free(w);
+	return v;
+}
+
+/*
+ * The argv of sbatch for a run: its options, the stage's slurm_args, the
+ * batch script, the exit status file, and the stage's command, whose
+ * placeholders child_spawn expands with those of slurm_args.
+ */
+static char **
+slurm_argv(const struct spawn *s)
+{
+	static const char *const opts[] = {"sbatch", "--parsable",
+	    "--no-requeue", "--open-mode=append", "--input=/dev/null", NULL};
+	char path[PATH_MAX], **argv = NULL;
+	const char *const *o;
+	char *const *a;
+
+	for (o = opts; *o != NULL; o++)
+		argv = strv_add(argv, *o);
+	spool_path(path, sizeof(path), "%s/log/%s.log", s->spooldir, s->id);
+	argv = slurm_add(argv, "--output=", path);
+	argv = slurm_add(argv, "--error=", path);
+	argv = slurm_add(argv, "--job-name=", s->id);
+	argv = slurm_add(argv, "--chdir=", s->workdir);
+	for (a = s->sc->slurm_args; a != NULL && *a != NULL; a++)
+		argv = strv_add(argv, *a);
+	spool_path(path, sizeof(path), "%s/index/%s", s->spooldir,
+	    SLURM_SCRIPT);
+	argv = slurm_add(argv, "", path);
+	spool_path(path, sizeof(path), "%s/%s", s->workdir, SLURM_EXIT);
+	argv = slurm_add(argv, "", path);
+	for (a = s->sc->command; *a != NULL; a++)
+		argv = strv_add(argv, *a);
+	return argv;
+}
+
+/*
+ * Submits the run sw describes: sbatch, started as the stage's child would
+ * be (its user, its environment, which sbatch gives the job). Its answer,
+ * the job's number, goes to *fd for slurm_jobid. sbatch's pid, or -1.
+ */
+pid_t
+slurm_submit(const struct spawn *sw, int *fd)
+{
+	struct spawn s = *sw;
+	char **argv, rel[PATH_MAX];
+	pid_t pid;
+
+	spool_path(rel, sizeof(rel), "%s/%s", sw->workdir, SLURM_EXIT);
+	if (unlink(rel) == -1 && errno != ENOENT)
+		log_warn("unlink %s", rel);
+	if ((*fd = memfd_create("sbatch", MFD_CLOEXEC)) == -1) {
+		log_warn("memfd_create");
+		return -1;
+	}
+	argv = slurm_argv(sw);
+	s.command = argv;
+	s.outfd = *fd;
+	if ((pid = child_spawn(&s)) == -1) {
+		close(*fd);
+		*fd = -1;
+	}
+	strv_free(argv);
+	return pid;
+}
+
+/* The output of a helper, NUL-terminated, and fd closed; or NULL. */
+static char *
+slurm_output(int fd)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+
+	if (lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return NULL;
+	}
+	do {
+		if (cap - len < 4096 && (buf = realloc(buf,
+		    cap = cap * 2 + 8192)) == NULL)
+			fatal("realloc");
+		n = read(fd, buf + len, cap - len - 1);
+		len += n > 0 ? (size_t)n : 0;
+	} while (n > 0 || (n == -1 && errno == EINTR));
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The job number sbatch answered ("123" or "123;cluster"), or 0. */
+long long
+slurm_jobid(int fd)
+{
+	char *out = slurm_output(fd), *end;
+	long long job = 0;
+
+	if (out != NULL) {
+		job = strtoll(out, &end, 10);
+		if (end == out || (*end != '\0' && *end != ';' &&
+		    *end != '\n') || job <= 0)
+			job = 0;
+	}
+	free(out);
+	return job;
+}
+
+/* Starts squeue or scancel, its output to fd (or /dev/null), at once. */
+static int
+slurm_helper(enum helper what, char **argv, int fd)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t all, none;
+	pid_t pid;
+	int e;
+
+	if (nhelper == HELPER_MAX) {
+		log_warnx("slurm: %zu helpers running; %s not run", nhelper,
+		    argv[0]);
+		return -1;
+	}
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+	    O_RDONLY, 0);
+	if (fd != -1)
+		posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+	else
+		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO,
+		    "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+	e = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (e != 0) {
+		log_warnx("slurm: %s: %s", argv[0], strerror(e));
+		return -1;
+	}
+	H[nhelper].pid = pid;
+	H[nhelper].what = what;
+	H[nhelper].fd = fd;
+	H[nhelper].t0 = mono_now();
+	nhelper++;
+	return 0;
+}
+
+/* The place of helper pid in H, or nhelper. */
+static size_t
+slurm_find(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < nhelper && H[i].pid != pid; i++)
+		;
+	return i;
+}
+
+static int
+slurm_querying(void)
+{
+	size_t i;
+
+	for (i = 0; i < nhelper; i++)
+		if (H[i].what == H_QUERY)
+			return 1;
+	return 0;
+}
+
+/*
+ * Asks squeue which of the jobs named by ids are still on the cluster,
+ * unless a query is under way: -1 then, and when it cannot start. The
+ * names go in one --name list, short of a name with a comma or a list
+ * too long for one argument: then every job is listed.
+ */
+int
+slurm_query(char *const *ids, size_t n)
+{
+	char *argv[] = {"squeue", "--noheader", "--format=%i|%T|%j", NULL,
+	    NULL}, *list, *o;
+	size_t i, len = sizeof("--name=");
+	int fd, r;
+
+	if (slurm_querying())
+		return -1;
+	for (i = 0; i < n && len < 100000; i++)
+		len = strchr(ids[i], ',') != NULL ? SIZE_MAX / 2 :
+		    len + strlen(ids[i]) + 1;
+	if ((o = list = malloc(len < 100000 ? len : 1)) == NULL)
+		fatal("malloc");
+	*o = '\0';
+	if (len < 100000) {
+		o = stpcpy(o, "--name=");
+		for (i = 0; i < n; i++)
+			o = stpcpy(stpcpy(o, ids[i]), i + 1 < n ? "," : "");
+		argv[3] = list;
+	}
+	if ((fd = memfd_create("squeue", MFD_CLOEXEC)) == -1) {
+		log_warn("memfd_create");
+		free(list);
+		return -1;
+	}
+	if ((r = slurm_helper(H_QUERY, argv, fd)) == -1)
+		close(fd);
+	free(list);
+	return r;
+}
+
+/*
+ * Stops a job: SIGTERM to the batch script and all it started when term,
+ * else scancel's own end of a job (SIGKILL after Slurm's KillWait).
+ */
+int
+slurm_cancel(long long job, int term)
+{
+	char id[32];
+	char *argv[] = {"scancel", "--full", "--signal=TERM", id, NULL};
+	char *kill[] = {"scancel", id, NULL};
+
+	snprintf(id, sizeof(id), "%lld", job);
+	return slurm_helper(H_CANCEL, term ? argv : kill, -1);
+}
+
+/* Calls each for the lines "job|state|name" of squeue's answer. */
+static void
+slurm_answer(char *out, void (*each)(long long, const char *, const char *))
+{
+	char *line, *state, *name, *end;
+	long long job;
+
+	while ((line = strsep(&out, "\n")) != NULL) {
+		if ((state = strchr(line, '|')) == NULL ||
+		    (name = strchr(state + 1, '|')) == NULL)
+			continue;
+		*state++ = '\0';
+		*name++ = '\0';
+		job = strtoll(line, &end, 10);
+		if (*end == '\0' && job > 0)
+			each(job, state, name);
+	}
+}
+
+/*
+ * A child reaped: 0 when it is none of ours; 2 when it was the query and
+ * squeue answered, after each was called for every job it listed; else 1.
+ */
+int
+slurm_reaped(pid_t pid, int ws, void (*each)(long long, const char *,
+    const char *))
+{
+	size_t i = slurm_find(pid);
+	char *out;
+	int r = 1;
+
+	if (i == nhelper)
+		return 0;
+	if (H[i].what == H_QUERY) {
+		out = slurm_output(H[i].fd);
+		if (out != NULL && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+			slurm_answer(out, each);
+			r = 2;
+		} else
+			log_warnx("slurm: squeue failed; the jobs' states are "
+			    "asked again at the next tick");
+		free(out);
+	} else if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		log_warnx("slurm: scancel failed");
+	H[i] = H[--nhelper];
+	return r;
+}
+
+int
+slurm_ours(pid_t pid)
+{
+	return slurm_find(pid) < nhelper;
+}
+
+size_t
+slurm_busy(void)
+{
+	return nhelper;
+}
+
+/* Kills a helper that hangs, as squeue may when slurmctld does not answer. */
+void
+slurm_stale(struct timespec now)
+{
+	size_t i;
+
+	for (i = 0; i < nhelper; i++)
+		if (ms_between(H[i].t0, now) >= HELPER_SECS * 1000LL) {
+			log_warnx("slurm: %s hangs; killed",
+			    H[i].what == H_QUERY ? "squeue" : "scancel");
+			kill(H[i].pid, SIGKILL);
+			H[i].t0 = now;
+		}
+}
+
+/*
+ * The exit status the batch script left for a run of job id: 1 with
+ * *code when it is there and from that Slurm job (any, for job 0).
+ */
+int
+slurm_exit(struct spool *sp, const char *id, long long job, int *code)
+{
+	char rel[PATH_MAX], *text;
+	long long from = 0;
+	int n = 0;
+
+	spool_path(rel, sizeof(rel), "%s/%s", id, SLURM_EXIT);
+	if ((text = spool_read(sp->workfd, rel, 64)) == NULL)
+		return 0;
+	n = sscanf(text, "%d %lld", code, &from);
+	free(text);
+	return n >= 1 && *code >= 0 && *code <= 255 &&
+	    (job == 0 || n < 2 || from == job);
+}
