@@ -30,7 +30,8 @@ DEPS_PKG := libconfuse:libconfuse-dev libbsd:libbsd-dev cmocka:libcmocka-dev \
             jansson:libjansson-dev libmd:libmd-dev
 DEPS_CMD := pkg-config:pkg-config mandoc:mandoc python3:python3 tmux:tmux \
             valgrind:valgrind setpriv:util-linux curl:curl \
-            shellcheck:shellcheck runsv:runit s6-svscan:s6
+            shellcheck:shellcheck runsv:runit s6-svscan:s6 chromium:chromium \
+            tesseract:tesseract-ocr
 # What the shipped pipeline (conf/spoold.conf, stages/) runs.
 PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             pdfinfo:poppler-utils pdftotext:poppler-utils \
@@ -39,7 +40,7 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             convert-im6.q16:imagemagick \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-CORE := conf log status events dedupe spool child queue metrics
+CORE := conf log status events dedupe spool child queue metrics page
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/hook.o $(B)/notify.o $(B)/slurm.o \
                $(B)/loop.o $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -108,12 +109,13 @@ $(B)/crash/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/crash/%)
 
 # Unit tests link the modules they test, with and without sanitizers.
 $(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) tests/unit/unit.h \
-    tests/unit/unit_spool.h | $(B)
+    tests/unit/unit_spool.h tests/unit/unit_stages.h | $(B)
 	$(CC) $(CFLAGS) $(XCFLAGS) -Isupervisor -o $@ $(filter %.c %.o,$^) \
 	    $(LDLIBS) -lcmocka
 
 $(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) \
-    tests/unit/unit.h tests/unit/unit_spool.h | $(B)/san
+    tests/unit/unit.h tests/unit/unit_spool.h tests/unit/unit_stages.h | \
+    $(B)/san
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ \
 	    $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
 
@@ -145,7 +147,7 @@ check-unit:
 # each crash point; book.sh runs a 50-page comic through the pipeline and
 # init.sh the service files and make install, once; run.sh runs once more
 # with spoold under valgrind.
-BLACKBOX := run spoolctl events pipeline hostile children slurm
+BLACKBOX := run spoolctl events pipeline hostile children page slurm
 check-blackbox:
 	@set -e; for b in $(B) $(B)/san; do \
 	    for t in $(BLACKBOX); do \

@@ -583,6 +583,7 @@ stage_dedupe(struct stage *st, const char *id, struct status *s)
 	}
 	count(&st->c.duplicates, &L.total.duplicates);
 	count(&st->c.error, &L.total.error);
+	page_error(s->finished, st->name, id, s->reason);
 	log_info("%s: %s: duplicate of %s; to error/", st->name, id, first);
 	stage_hook(st, "error", DIR_ERROR, id, s);
 	return 1;
@@ -929,8 +930,10 @@ run_place(struct run *r, enum outcome out, const char *why)
 	}
 	if (out == OUT_DONE)
 		count(&st->c.done, &L.total.done);
-	else if (out == OUT_ERROR)
+	else if (out == OUT_ERROR) {
 		count(&st->c.error, &L.total.error);
+		page_error(r->st.finished, to->name, r->id, r->st.reason);
+	}
 	else if (out == OUT_RETRY || out == OUT_LOST)
 		count(&st->c.retries, &L.total.retries);
 	if (out == OUT_DONE || out == OUT_ERROR)
@@ -1041,12 +1044,16 @@ run_lose(struct run *r, const char *why)
 	run_end(r, 0);
 }
 
-/* sbatch of a Slurm run ended: the job's number, or a run lost. */
+/*
+ * sbatch of a Slurm run ended: the job's number. An sbatch that failed
+ * may still have submitted the job (an answer lost on the way): the next
+ * squeue looks for it by name, and the run is lost only if it is not there.
+ */
 static void
 run_submitted(struct run *r, int ws)
 {
 	long long job = slurm_jobid(r->sfd);
-	char how[64], why[128];
+	char how[64];
 
 	r->sfd = -1;
 	r->pid = 0;
@@ -1056,11 +1063,8 @@ run_submitted(struct run *r, int ws)
 	r->st.pstart = 0;
 	if (job == 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
 		child_describe(ws, how, sizeof(how));
-		snprintf(why, sizeof(why), "slurm: sbatch failed (%s)", how);
-		if (r->stop != STOP_NONE)
-			run_end(r, W_EXITCODE(0, SIGKILL));
-		else
-			run_lose(r, why);
+		log_warnx("%s: %s: sbatch failed (%s); the job is looked for by "
+		    "name", r->stage->name, r->id, how);
 		return;
 	}
 	CRASHPOINT(CP_SUBMIT);
@@ -1088,8 +1092,12 @@ run_slurm_end(struct run *r)
 	else if (r->stop != STOP_NONE)
 		run_end(r, W_EXITCODE(0, SIGKILL));
 	else {
-		snprintf(why, sizeof(why), "slurm: job %lld ended without an "
-		    "exit status", r->st.slurm);
+		if (r->st.slurm > 0)
+			snprintf(why, sizeof(why), "slurm: job %lld ended "
+			    "without an exit status", r->st.slurm);
+		else
+			snprintf(why, sizeof(why), "slurm: no job on the "
+			    "cluster (sbatch failed)");
 		run_lose(r, why);
 	}
 }
@@ -1332,13 +1340,67 @@ metrics_stage(void *arg, const char *name, const struct counters *c)
 	return 0;
 }
 
+/* Where a run runs, in words, for the page. */
+static void
+run_where(const struct run *r, char *buf, size_t len)
+{
+	if (!r->slurm)
+		snprintf(buf, len, "pid %ld", (long)r->pid);
+	else if (r->st.slurm == 0)
+		snprintf(buf, len, "slurm, %s", r->pid > 0 ? "submitting" :
+		    "looked for");
+	else
+		snprintf(buf, len, "slurm %lld%s", r->st.slurm, r->started ?
+		    "" : ", pending");
+}
+
+/* index/status.html: the counts of metrics.json, and the running jobs. */
+static void
+loop_page(time_t now, time_t started, const struct mstage *ms, size_t n)
+{
+	struct timespec mono = mono_now();
+	struct prun *pr;
+	struct stage *st;
+	struct run *r;
+	char (*where)[48], *html;
+	size_t i = 0;
+
+	page_sample(now, &L.total);
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			i++;
+	if ((pr = calloc(i + 1, sizeof(*pr))) == NULL ||
+	    (where = calloc(i + 1, sizeof(*where))) == NULL)
+		fatal("calloc");
+	i = 0;
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry) {
+			run_where(r, where[i], sizeof(where[i]));
+			pr[i] = (struct prun){st->name, r->id, r->st.progress,
+			    where[i], r->st.attempt, r->slurm && !r->started ?
+			    0 : ms_between(r->t0, mono)};
+			i++;
+		}
+	html = page_encode(now, getpid(), started, L.conf->tick, &L.total, ms,
+	    n, pr, i);
+	if (html == NULL)
+		log_warnx("status.html: cannot encode");
+	else if (page_write(L.sp, html) == -1 && !L.full) {
+		log_warn("write index/status.html");
+		loop_full("status.html");
+	}
+	free(html);
+	free(where);
+	free(pr);
+}
+
 static void
 loop_metrics(void)
 {
 	struct mstage *ms;
 	struct stage *st;
 	size_t n = 0;
-	time_t now;
+	time_t now, started;
 	char *json;
 
 	TAILQ_FOREACH(st, &L.stages, entry)
@@ -1357,8 +1419,8 @@ loop_metrics(void)
 	}
 	/* The uptime by the monotonic clock, whatever the system time does. */
 	now = time(NULL);
-	json = metrics_encode(now, getpid(), now - (mono_now().tv_sec -
-	    L.started.tv_sec), &L.total, ms, n);
+	started = now - (mono_now().tv_sec - L.started.tv_sec);
+	json = metrics_encode(now, getpid(), started, &L.total, ms, n);
 	if (json == NULL)
 		log_warnx("metrics: cannot encode");
 	else if (metrics_write(L.sp, json) == -1 && !L.full) {
@@ -1366,6 +1428,7 @@ loop_metrics(void)
 		loop_full("metrics");
 	}
 	free(json);
+	loop_page(now, started, ms, n);
 	free(ms);
 }
 

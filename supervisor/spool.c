@@ -563,7 +563,10 @@ spool_write_swap(struct spool *sp, int dirfd, const char *name,
 		errno = saved;
 		return -1;
 	}
-	CRASHPOINT(strcmp(base, "metrics.json") == 0 ? CP_METRICS : CP_STATUS);
+	if (strcmp(base, "metrics.json") == 0)
+		CRASHPOINT(CP_METRICS);
+	else if (strcmp(base, "status.json") == 0)
+		CRASHPOINT(CP_STATUS);
 	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == -1 &&
 	    renameat(dirfd, tmp, dirfd, name) == -1)
 		return -1;

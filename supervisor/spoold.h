@@ -373,6 +373,22 @@ int metrics_load(struct spool *, struct counters *total,
     int (*each)(void *, const char *, const struct counters *), void *);
 int metrics_write(struct spool *, const char *json);
 
+/* page.c: data/index/status.html, the spool seen from a browser. */
+struct prun {
+	const char *stage, *id, *progress;
+	const char *where;  /* "pid 1234" or "slurm 5678" */
+	int attempt;
+	long long ms;       /* running for */
+};
+
+void page_sample(time_t now, const struct counters *total);
+void page_error(time_t when, const char *stage, const char *id,
+    const char *reason);
+char *page_encode(time_t now, pid_t pid, time_t started, long tick,
+    const struct counters *total, const struct mstage *, size_t n,
+    const struct prun *, size_t nrun);
+int page_write(struct spool *, const char *html);
+
 /* events.c: data/index/events.jsonl, a line per change of state. */
 char *events_encode(const struct timespec *, const char *id,
     const char *event, const struct status *);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "unit_spool.h"
+#include "unit_stages.h"
 
 
 static const char *top_keys[] = {"version", "updatedAt", "pid", "uptime_s",
@@ -66,27 +67,6 @@ num(json_t *o, const char *key)
 	return json_integer_value(v);
 }
 
-static const struct counters total = {100, 4, 17, 2, 3, 0, 0};
-static const struct counters prep_c = {0, 1, 9, 2, 0, 960, 123456};
-static const struct counters ocr_c = {950, 3, 8, 0, 0, 955, 4000000000ULL};
-
-static void
-stages(struct mstage *ms)
-{
-	memset(ms, 0, 2 * sizeof(*ms));
-	ms[0].name = "prep";
-	ms[0].slots = 2;
-	ms[0].queued = 10;
-	ms[0].running = 2;
-	ms[0].deferred = 1;
-	ms[0].c = &prep_c;
-	ms[1].name = "ocr";
-	ms[1].slots = 1;
-	ms[1].queued = 2;
-	ms[1].running = 1;
-	ms[1].deferred = 0;
-	ms[1].c = &ocr_c;
-}
 
 static void
 test_encode_keys_and_sums(void **state)
