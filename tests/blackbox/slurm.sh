@@ -3,7 +3,8 @@
 # on localhost, started with the shared recipe start-slurm.sh (root only;
 # elsewhere the suite prints one SKIP line). A pipeline of a local stage
 # then a Slurm stage: success with the child's contract, exit 65, exit 75
-# then success, timeout, cancel, a program missing on the node, kill -9 of
+# then success, timeout, cancel, a program missing on the node, sbatch
+# refusing the job, kill -9 of
 # spoold with jobs on the cluster (also between sbatch's answer and its
 # record, with the crash build), and SIGTERM, after which spoold takes its
 # jobs over at the next start.
@@ -27,11 +28,10 @@ fi
 . "$HERE/lib.sh"
 
 RECIPES=${SLURM_RECIPES:-$HERE/../../../shared/recipes}
-if [ ! -x "$RECIPES/start-slurm.sh" ] && [ ! -f "$RECIPES/start-slurm.sh" ]
-then
-	echo "slurm.sh: $RECIPES/start-slurm.sh: no such recipe" >&2
-	echo "0 passed, 1 failed"
-	exit 1
+if [ ! -f "$RECIPES/start-slurm.sh" ]; then
+	echo "SKIP: slurm needs the recipe $RECIPES/start-slurm.sh" \
+	    "(set SLURM_RECIPES)"
+	exit 0
 fi
 CRASH=${SPOOLD_CRASH:-${SPOOLD%/*}/crash/spoold}
 NJOBS=${SLURM_JOBS:-40}
@@ -68,7 +68,7 @@ stage a {
 stage b {
     command = {${B_CMD:-"\"$STAGES/succeed\""}}
     runner = "slurm"
-    slurm_args = {"--time=10", "--comment=spoold test %s"}
+    slurm_args = {"--time=10", "--comment=spoold test %s"${B_ARGS:-}}
     slots = ${B_SLOTS:-4}
     attempts = ${B_ATTEMPTS:-3}
     backoff = 1
@@ -122,7 +122,7 @@ t_success() {
 	check '[ "$job" -gt 0 ] 2>/dev/null' "no Slurm job in the record"
 	check 'grep -q "attempt 1 exit 0 (Slurm job $job) after" "$D/log/s1.log"' \
 	    "the log does not say how the Slurm job ended"
-	expect_metric done b 3 5
+	expect_metric "done" b 3 5
 	stop
 	check '[ "$RC" -eq 0 ]' "spoold exited $RC"
 }
@@ -196,6 +196,26 @@ t_missing() {
 	expect_status m1 attempt 1
 }
 
+# sbatch refuses the job (a partition that does not exist): the run is
+# lost, not failed, until a reload mends the stage.
+t_sbatch() {
+	B_ARGS=', "--partition=nowhere"' B_ATTEMPTS=1 pipeline
+	start
+	submit_b p1
+	wait_for '[ "$(metric retries b)" -ge 2 ] 2>/dev/null' 40 ||
+	    fail "no retries: $(metric retries b)"
+	check '! has b/error p1' "an sbatch that failed sent p1 to error/"
+	check 'grep -q "sbatch failed" "$ERR"' "spoold did not say sbatch failed"
+	check 'grep -q "no job on the cluster (sbatch failed)" "$D/log/p1.log"' \
+	    "the log does not say why: $(tail -n 2 "$D/log/p1.log")"
+	check 'grep -qi "partition" "$D/log/p1.log"' \
+	    "sbatch's own message is not in the log"
+	pipeline
+	kill -HUP "$SPID"
+	expect b/done p1 40
+	expect_status p1 attempt 1
+}
+
 # kill -9 of spoold twice with jobs on the cluster: each job ends in done/
 # once, and no two runs of a job overlapped.
 t_kill9() {
@@ -226,6 +246,9 @@ t_kill9() {
 	check '! printf "%s\n" "$ov" | grep -q OVERLAP' "$ov"
 	check 'printf "%s\n" "$ov" | grep -q "unended 0 jobs $NJOBS$"' "$ov"
 	check '[ -z "$(squeue -h -n "$(names)" -o %i)" ]' "jobs still on Slurm"
+	diag "$NJOBS jobs done once; $(cat "$T"/spoold.*.err |
+	    grep -c 'taken over after a restart') runs taken over after 2" \
+	    "kill -9; stamps: $ov"
 }
 
 # spoold killed between sbatch's answer and the record of the job's
@@ -279,6 +302,7 @@ run tempfail
 run timeout
 run cancel
 run missing
+run sbatch
 run kill9
 run byname
 run term
