@@ -146,8 +146,9 @@ check-unit:
 # UBSan watching the daemon and the CLI; crash.sh aborts the crash build at
 # each crash point; book.sh runs a 50-page comic through the pipeline and
 # init.sh the service files and make install, once; run.sh runs once more
-# with spoold under valgrind.
-BLACKBOX := run spoolctl events pipeline hostile children page slurm
+# with spoold under valgrind. slurm.sh (root only) goes before hostile.sh,
+# which sets the system clock.
+BLACKBOX := run spoolctl events pipeline page slurm hostile children
 check-blackbox:
 	@set -e; for b in $(B) $(B)/san; do \
 	    for t in $(BLACKBOX); do \

@@ -11,7 +11,8 @@
 # its progress, the jobs done in the last hour).
 #
 # SPOOLD (default build/spoold) is the daemon tested; PAGE_SHOT, when set,
-# is where the screenshot is kept; SKIP_CHROMIUM=1 skips the rendering when
+# is where the screenshot is kept (and metrics.json beside it, as
+# NAME.metrics.json); SKIP_CHROMIUM=1 skips the rendering when
 # there is no Chromium, which otherwise fails the test.
 set -u
 
@@ -274,7 +275,10 @@ timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --disable-quic \
     "file://$W/status.html" >"$W/chromium.out" 2>&1
 if [ -s "$W/shot.png" ]; then
 	ok "Chromium renders the page"
-	[ -z "${PAGE_SHOT:-}" ] || cp "$W/shot.png" "$PAGE_SHOT"
+	if [ -n "${PAGE_SHOT:-}" ]; then
+		cp "$W/shot.png" "$PAGE_SHOT"
+		cp "$W/metrics.json" "${PAGE_SHOT%.png}.metrics.json"
+	fi
 else
 	notok "Chromium renders the page" "$(tail -n 3 "$W/chromium.out")"
 	stop_spoold "$W/spoold.err"
