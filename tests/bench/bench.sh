@@ -799,8 +799,9 @@ slurm() {
 		skip $S "spoold, slurm stage" "slurm needs root"
 		return
 	fi
-	if ! bash "$_sl_r/start-slurm.sh" >"$WORK/slurm.log" 2>&1; then
-		skip $S "spoold, slurm stage" "the cluster did not start (see $_sl_r)"
+	if ! sh "$ROOT/tests/blackbox/slurm-up.sh" "$_sl_r" "$WORK/slurm.log"
+	then
+		skip $S "spoold, slurm stage" "the cluster runs no job (see $_sl_r)"
 		return
 	fi
 	_sl_n0=$N

@@ -41,44 +41,15 @@ STARTED=""
 if ! scontrol ping 2>/dev/null | grep -q 'is UP'; then
 	STARTED=1
 fi
-if ! bash "$RECIPES/start-slurm.sh" >"$RUNDIR/slurm.log" 2>&1; then
+if ! sh "$HERE/slurm-up.sh" "$RECIPES" "$RUNDIR/slurm.log"; then
 	cat "$RUNDIR/slurm.log" >&2
-	echo "slurm.sh: the cluster did not start" >&2
+	echo "slurm.sh: the cluster does not run jobs" >&2
 	echo "0 passed, 1 failed"
 	exit 1
 fi
 stop_cluster() {
 	[ -z "$STARTED" ] || bash "$RECIPES/stop-slurm.sh" >/dev/null 2>&1
 }
-
-# probe: a trivial job runs and leaves the cluster within 20 s. A
-# slurmctld that lived through a jump of the system clock (hostile.sh sets
-# it) may leave jobs pending on an idle node until it is restarted.
-probe() {
-	_p=$(sbatch --parsable --job-name=spoold-probe --output=/dev/null \
-	    --wrap=true 2>/dev/null) || return 1
-	_i=0
-	while [ -n "$(squeue -h -j "$_p" -o %i 2>/dev/null)" ]; do
-		_i=$((_i + 1))
-		if [ $_i -gt 100 ]; then
-			scancel "$_p"
-			return 1
-		fi
-		sleep 0.2
-	done
-}
-if ! probe; then
-	echo "# the cluster runs no job: its daemons are started again"
-	bash "$RECIPES/stop-slurm.sh" >>"$RUNDIR/slurm.log" 2>&1
-	bash "$RECIPES/start-slurm.sh" >>"$RUNDIR/slurm.log" 2>&1
-	scancel -n spoold-probe 2>/dev/null
-	if ! probe; then
-		cat "$RUNDIR/slurm.log" >&2
-		echo "slurm.sh: the cluster runs no job" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-fi
 
 # pipeline [SLURM-STAGE-KEYS...]: stage a runs here and passes its jobs to
 # stage b, on Slurm, which runs $B_CMD (default: the succeed stage).
