@@ -807,23 +807,24 @@ slurm() {
 	_sl_n0=$N
 	N=$_sl_n
 	TP_SLOTS=$_sl_slots tp_spoold $S "$_sl_ref" queued 1 0
-	_sl_local=$RATE
+	_sl_local=$RATE _sl_ls=$_tp_s
 	CS_EXTRA='runner = "slurm"' TP_SLOTS=$_sl_slots TP_LIMIT=$((60 + N)) \
 	    tp_spoold $S "spoold, slurm stage" queued 1 0 "$_sl_ref"
-	_sl_slurm=$RATE
+	_sl_slurm=$RATE _sl_ss=$_tp_s
 	N=$_sl_n0
 	slurm_bare "$_sl_n"
 	_sl_bare=$RATE
 	[ -n "$_sl_local" ] && [ -n "$_sl_slurm" ] || return
-	_sl_ml=$(calc1 "1000 / $_sl_local")
-	_sl_ms=$(calc1 "1000 / $_sl_slurm")
-	rec $S "wall time per job, local stage" "$_sl_ml" ms "$_sl_ml ms"
+	_sl_ml=$(calc1 "$_sl_ls * 1000 / $_sl_n")
+	_sl_ms=$(calc1 "$_sl_ss * 1000 / $_sl_n")
+	rec $S "wall time per job, local stage" "$_sl_ml" ms "$_sl_ml ms" "" \
+	    "wall time per job, local stage"
 	rec $S "wall time per job, slurm stage" "$_sl_ms" ms \
 	    "$_sl_ms ms: $(calc1 "$_sl_ms - $_sl_ml") ms more per job than local" \
 	    "\"overhead_ms\": $(calc1 "$_sl_ms - $_sl_ml")" \
 	    "wall time per job, local stage"
 	[ -n "$_sl_bare" ] || return
-	_sl_mb=$(calc1 "1000 / $_sl_bare")
+	_sl_mb=$(calc1 "$_sb_s * 1000 / $_sl_n")
 	rec $S "wall time per job, sbatch directly" "$_sl_mb" ms \
 	    "$_sl_mb ms: spoold adds $(calc1 "$_sl_ms - $_sl_mb") ms per job to Slurm's own" \
 	    "\"spoold_ms\": $(calc1 "$_sl_ms - $_sl_mb")" \
