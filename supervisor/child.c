@@ -32,6 +32,8 @@
 
 #include "spoold.h"
 
+extern char **environ;
+
 static char *
 child_expand(const char *arg, const char *job, const char *id,
     const char *stage, const char *workdir)
@@ -279,10 +281,14 @@ child_fork(const struct spawn *s, const char *path, char **argv, char **env)
 	return pid;
 }
 
-/* The cheap way: the child shares spoold's memory until it execs. */
+/*
+ * The cheap way: the child shares spoold's memory until it execs. Its
+ * stdin is /dev/null, its stdout out (/dev/null when -1), its stderr err;
+ * it starts in dir, or in spoold's folder when dir is NULL.
+ */
 static pid_t
-child_posix_spawn(const struct spawn *s, const char *path, char **argv,
-    char **env)
+child_posix_spawn(const char *path, char **argv, char **env, int out,
+    int err, const char *dir)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -301,11 +307,15 @@ child_posix_spawn(const struct spawn *s, const char *path, char **argv,
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
 	    O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, s->outfd > 0 ? s->outfd :
-	    s->logfd, STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, s->logfd, STDERR_FILENO);
+	if (out == -1)
+		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO,
+		    "/dev/null", O_WRONLY, 0);
+	else
+		posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, err, STDERR_FILENO);
 	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-	posix_spawn_file_actions_addchdir_np(&fa, s->workdir);
+	if (dir != NULL)
+		posix_spawn_file_actions_addchdir_np(&fa, dir);
 	e = posix_spawn(&pid, path, &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -340,7 +350,8 @@ child_spawn(const struct spawn *s)
 	}
 	else if ((pid = child_needs_fork(s) ?
 	    child_fork(s, path, argv, env) :
-	    child_posix_spawn(s, path, argv, env)) == -1) {
+	    child_posix_spawn(path, argv, env, s->outfd > 0 ? s->outfd :
+	    s->logfd, s->logfd, s->workdir)) == -1) {
 		int saved = errno;
 		dprintf(s->logfd, "spoold: exec %s: %s\n", path, strerror(saved));
 		errno = saved;
@@ -348,6 +359,28 @@ child_spawn(const struct spawn *s)
 	free(path);
 	strv_free(argv);
 	strv_free(env);
+	return pid;
+}
+
+/*
+ * Starts a helper of spoold (squeue, scancel), argv[0] found in spoold's
+ * PATH, with spoold's environment and stderr, stdout to out (/dev/null
+ * when -1), in a process group of its own; the caller reaps it.
+ */
+pid_t
+child_helper(char *const *argv, int out)
+{
+	char *path;
+	pid_t pid;
+
+	if ((path = child_which(argv[0], environ)) == NULL) {
+		log_warnx("%s: not found in PATH", argv[0]);
+		return -1;
+	}
+	if ((pid = child_posix_spawn(path, (char **)argv, environ, out,
+	    STDERR_FILENO, NULL)) == -1)
+		log_warn("spawn %s", path);
+	free(path);
 	return pid;
 }
 

@@ -53,7 +53,7 @@ struct run {
 	int child;		/* has a process of spoold, counted in L.nrun */
 	int slurm;		/* a job of the Slurm cluster */
 	int sfd;		/* sbatch's answer, while sbatch runs */
-	int asked, seen;	/* in the squeue under way, and in its answer */
+	int asked;		/* in the squeue under way */
 	int started;		/* Slurm runs it: its timeout counts */
 	char lost[128];		/* why Slurm lost it, when it did */
 };
@@ -252,6 +252,21 @@ recover_place(struct stage *st, struct status *s, int known, int *todir)
 	return st;
 }
 
+/* A run of job id in stage st, its record s, no process yet. */
+static struct run *
+run_new(struct stage *st, const char *id, const struct status *s)
+{
+	struct run *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL || (r->id = strdup(id)) == NULL)
+		fatal("calloc");
+	r->stage = st;
+	r->st = *s;
+	r->slurm = st->sc->slurm;
+	r->out.fd = r->sfd = -1;
+	return r;
+}
+
 /*
  * Takes over a Slurm run a previous spoold left: its job may still be on
  * the cluster, known by its number or, if sbatch's answer was never read,
@@ -268,14 +283,10 @@ run_adopt(struct stage *st, const char *id, const struct status *s,
 		child_group_stop(s->pgid, s->pstart, L.conf->kill_grace);
 	child_stop_job(path, L.conf->kill_grace);
 	L.recovered = strv_add(L.recovered, path);
-	if ((r = calloc(1, sizeof(*r))) == NULL || (r->id = strdup(id)) == NULL)
-		fatal("calloc");
-	r->stage = st;
-	r->st = *s;
+	r = run_new(st, id, s);
 	r->st.pgid = 0;
 	r->st.pstart = 0;
 	r->slurm = r->started = 1;
-	r->out.fd = r->sfd = -1;
 	if ((r->logfd = spool_log_open(L.sp, id)) == -1)
 		log_warn("open log/%s.log", id);
 	r->t0 = r->beat = mono_now();
@@ -599,10 +610,7 @@ run_start(struct stage *st, const char *id, struct status *s)
 	struct run *r;
 	int wfd;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL || (r->id = strdup(id)) == NULL)
-		fatal("calloc");
-	r->stage = st;
-	r->st = *s;
+	r = run_new(st, id, s);
 	r->st.attempt++;
 	r->st.state = JS_RUNNING;
 	r->st.started = r->st.updated = time(NULL);
@@ -618,8 +626,6 @@ run_start(struct stage *st, const char *id, struct status *s)
 		return -1;
 	}
 	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
-	r->slurm = st->sc->slurm;
-	r->out.fd = r->sfd = -1;
 	wfd = r->logfd;
 	if (spool_log_header(r->logfd, st->name, run, r->st.started) == -1 ||
 	    (!r->slurm && run_output(r, &wfd) == -1)) {
@@ -936,11 +942,9 @@ run_place(struct run *r, enum outcome out, const char *why)
 	}
 	else if (out == OUT_RETRY || out == OUT_LOST)
 		count(&st->c.retries, &L.total.retries);
-	if (out == OUT_DONE || out == OUT_ERROR)
-		stage_hook(to, out == OUT_DONE ? "done" : "error", todir, r->id,
-		    &r->st);
-	else if (out == OUT_RETRY || out == OUT_LOST)
-		stage_hook(to, "retry", todir, r->id, &r->st);
+	if (out != OUT_NEXT && out != OUT_REQUEUE)
+		stage_hook(to, out == OUT_DONE ? "done" : out == OUT_ERROR ?
+		    "error" : "retry", todir, r->id, &r->st);
 	log_debug("%s: %s to %s/%s%s%s", st->name, r->id, to->name,
 	    spool_dir_name(todir), why[0] ? ": " : "", why);
 }
@@ -1102,30 +1106,13 @@ run_slurm_end(struct run *r)
 	}
 }
 
-/* The Slurm run of job number job, or, its number unknown, named name. */
-static struct run *
-run_by_job(long long job, const char *name)
-{
-	struct stage *st;
-	struct run *r;
-
-	TAILQ_FOREACH(st, &L.stages, entry)
-		TAILQ_FOREACH(r, &st->runs, entry)
-			if (r->slurm && r->pid == 0 && (r->st.slurm == job ||
-			    (r->st.slurm == 0 && strcmp(r->id, name) == 0)))
-				return r;
-	return NULL;
-}
-
-/* A job squeue lists: a run still there, found by its name after a crash. */
+/*
+ * A Slurm run squeue still lists, as job number job in state: found by its
+ * name if its number was not known, and timed from when it runs.
+ */
 static void
-slurm_listed(long long job, const char *state, const char *name)
+run_listed(struct run *r, long long job, const char *state)
 {
-	struct run *r = run_by_job(job, name);
-
-	if (r == NULL || !r->asked)
-		return;
-	r->seen = 1;
 	if (r->st.slurm == 0) {
 		r->st.slurm = job;
 		log_info("%s: %s: found on the cluster as Slurm job %lld",
@@ -1147,6 +1134,8 @@ slurm_answered(void)
 {
 	struct stage *st;
 	struct run *r, *next;
+	const char *state;
+	long long job;
 
 	TAILQ_FOREACH(st, &L.stages, entry)
 		for (r = TAILQ_FIRST(&st->runs); r != NULL; r = next) {
@@ -1154,10 +1143,11 @@ slurm_answered(void)
 			if (!r->asked)
 				continue;
 			r->asked = 0;
-			if (r->seen)
-				r->seen = 0;
-			else
+			job = r->st.slurm;
+			if ((state = slurm_state(&job, r->id)) == NULL)
 				run_slurm_end(r);
+			else
+				run_listed(r, job, state);
 		}
 }
 
@@ -1218,7 +1208,7 @@ loop_reap(void)
 			run_end(r, ws);
 		else if (hook_reaped(pid, ws))
 			continue;
-		else if ((k = slurm_reaped(pid, ws, slurm_listed)) == 2)
+		else if ((k = slurm_reaped(pid, ws)) == 2)
 			slurm_answered();
 		else if (k == 0)
 			L.orphans = 1; /* its children are ours now */

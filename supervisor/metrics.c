@@ -29,20 +29,34 @@ metrics_counters(json_t *o, const struct counters *c, int per_stage)
 	return o;
 }
 
+/* The stages' slots and what is queued, running and deferred, summed. */
+struct mstage
+metrics_sum(const struct mstage *st, size_t n)
+{
+	struct mstage sum = {"total", 0, 0, 0, 0, NULL};
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sum.slots += st[i].slots;
+		sum.queued += st[i].queued;
+		sum.running += st[i].running;
+		sum.deferred += st[i].deferred;
+	}
+	return sum;
+}
+
 /* The metrics as a JSON text ending in a newline, to be freed. */
 char *
 metrics_encode(time_t now, pid_t pid, time_t started,
     const struct counters *total, const struct mstage *st, size_t n)
 {
+	struct mstage sum = metrics_sum(st, n);
 	json_t *o, *stages, *s;
-	size_t i, queued = 0, running = 0, deferred = 0;
 	char when[32], *text;
+	size_t i;
 
 	stages = json_object();
 	for (i = 0; i < n; i++) {
-		queued += st[i].queued;
-		running += st[i].running;
-		deferred += st[i].deferred;
 		s = json_pack("{s:I, s:I, s:I, s:I}",
 		    "slots", (json_int_t)st[i].slots,
 		    "queued", (json_int_t)st[i].queued,
@@ -55,8 +69,8 @@ metrics_encode(time_t now, pid_t pid, time_t started,
 	o = json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I}",
 	    "version", 1, "updatedAt", when, "pid", (json_int_t)pid,
 	    "uptime_s", (json_int_t)(now - started),
-	    "queued", (json_int_t)queued, "running", (json_int_t)running,
-	    "deferred", (json_int_t)deferred);
+	    "queued", (json_int_t)sum.queued, "running", (json_int_t)sum.running,
+	    "deferred", (json_int_t)sum.deferred);
 	metrics_counters(o, total, 0);
 	json_object_set_new(o, "stages", stages);
 	text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);

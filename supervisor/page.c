@@ -190,18 +190,19 @@ page_head(FILE *f, time_t now, pid_t pid, time_t started, long tick,
 }
 
 static void
-page_row(FILE *f, const char *cls, const char *name, long slots,
-    size_t queued, size_t running, size_t deferred, const struct counters *c)
+page_row(FILE *f, const char *cls, const struct mstage *m)
 {
+	const struct counters *c = m->c;
+
 	fprintf(f, "<tr%s%s%s><td>", cls != NULL ? " class=\"" : "",
 	    cls != NULL ? cls : "", cls != NULL ? "\"" : "");
-	page_put(f, name);
+	page_put(f, m->name);
 	fprintf(f, "</td><td class=\"n\">%ld</td><td class=\"n\">%zu</td>"
 	    "<td class=\"n\">%zu</td><td class=\"n\">%zu</td>"
 	    "<td class=\"n\">%" PRIu64 "</td><td class=\"n\">%" PRIu64 "</td>"
 	    "<td class=\"n\">%" PRIu64 "</td><td class=\"n\">%" PRIu64
-	    "</td></tr>\n", slots, queued, running, deferred, c->done,
-	    c->error, c->retries, c->timeouts);
+	    "</td></tr>\n", m->slots, m->queued, m->running, m->deferred,
+	    c->done, c->error, c->retries, c->timeouts);
 }
 
 /* The counts of metrics.json: a row a stage, then the totals. */
@@ -209,8 +210,8 @@ static void
 page_stages(FILE *f, const struct counters *total, const struct mstage *st,
     size_t n)
 {
-	size_t i, queued = 0, running = 0, deferred = 0;
-	long slots = 0;
+	struct mstage sum = metrics_sum(st, n);
+	size_t i;
 
 	fputs("<h2>Stages</h2>\n<table id=\"stages\">\n<tr><th>stage</th>"
 	    "<th class=\"n\">slots</th><th class=\"n\">queued</th>"
@@ -218,15 +219,10 @@ page_stages(FILE *f, const struct counters *total, const struct mstage *st,
 	    "<th class=\"n\">done</th><th class=\"n\">error</th>"
 	    "<th class=\"n\">retries</th><th class=\"n\">timeouts</th></tr>\n",
 	    f);
-	for (i = 0; i < n; i++) {
-		page_row(f, NULL, st[i].name, st[i].slots, st[i].queued,
-		    st[i].running, st[i].deferred, st[i].c);
-		slots += st[i].slots;
-		queued += st[i].queued;
-		running += st[i].running;
-		deferred += st[i].deferred;
-	}
-	page_row(f, "total", "total", slots, queued, running, deferred, total);
+	sum.c = total;
+	for (i = 0; i < n; i++)
+		page_row(f, NULL, &st[i]);
+	page_row(f, "total", &sum);
 	fprintf(f, "</table>\n<p>duplicates: %" PRIu64 " (counted in error)"
 	    "</p>\n", total->duplicates);
 }

@@ -9,10 +9,8 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +22,7 @@
 #define SLURM_EXIT "slurm.exit"
 #define HELPER_MAX 64	/* squeue and scancel processes at once */
 #define HELPER_SECS 60	/* before one is killed as hung */
-
-extern char **environ;
+#define NAMES_MAX 100000 /* bytes of squeue's --name, in one argument */
 
 /*
  * The batch script. The status is written only once the command has run:
@@ -57,6 +54,18 @@ static struct {
 	struct timespec t0;
 } H[HELPER_MAX];
 static size_t nhelper;
+
+/* squeue's last answer: a job it listed, and the table of them. */
+struct sjob {
+	long long job;
+	const char *state, *name; /* in the text */
+};
+
+static struct {
+	char *text;
+	struct sjob *v;
+	size_t n;
+} A;
 
 /* Writes index/slurm.sh, which sbatch copies at each submission. */
 int
@@ -137,12 +146,12 @@ pid_t
 slurm_submit(const struct spawn *sw, int *fd)
 {
 	struct spawn s = *sw;
-	char **argv, rel[PATH_MAX];
+	char **argv, path[PATH_MAX];
 	pid_t pid;
 
-	spool_path(rel, sizeof(rel), "%s/%s", sw->workdir, SLURM_EXIT);
-	if (unlink(rel) == -1 && errno != ENOENT)
-		log_warn("unlink %s", rel);
+	spool_path(path, sizeof(path), "%s/%s", sw->workdir, SLURM_EXIT);
+	if (unlink(path) == -1 && errno != ENOENT)
+		log_warn("unlink %s", path);
 	if ((*fd = memfd_create("sbatch", MFD_CLOEXEC)) == -1) {
 		log_warn("memfd_create");
 		return -1;
@@ -203,40 +212,15 @@ slurm_jobid(int fd)
 static int
 slurm_helper(enum helper what, char **argv, int fd)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t all, none;
 	pid_t pid;
-	int e;
 
 	if (nhelper == HELPER_MAX) {
 		log_warnx("slurm: %zu helpers running; %s not run", nhelper,
 		    argv[0]);
 		return -1;
 	}
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF |
-	    POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
-	    O_RDONLY, 0);
-	if (fd != -1)
-		posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
-	else
-		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO,
-		    "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-	e = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (e != 0) {
-		log_warnx("slurm: %s: %s", argv[0], strerror(e));
+	if ((pid = child_helper(argv, fd)) == -1)
 		return -1;
-	}
 	H[nhelper].pid = pid;
 	H[nhelper].what = what;
 	H[nhelper].fd = fd;
@@ -268,41 +252,51 @@ slurm_querying(void)
 }
 
 /*
+ * "--name=a,b,...": the jobs named by ids; NULL when a name has a comma or
+ * the list is too long for one argument, and then every job is listed.
+ */
+static char *
+slurm_names(char *const *ids, size_t n)
+{
+	size_t i, len = sizeof("--name=");
+	char *list, *o;
+
+	for (i = 0; i < n; i++) {
+		if (strchr(ids[i], ',') != NULL)
+			return NULL;
+		len += strlen(ids[i]) + 1;
+	}
+	if (len > NAMES_MAX)
+		return NULL;
+	if ((o = list = malloc(len)) == NULL)
+		fatal("malloc");
+	o = stpcpy(o, "--name=");
+	for (i = 0; i < n; i++)
+		o = stpcpy(stpcpy(o, ids[i]), i + 1 < n ? "," : "");
+	return list;
+}
+
+/*
  * Asks squeue which of the jobs named by ids are still on the cluster,
- * unless a query is under way: -1 then, and when it cannot start. The
- * names go in one --name list, short of a name with a comma or a list
- * too long for one argument: then every job is listed.
+ * unless a query is under way: -1 then, and when it cannot start.
  */
 int
 slurm_query(char *const *ids, size_t n)
 {
 	char *argv[] = {"squeue", "--noheader", "--format=%i|%T|%j", NULL,
-	    NULL}, *list, *o;
-	size_t i, len = sizeof("--name=");
+	    NULL};
 	int fd, r;
 
 	if (slurm_querying())
 		return -1;
-	for (i = 0; i < n && len < 100000; i++)
-		len = strchr(ids[i], ',') != NULL ? SIZE_MAX / 2 :
-		    len + strlen(ids[i]) + 1;
-	if ((o = list = malloc(len < 100000 ? len : 1)) == NULL)
-		fatal("malloc");
-	*o = '\0';
-	if (len < 100000) {
-		o = stpcpy(o, "--name=");
-		for (i = 0; i < n; i++)
-			o = stpcpy(stpcpy(o, ids[i]), i + 1 < n ? "," : "");
-		argv[3] = list;
-	}
 	if ((fd = memfd_create("squeue", MFD_CLOEXEC)) == -1) {
 		log_warn("memfd_create");
-		free(list);
 		return -1;
 	}
+	argv[3] = slurm_names(ids, n);
 	if ((r = slurm_helper(H_QUERY, argv, fd)) == -1)
 		close(fd);
-	free(list);
+	free(argv[3]);
 	return r;
 }
 
@@ -321,32 +315,75 @@ slurm_cancel(long long job, int term)
 	return slurm_helper(H_CANCEL, term ? argv : kill, -1);
 }
 
-/* Calls each for the lines "job|state|name" of squeue's answer. */
-static void
-slurm_answer(char *out, void (*each)(long long, const char *, const char *))
+static int
+slurm_job_cmp(const void *a, const void *b)
 {
-	char *line, *state, *name, *end;
-	long long job;
+	const struct sjob *x = a, *y = b;
 
-	while ((line = strsep(&out, "\n")) != NULL) {
+	return x->job < y->job ? -1 : x->job > y->job;
+}
+
+/*
+ * Keeps squeue's answer, its lines "job|state|name", as a table sorted by
+ * job number, in place of the last one.
+ */
+static void
+slurm_answer(char *out)
+{
+	char *p = out, *line, *state, *name, *end;
+	long long job;
+	size_t n = 0;
+
+	free(A.text);
+	free(A.v);
+	A.text = out;
+	A.n = 0;
+	for (line = out; (line = strchr(line, '\n')) != NULL; line++)
+		n++;
+	if ((A.v = calloc(n + 1, sizeof(*A.v))) == NULL)
+		fatal("calloc");
+	while ((line = strsep(&p, "\n")) != NULL) {
 		if ((state = strchr(line, '|')) == NULL ||
 		    (name = strchr(state + 1, '|')) == NULL)
 			continue;
 		*state++ = '\0';
 		*name++ = '\0';
 		job = strtoll(line, &end, 10);
-		if (*end == '\0' && job > 0)
-			each(job, state, name);
+		if (*end == '\0' && job > 0 && A.n <= n)
+			A.v[A.n++] = (struct sjob){job, state, name};
 	}
+	qsort(A.v, A.n, sizeof(*A.v), slurm_job_cmp);
+}
+
+/*
+ * The state squeue last gave the job numbered *job or, for *job 0, the
+ * first job named name, whose number then goes to *job; NULL when it did
+ * not list it.
+ */
+const char *
+slurm_state(long long *job, const char *name)
+{
+	struct sjob key = {*job, NULL, NULL}, *j;
+	size_t i;
+
+	if (*job > 0) {
+		j = bsearch(&key, A.v, A.n, sizeof(*A.v), slurm_job_cmp);
+		return j != NULL ? j->state : NULL;
+	}
+	for (i = 0; i < A.n; i++)
+		if (strcmp(A.v[i].name, name) == 0) {
+			*job = A.v[i].job;
+			return A.v[i].state;
+		}
+	return NULL;
 }
 
 /*
  * A child reaped: 0 when it is none of ours; 2 when it was the query and
- * squeue answered, after each was called for every job it listed; else 1.
+ * squeue answered (slurm_state tells what it said); else 1.
  */
 int
-slurm_reaped(pid_t pid, int ws, void (*each)(long long, const char *,
-    const char *))
+slurm_reaped(pid_t pid, int ws)
 {
 	size_t i = slurm_find(pid);
 	char *out;
@@ -357,7 +394,8 @@ slurm_reaped(pid_t pid, int ws, void (*each)(long long, const char *,
 	if (H[i].what == H_QUERY) {
 		out = slurm_output(H[i].fd);
 		if (out != NULL && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
-			slurm_answer(out, each);
+			slurm_answer(out);
+			out = NULL;
 			r = 2;
 		} else
 			log_warnx("slurm: squeue failed; the jobs' states are "

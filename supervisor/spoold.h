@@ -277,6 +277,7 @@ struct spawn {
 char **child_argv(char *const *command, const char *job, const char *id,
     const char *stage, const char *workdir);
 pid_t child_spawn(const struct spawn *);
+pid_t child_helper(char *const *argv, int out);
 int child_signal(pid_t pgid, int sig);
 unsigned long long child_starttime(pid_t pid);
 int child_group_alive(pid_t pgid, unsigned long long pstart);
@@ -347,8 +348,8 @@ pid_t slurm_submit(const struct spawn *, int *fd);
 long long slurm_jobid(int fd);
 int slurm_query(char *const *ids, size_t n);
 int slurm_cancel(long long job, int term);
-int slurm_reaped(pid_t, int wstatus,
-    void (*each)(long long job, const char *state, const char *name));
+int slurm_reaped(pid_t, int wstatus);
+const char *slurm_state(long long *job, const char *name);
 int slurm_ours(pid_t);
 size_t slurm_busy(void);
 void slurm_stale(struct timespec now);
@@ -367,6 +368,7 @@ struct mstage {
 	const struct counters *c;
 };
 
+struct mstage metrics_sum(const struct mstage *, size_t n);
 char *metrics_encode(time_t now, pid_t pid, time_t started,
     const struct counters *total, const struct mstage *, size_t n);
 int metrics_load(struct spool *, struct counters *total,
