@@ -4,12 +4,14 @@
  * the job's log, no other descriptor, its own process group, default
  * signals, the stage's user), stops its group, and reads how it ended.
  *
- * A child is started by posix_spawn, or by fork when it must change users
- * or limits.
- * Every child carries SPOOL_JOB in its environment, by which a restarted
- * spoold finds what a run left behind (child_find_job).
+ * Every process is made the way posix_spawn makes one (child_launch), and
+ * may join a control group before it execs. Every child carries SPOOL_JOB
+ * in its environment, by which a restarted spoold finds what a run left
+ * behind where there is no control group (child_stop_job).
  */
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -20,7 +22,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,21 +180,10 @@ child_which(const char *name, char **env)
 	return NULL;
 }
 
-/*
- * Whether the child must change users or limits, which posix_spawn cannot
- * do before the program starts.
- */
-static int
-child_needs_fork(const struct spawn *s)
-{
-	const struct stconf *sc = s->sc;
+/* What runs in the new process: no sanitizer may act on its stack. */
+#define CHILD_SIDE __attribute__((no_sanitize("address", "undefined")))
 
-	return (sc->user != NULL && geteuid() == 0 && (sc->uid != 0 ||
-	    sc->gid != getegid())) ||
-	    sc->rlimit_nproc > 0 || sc->rlimit_as > 0 || sc->rlimit_cpu > 0;
-}
-
-static int
+static int CHILD_SIDE
 child_rlimit(int resource, long v, long hard)
 {
 	struct rlimit rl = {(rlim_t)v, (rlim_t)hard};
@@ -201,10 +192,63 @@ child_rlimit(int resource, long v, long hard)
 }
 
 /*
+ * How a new process is made: clone(2) with CLONE_VM and CLONE_VFORK, as
+ * glibc's posix_spawn does, so that no page of spoold is copied and spoold
+ * waits only until the new process has called execve. In between, on a
+ * stack of its own, the new process makes system calls only: it resets
+ * its signals, leads a process group, joins its control group, takes its
+ * descriptors and its folder, becomes the stage's user by raw system calls
+ * (glibc's would signal spoold's threads), sets the stage's limits and
+ * execs. A step that fails writes its number and errno to a pipe.
+ */
+struct launch {
+	const char *path;
+	char *const *argv, *const *env;
+	int fd[3];		/* its 0, 1 and 2; -1 for /dev/null */
+	int dirfd;		/* its folder, or -1 */
+	const char *dir;	/* or this path, as its user; NULL: spoold's */
+	int cgfd;		/* the cgroup.procs to join, or -1 */
+	const struct stconf *sc; /* its limits, or NULL */
+	int become;		/* take the stage's user */
+	int errfd;		/* the pipe of a failed step */
+};
+
+enum { STEP_FD = 1, STEP_CGROUP, STEP_CHDIR, STEP_BECOME, STEP_LIMITS,
+	STEP_EXEC };
+
+static void CHILD_SIDE
+child_failed(const struct launch *l, int step)
+{
+	int e[2] = {step, errno};
+
+	if (write(l->errfd, e, sizeof(e)) != (ssize_t)sizeof(e))
+		_exit(126);
+	_exit(127);
+}
+
+/* In the new process: descriptor n becomes fd, or /dev/null when -1. */
+static int CHILD_SIDE
+child_fd(int fd, int n)
+{
+	if (fd == -1 && (fd = open("/dev/null", n == 0 ? O_RDONLY : O_WRONLY)) ==
+	    -1)
+		return -1;
+	return fd == n ? 0 : dup2(fd, n) == -1 ? -1 : 0;
+}
+
+static int CHILD_SIDE
+child_become(const struct stconf *sc)
+{
+	return syscall(SYS_setgroups, sc->ngroups, sc->groups) == -1 ||
+	    syscall(SYS_setresgid, sc->gid, sc->gid, sc->gid) == -1 ||
+	    syscall(SYS_setresuid, sc->uid, sc->uid, sc->uid) == -1 ? -1 : 0;
+}
+
+/*
  * The stage's limits. A CPU limit sends SIGXCPU at rlimit_cpu seconds and
  * SIGKILL a second later, for a child that ignores SIGXCPU.
  */
-static int
+static int CHILD_SIDE
 child_limits(const struct stconf *sc)
 {
 	return child_rlimit(RLIMIT_NPROC, sc->rlimit_nproc, sc->rlimit_nproc) |
@@ -212,118 +256,118 @@ child_limits(const struct stconf *sc)
 	    child_rlimit(RLIMIT_CPU, sc->rlimit_cpu, sc->rlimit_cpu + 1);
 }
 
-/*
- * Becomes the stage's user: its uid, its gid and its groups, which hold
- * the spool's group (conf.c), by which the child reaches its job.
- */
-static int
-child_become(const struct stconf *sc)
+static int CHILD_SIDE
+child_launched(void *arg)
 {
-	if (sc->user == NULL || geteuid() != 0)
-		return 0;
-	return setgroups(sc->ngroups, sc->groups) == -1 ||
-	    setgid(sc->gid) == -1 || setuid(sc->uid) == -1 ? -1 : 0;
-}
-
-/* In a forked child, from fork to exec: what posix_spawn would do. */
-static void __attribute__((noreturn))
-child_exec(const struct spawn *s, const char *path, char **argv, char **env)
-{
+	const struct launch *l = arg;
 	struct sigaction sa;
 	sigset_t none;
-	int sig, null;
+	int sig;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	setpgid(0, 0);
+	if (l->cgfd != -1 && write(l->cgfd, "0", 1) != 1)
+		child_failed(l, STEP_CGROUP);
+	if (child_fd(l->fd[0], 0) == -1 || child_fd(l->fd[1], 1) == -1 ||
+	    child_fd(l->fd[2], 2) == -1 ||
+	    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+		child_failed(l, STEP_FD);
+	if (l->dirfd != -1 && fchdir(l->dirfd) == -1)
+		child_failed(l, STEP_CHDIR);
+	if (l->become && child_become(l->sc) == -1)
+		child_failed(l, STEP_BECOME);
+	if (l->dir != NULL && chdir(l->dir) == -1)
+		child_failed(l, STEP_CHDIR);
+	/* Last: limits that spoold's own memory may already exceed. */
+	if (l->sc != NULL && child_limits(l->sc) == -1)
+		child_failed(l, STEP_LIMITS);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
-	if ((null = open("/dev/null", O_RDONLY)) == -1 ||
-	    dup2(null, STDIN_FILENO) == -1 ||
-	    dup2(s->outfd > 0 ? s->outfd : s->logfd, STDOUT_FILENO) == -1 ||
-	    dup2(s->logfd, STDERR_FILENO) == -1)
-		_exit(127);
-	closefrom(STDERR_FILENO + 1);
-	if (child_become(s->sc) == -1) {
-		dprintf(STDERR_FILENO, "spoold: cannot become %s: %s\n",
-		    s->sc->user, strerror(errno));
-		_exit(127);
-	}
-	if (chdir(s->workdir) == -1) {
-		dprintf(STDERR_FILENO, "spoold: chdir %s: %s\n", s->workdir,
-		    strerror(errno));
-		_exit(127);
-	}
-	/* Last: this copy of spoold may already map more than the limits. */
-	if (child_limits(s->sc) == -1) {
-		dprintf(STDERR_FILENO, "spoold: setrlimit: %s\n",
-		    strerror(errno));
-		_exit(127);
-	}
-	execve(path, argv, env);
-	dprintf(STDERR_FILENO, "spoold: exec %s: %s\n", path, strerror(errno));
-	_exit(127);
+	execve(l->path, (char **)l->argv, (char **)l->env);
+	child_failed(l, STEP_EXEC);
+	return 127;
 }
 
-static pid_t
-child_fork(const struct spawn *s, const char *path, char **argv, char **env)
+/* The stack the new process runs on until it execs. */
+static void *
+child_stack(size_t *len)
 {
-	pid_t pid;
+	static void *stack;
 
-	if ((pid = fork()) == -1)
-		return -1;
-	if (pid == 0)
-		child_exec(s, path, argv, env);
-	if (setpgid(pid, pid) == -1 && errno != EACCES)
-		log_warn("setpgid %ld", (long)pid);
-	return pid;
+	*len = 256 * 1024;
+	if (stack == NULL && (stack = mmap(NULL, *len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) == MAP_FAILED)
+		stack = NULL;
+	return stack;
+}
+
+/* The words of a failed step for the log: "exec /bin/x", say. */
+static void
+child_step_log(int logfd, const struct launch *l, int step, int err)
+{
+	const char *what = step == STEP_CGROUP ? "join its control group" :
+	    step == STEP_FD ? "set up descriptors" : step == STEP_CHDIR ?
+	    "chdir" : step == STEP_LIMITS ? "setrlimit" : "exec";
+
+	if (step == STEP_BECOME)
+		dprintf(logfd, "spoold: cannot become %s: %s\n", l->sc->user,
+		    strerror(err));
+	else if (step == STEP_CHDIR && l->dir != NULL)
+		dprintf(logfd, "spoold: chdir %s: %s\n", l->dir, strerror(err));
+	else if (step == STEP_EXEC)
+		dprintf(logfd, "spoold: exec %s: %s\n", l->path, strerror(err));
+	else
+		dprintf(logfd, "spoold: %s: %s\n", what, strerror(err));
 }
 
 /*
- * The cheap way: the child shares spoold's memory until it execs. Its
- * stdin is /dev/null, its stdout out (/dev/null when -1), its stderr err;
- * it starts in dir, or in spoold's folder when dir is NULL.
+ * Makes the process l describes. Its pid; or -1 with errno when there is
+ * none: no process could be made, or its program could not be run (it is
+ * reaped here). A process that failed before its exec (its user, its
+ * folder, its limits) exits 127, for its parent to reap; the reason of a
+ * failure goes to logfd.
  */
 static pid_t
-child_posix_spawn(const char *path, char **argv, char **env, int out,
-    int err, const char *dir)
+child_launch(struct launch *l, int logfd)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t all, none;
+	sigset_t all, old;
+	void *stack;
+	size_t len;
 	pid_t pid;
-	int e;
+	int p[2], e[2] = {0, 0}, ws;
+	ssize_t n;
 
+	if ((stack = child_stack(&len)) == NULL || pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	l->errfd = p[1];
 	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
-	    O_RDONLY, 0);
-	if (out == -1)
-		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO,
-		    "/dev/null", O_WRONLY, 0);
-	else
-		posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, err, STDERR_FILENO);
-	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-	if (dir != NULL)
-		posix_spawn_file_actions_addchdir_np(&fa, dir);
-	e = posix_spawn(&pid, path, &fa, &at, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (e != 0) {
-		errno = e;
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = clone(child_launched, (char *)stack + len, CLONE_VM | CLONE_VFORK |
+	    SIGCHLD, l);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[1]);
+	if (pid == -1) {
+		int saved = errno;
+		close(p[0]);
+		errno = saved;
 		return -1;
 	}
-	return pid;
+	while ((n = read(p[0], e, sizeof(e))) == -1 && errno == EINTR)
+		;
+	close(p[0]);
+	if (n != (ssize_t)sizeof(e))
+		return pid;
+	child_step_log(logfd, l, e[0], e[1]);
+	if (e[0] != STEP_EXEC)
+		return pid;
+	while (waitpid(pid, &ws, 0) == -1 && errno == EINTR)
+		;
+	errno = e[1];
+	return -1;
 }
 
 /*
@@ -334,6 +378,7 @@ child_posix_spawn(const char *path, char **argv, char **env, int out,
 pid_t
 child_spawn(const struct spawn *s)
 {
+	struct launch l;
 	char **argv, **env, *path;
 	pid_t pid = -1;
 
@@ -347,14 +392,14 @@ child_spawn(const struct spawn *s)
 		else
 			dprintf(s->logfd, "spoold: %s: not found in PATH\n",
 			    argv[0]);
-	}
-	else if ((pid = child_needs_fork(s) ?
-	    child_fork(s, path, argv, env) :
-	    child_posix_spawn(path, argv, env, s->outfd > 0 ? s->outfd :
-	    s->logfd, s->logfd, s->workdir)) == -1) {
-		int saved = errno;
-		dprintf(s->logfd, "spoold: exec %s: %s\n", path, strerror(saved));
-		errno = saved;
+	} else {
+		l = (struct launch){.path = path, .argv = argv, .env = env,
+		    .fd = {-1, s->outfd > 0 ? s->outfd : s->logfd, s->logfd},
+		    .dirfd = s->workfd > 0 ? s->workfd : -1,
+		    .dir = s->workfd > 0 ? NULL : s->workdir,
+		    .cgfd = s->cgfd > 0 ? s->cgfd : -1, .sc = s->sc,
+		    .become = s->sc->user != NULL && geteuid() == 0};
+		pid = child_launch(&l, s->logfd);
 	}
 	free(path);
 	strv_free(argv);
@@ -370,6 +415,7 @@ child_spawn(const struct spawn *s)
 pid_t
 child_helper(char *const *argv, int out)
 {
+	struct launch l;
 	char *path;
 	pid_t pid;
 
@@ -377,8 +423,9 @@ child_helper(char *const *argv, int out)
 		log_warnx("%s: not found in PATH", argv[0]);
 		return -1;
 	}
-	if ((pid = child_posix_spawn(path, (char **)argv, environ, out,
-	    STDERR_FILENO, NULL)) == -1)
+	l = (struct launch){.path = path, .argv = argv, .env = environ,
+	    .fd = {-1, out, STDERR_FILENO}, .dirfd = -1, .cgfd = -1};
+	if ((pid = child_launch(&l, STDERR_FILENO)) == -1)
 		log_warn("spawn %s", path);
 	free(path);
 	return pid;

@@ -3,7 +3,7 @@
  * stages with dedupe. The index is plain files: index/sha256/ab/abcd...
  * (ab, the hash's first two digits) holds the id of the first job seen
  * with that content. An entry is made by link(2) of a file written in
- * tmp/, so that of two jobs hashed at once exactly one is first, and an
+ * index/ (where members of the spool's group write nothing), so that of two jobs hashed at once exactly one is first, and an
  * entry is never half written. Purging a job forgets its entry.
  */
 #include <sys/stat.h>
@@ -62,7 +62,7 @@ dedupe_path(char *buf, size_t len, const char *hex)
 }
 
 /*
- * Writes the entry of job id for hash hex as tmp/name, and makes
+ * Writes the entry of job id for hash hex as index/name, and makes
  * index/sha256/ab/ as needed.
  */
 static int
@@ -76,14 +76,14 @@ dedupe_write(struct spool *sp, const char *hex, const char *name,
 	if ((mkdirat(sp->indexfd, "sha256", 0750) == -1 && errno != EEXIST) ||
 	    (mkdirat(sp->indexfd, dir, 0750) == -1 && errno != EEXIST))
 		return -1;
-	if ((fd = openat(sp->tmpfd, name, O_WRONLY | O_CREAT | O_EXCL |
-	    O_CLOEXEC, 0640)) == -1)
+	if ((fd = openat(sp->indexfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0640)) == -1)
 		return -1;
 	r = dprintf(fd, "%s\n", id) < 0 ? -1 : 0;
 	if (close(fd) == -1)
 		r = -1;
 	if (r == -1)
-		unlinkat(sp->tmpfd, name, 0);
+		unlinkat(sp->indexfd, name, 0);
 	return r;
 }
 
@@ -125,13 +125,13 @@ dedupe_claim(struct spool *sp, const char *hex, const char *id, char *first,
 	if (dedupe_write(sp, hex, tmp, id) == -1)
 		return -1;
 	dedupe_path(path, sizeof(path), hex);
-	if ((r = linkat(sp->tmpfd, tmp, sp->indexfd, path, 0)) == -1 &&
+	if ((r = linkat(sp->indexfd, tmp, sp->indexfd, path, 0)) == -1 &&
 	    errno == EEXIST && dedupe_read(sp, hex, first, len) == 0)
 		r = strcmp(first, id) == 0 ? 0 : 1;
 	else if (r == -1 && errno == EEXIST)
 		/* An entry without an id: this job's takes its place. */
-		r = renameat(sp->tmpfd, tmp, sp->indexfd, path);
-	unlinkat(sp->tmpfd, tmp, 0);
+		r = renameat(sp->indexfd, tmp, sp->indexfd, path);
+	unlinkat(sp->indexfd, tmp, 0);
 	sp->dirty = 1;
 	return r;
 }

@@ -1,6 +1,6 @@
 /*
  * events.c: data/index/events.jsonl, one JSON line per change of a job's
- * state, appended by spoold and spoolctl alike. Each line is one write(2)
+ * state, appended by spoold and by spoolctl run as the spool's owner. Each line is one write(2)
  * to a file open with O_APPEND, so lines of the two never mix. spoold
  * rotates the file past events_max bytes to events.jsonl.1, keeping one.
  * Like metrics.json it is derived: the place of the job file is the truth,
@@ -71,26 +71,30 @@ events_encode(const struct timespec *ts, const char *id, const char *event,
 }
 
 /*
- * Opens events.jsonl to append, making it writable by the spool's group
- * when there is one: spoolctl's users append to it too.
+ * Opens events.jsonl to append. It is spoold's and its owner's alone
+ * (mode 0640): a member of the spool's group may read it, never write it.
  */
 static int
 events_open(struct spool *sp)
 {
-	mode_t mode = sp->gid != (gid_t)-1 ? 0660 : 0640;
+	struct stat sb;
 	int fd;
 
 	fd = openat(sp->indexfd, EVENTS, O_WRONLY | O_APPEND | O_CREAT |
-	    O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd != -1) {
-		if (fchmod(fd, mode) == -1)
-			log_warn("chmod index/%s", EVENTS);
-		return fd;
-	}
-	if (errno != EEXIST)
-		return -1;
-	return openat(sp->indexfd, EVENTS, O_WRONLY | O_APPEND | O_NOFOLLOW |
-	    O_CLOEXEC);
+	    O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd != -1 && fstat(fd, &sb) == 0 && sb.st_uid == geteuid() &&
+	    (sb.st_mode & 07777) != 0640 && fchmod(fd, 0640) == -1)
+		log_warn("chmod index/%s", EVENTS);
+	return fd;
+}
+
+/* Whether this process may append to events.jsonl. */
+int
+events_ready(struct spool *sp)
+{
+	if (sp->evfd == -1)
+		sp->evfd = events_open(sp);
+	return sp->evfd != -1;
 }
 
 /* Appends the event of job id, whose record is st, now. */

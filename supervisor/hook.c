@@ -111,10 +111,16 @@ hook_spawn(struct hook *h, struct spool *sp, const struct stconf *sc,
 	if ((h->logfd = spool_log_open(sp, h->id)) == -1)
 		return -1;
 	spool_log_header(h->logfd, h->stage, run, time(NULL));
-	sw = (struct spawn){sc, spooldir, h->id, h->job, work, hb, h->attempt,
-	    h->logfd, hook_command(sc, h->event), h->event, h->reason, 0};
+	sw = (struct spawn){.sc = sc, .spooldir = spooldir, .id = h->id,
+	    .job = h->job, .workdir = work, .heartbeat = hb,
+	    .attempt = h->attempt, .logfd = h->logfd,
+	    .command = hook_command(sc, h->event), .event = h->event,
+	    .reason = h->reason, .workfd = spool_job_open(sp, h->id)};
 	h->t0 = mono_now();
-	if ((h->pid = child_spawn(&sw)) == -1) {
+	h->pid = child_spawn(&sw);
+	if (sw.workfd != -1)
+		close(sw.workfd);
+	if (h->pid == -1) {
 		log_warn("%s: %s: %s", h->stage, h->id, run);
 		spool_log_footer(h->logfd, h->stage, run, "could not start", 0);
 		close(h->logfd);

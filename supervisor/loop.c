@@ -34,6 +34,7 @@
 #define HOLDOFF_MAX 60
 #define SCAN_STAT_MAX 50000 /* longer queues are read without a stat a job */
 #define RETAIN_EVERY 3600 /* seconds between looks at done/ for retain */
+#define CLEAN_EVERY 3600 /* seconds between looks at tmp/ for leftovers */
 #define FREE_MIN (1024 * 1024) /* bytes free in the spool to resume claims */
 
 struct run {
@@ -56,6 +57,8 @@ struct run {
 	int asked;		/* in the squeue under way */
 	int started;		/* Slurm runs it: its timeout counts */
 	char lost[128];		/* why Slurm lost it, when it did */
+	int wfd;		/* its work folder while it starts, or -1 */
+	char cg[32];		/* its control group, or "" */
 };
 
 struct stage {
@@ -92,6 +95,8 @@ static struct {
 	struct timespec nexttick, nextretain;
 	time_t retain_before;
 	int rescan;
+	int gone;		/* the spool's folder was removed or replaced */
+	struct timespec nextclean;
 } L;
 
 /*
@@ -252,6 +257,19 @@ recover_place(struct stage *st, struct status *s, int known, int *todir)
 	return st;
 }
 
+static struct run *
+run_by_id(const char *id)
+{
+	struct stage *st;
+	struct run *r;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			if (strcmp(r->id, id) == 0)
+				return r;
+	return NULL;
+}
+
 /* A run of job id in stage st, its record s, no process yet. */
 static struct run *
 run_new(struct stage *st, const char *id, const struct status *s)
@@ -263,7 +281,7 @@ run_new(struct stage *st, const char *id, const struct status *s)
 	r->stage = st;
 	r->st = *s;
 	r->slurm = st->sc->slurm;
-	r->out.fd = r->sfd = -1;
+	r->out.fd = r->sfd = r->wfd = -1;
 	return r;
 }
 
@@ -489,6 +507,8 @@ key_release(const char *key)
 static void
 run_free(struct run *r)
 {
+	if (r->wfd != -1)
+		close(r->wfd);
 	free(r->id);
 	free(r);
 }
@@ -496,6 +516,7 @@ run_free(struct run *r)
 static void run_end(struct run *, int);
 static void run_lose(struct run *, const char *);
 static void loop_folders(void);
+static void loop_shutdown(int);
 
 /* A write the spool's filesystem refused for want of space. */
 static void
@@ -600,54 +621,78 @@ stage_dedupe(struct stage *st, const char *id, struct status *s)
 	return 1;
 }
 
+/*
+ * The work folder and the log of a run about to start, and its output:
+ * its log, or a pipe to it under log_max, in *wfd. -1 when the spool
+ * cannot give them (a full disk, say).
+ */
+static int
+run_files(struct run *r, int *wfd)
+{
+	const struct stconf *sc = r->stage->sc;
+	char run[32];
+
+	if ((r->wfd = spool_job_make(L.sp, r->id, sc->user ? sc->uid :
+	    (uid_t)-1, sc->gid)) == -1 ||
+	    (r->logfd = spool_log_open(L.sp, r->id)) == -1) {
+		loop_full("start");
+		return -1;
+	}
+	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
+	*wfd = r->logfd;
+	if (spool_log_header(r->logfd, r->stage->name, run,
+	    r->st.started) == -1 || (!r->slurm && run_output(r, wfd) == -1)) {
+		loop_full("log");
+		close(r->logfd);
+		return -1;
+	}
+	/* The heartbeat of another run is not this one's. */
+	if (unlinkat(r->wfd, "heartbeat", 0) == -1 && errno != ENOENT)
+		log_warn("unlink work/%s/heartbeat", r->id);
+	return 0;
+}
+
 /* Starts the run of a job just moved to running/. */
 static int
 run_start(struct stage *st, const char *id, struct status *s)
 {
-	char job[PATH_MAX], work[PATH_MAX], hb[PATH_MAX], rel[PATH_MAX];
-	char run[32];
+	char job[PATH_MAX], work[PATH_MAX], hb[PATH_MAX];
 	struct spawn sw;
 	struct run *r;
-	int wfd;
+	int wfd, cgfd = -1;
 
 	r = run_new(st, id, s);
 	r->st.attempt++;
 	r->st.state = JS_RUNNING;
 	r->st.started = r->st.updated = time(NULL);
 	r->st.finished = 0;
+	r->st.progress[0] = '\0';
+	if (run_files(r, &wfd) == -1) {
+		run_free(r);
+		return -1;
+	}
 	spool_path(job, sizeof(job), "%s/%s/running/%s", L.conf->spool,
 	    st->name, id);
 	spool_path(work, sizeof(work), "%s/work/%s", L.conf->spool, id);
 	spool_path(hb, sizeof(hb), "%s/heartbeat", work);
-	if (spool_workdir(L.sp, id, st->sc->user ? st->sc->uid : (uid_t)-1,
-	    st->sc->gid) == -1 || (r->logfd = spool_log_open(L.sp, id)) == -1) {
-		loop_full("start");
-		run_free(r);
-		return -1;
-	}
-	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
-	wfd = r->logfd;
-	if (spool_log_header(r->logfd, st->name, run, r->st.started) == -1 ||
-	    (!r->slurm && run_output(r, &wfd) == -1)) {
-		loop_full("log");
-		close(r->logfd);
-		run_free(r);
-		return -1;
-	}
-	r->st.progress[0] = '\0';
-	spool_path(rel, sizeof(rel), "%s/heartbeat", id);
-	if (unlinkat(L.sp->workfd, rel, 0) == -1 && errno != ENOENT)
-		log_warn("unlink work/%s", rel);
-	sw = (struct spawn){st->sc, L.conf->spool, id, job, work, hb,
-	    r->st.attempt, wfd, NULL, NULL, NULL, 0};
+	if (!r->slurm)
+		cgfd = cgroup_enter(r->cg, sizeof(r->cg));
+	sw = (struct spawn){.sc = st->sc, .spooldir = L.conf->spool, .id = id,
+	    .job = job, .workdir = work, .heartbeat = hb,
+	    .attempt = r->st.attempt, .logfd = wfd, .workfd = r->wfd,
+	    .cgfd = cgfd};
 	r->t0 = r->beat = mono_now();
 	TAILQ_INSERT_TAIL(&st->runs, r, entry);
 	st->nrun++;
 	L.nrun++;
 	r->child = 1;
 	r->pid = r->slurm ? slurm_submit(&sw, &r->sfd) : child_spawn(&sw);
+	if (cgfd != -1)
+		close(cgfd);
 	if (wfd != r->logfd)
 		close(wfd);
+	close(r->wfd);
+	r->wfd = -1;
 	if (r->pid == -1 && r->slurm) {
 		r->pid = 0;
 		run_lose(r, "slurm: sbatch could not be run");
@@ -663,6 +708,7 @@ run_start(struct stage *st, const char *id, struct status *s)
 			L.nrun--;
 			child_output_close(&r->out);
 			close(r->logfd);
+			cgroup_leave(r->cg, r->id);
 			run_free(r);
 			return -1;
 		}
@@ -697,6 +743,34 @@ stage_claim_failed(struct stage *st, struct qent *e, const char *what)
 	st->holdoff = ms_after(mono_now(), L.conf->tick * 1000LL);
 }
 
+/*
+ * The record of a job about to be claimed in stage st: its own, renewed
+ * when it is of another stage or run; the request of a record spoold did
+ * not write (a member's submission); or a new one for a job put in
+ * queue/ by hand. A submission not yet in events.jsonl is written there.
+ */
+static void
+stage_record(struct stage *st, const char *id, struct status *s)
+{
+	switch (spool_status_read(L.sp, id, s)) {
+	case -1:
+		status_init(s, st->name);
+		s->unlogged = 1;
+		break;
+	case 1:
+		status_request(s, st->name);
+		break;
+	default:
+		if (strcmp(s->stage, st->name) != 0 || s->state == JS_DONE ||
+		    s->state == JS_ERROR)
+			status_renew(s, st->name);
+	}
+	if (s->unlogged) {
+		s->unlogged = 0;
+		events_add(L.sp, id, status_state_name(s->state), s);
+	}
+}
+
 /* Tries to start the first ready job of a stage. */
 static void
 stage_claim(struct stage *st)
@@ -724,13 +798,15 @@ stage_claim(struct stage *st)
 		queue_defer(&st->q, e, &sb.st_mtim);
 		return;
 	}
-	if (spool_status_read(L.sp, id, &s) == -1) {
-		/* Put in queue/ by hand: its first event. */
-		status_init(&s, st->name);
-		events_add(L.sp, id, status_state_name(s.state), &s);
-	} else if (strcmp(s.stage, st->name) != 0 || s.state == JS_DONE ||
-	    s.state == JS_ERROR)
-		status_renew(&s, st->name); /* a record of another stage or run */
+	if (run_by_id(id) != NULL) {
+		/* One id, one job: never two runs of it, in any stages. */
+		struct timespec later = {now + L.conf->tick, 0};
+		log_warnx("%s/queue/%s: that job runs in another stage (moved by "
+		    "hand?); waiting", st->name, id);
+		queue_defer(&st->q, e, &later);
+		return;
+	}
+	stage_record(st, id, &s);
 	if (s.submitted == 0)
 		s.submitted = sb.st_mtim.tv_sec;
 	s.priority = e->prio;
@@ -755,6 +831,13 @@ stage_claim(struct stage *st)
 	}
 	queue_remove(&st->q, e);
 	CRASHPOINT(CP_CLAIM);
+	/* Checked again where only spoold writes: swapped in meanwhile? */
+	if (fstatat(st->sd.fd[DIR_RUNNING], id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISREG(sb.st_mode)) {
+		spool_quarantine(L.sp, st->name, &st->sd, DIR_RUNNING, id,
+		    stage_kind(sb.st_mode));
+		return;
+	}
 	if (st->sc->dedupe && !s.forced && stage_dedupe(st, id, &s) == 1)
 		return;
 	if (run_start(st, id, &s) == -1) {
@@ -817,16 +900,42 @@ loop_claim(void)
 }
 
 /*
- * A run that removed its job file, or put something else in its place,
- * sends it to error/: what it left there, or an empty file standing for it,
- * so that the job still ends in one place.
+ * Where job id is in the spool, but for the running/ of stage not: 1 with
+ * its stage and folder, or 0.
+ */
+static int
+loop_where(const char *id, const struct stage *not, struct stage **at,
+    int *dir)
+{
+	struct stage *st;
+	struct stat sb;
+	int d;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		for (d = 0; d < NDIRS; d++)
+			if ((st != not || d != DIR_RUNNING) &&
+			    fstatat(st->sd.fd[d], id, &sb,
+			    AT_SYMLINK_NOFOLLOW) == 0) {
+				*at = st;
+				*dir = d;
+				return 1;
+			}
+	return 0;
+}
+
+/*
+ * A run whose job file is no longer in running/ at its end: 1 when it was
+ * moved by hand elsewhere in the spool, where it stays; -1 when the run
+ * removed it or put something else in its place, and it goes to error/
+ * (what the run left, or an empty file standing for it, so that the job
+ * still ends in one place); 0 when it is there.
  */
 static int
 run_lost_job(struct run *r, char *why, size_t len)
 {
-	struct stage *st = r->stage;
+	struct stage *st = r->stage, *at;
 	struct stat sb;
-	int fd;
+	int fd, dir;
 
 	if (fstatat(st->sd.fd[DIR_RUNNING], r->id, &sb,
 	    AT_SYMLINK_NOFOLLOW) == 0) {
@@ -839,6 +948,17 @@ run_lost_job(struct run *r, char *why, size_t len)
 	if (errno != ENOENT) {
 		log_warn("stat %s/running/%s", st->name, r->id);
 		return 0;
+	}
+	if (loop_where(r->id, st, &at, &dir)) {
+		log_warnx("%s: %s: moved by hand to %s/%s during its run; it "
+		    "stays there", st->name, r->id, at->name,
+		    spool_dir_name(dir));
+		status_renew(&r->st, at->name);
+		r->st.state = dir == DIR_QUEUE ? JS_QUEUED : dir == DIR_DONE ?
+		    JS_DONE : dir == DIR_ERROR ? JS_ERROR : JS_RUNNING;
+		if (dir != DIR_RUNNING)
+			spool_status_write(L.sp, r->id, &r->st);
+		return 1;
 	}
 	if (spool_gone(st->sd.fd[DIR_RUNNING])) {
 		loop_folders();
@@ -875,7 +995,10 @@ run_place(struct run *r, enum outcome out, const char *why)
 	long delay = 0;
 	char lost[128];
 
-	if (run_lost_job(r, lost, sizeof(lost)) == -1) {
+	switch (run_lost_job(r, lost, sizeof(lost))) {
+	case 1:
+		return;
+	case -1:
 		log_warnx("%s: %s: %s", st->name, r->id, lost);
 		why = lost;
 		out = OUT_ERROR;
@@ -953,18 +1076,20 @@ run_place(struct run *r, enum outcome out, const char *why)
 static void
 run_heartbeat(struct run *r, struct timespec now)
 {
-	char path[PATH_MAX];
 	struct stat sb;
 
-	spool_path(path, sizeof(path), "%s/heartbeat", r->id);
-	if (fstatat(L.sp->workfd, path, &sb, 0) == -1)
+	int fd;
+
+	if ((fd = spool_job_open(L.sp, r->id)) == -1)
 		return;
-	if (sb.st_mtim.tv_sec == r->hbmtime.tv_sec &&
-	    sb.st_mtim.tv_nsec == r->hbmtime.tv_nsec)
-		return;
-	r->hbmtime = sb.st_mtim; /* the run's own: removed at its start */
-	r->beat = now;
-	spool_progress(L.sp, r->id, r->st.progress, sizeof(r->st.progress));
+	if (fstatat(fd, "heartbeat", &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (sb.st_mtim.tv_sec != r->hbmtime.tv_sec ||
+	    sb.st_mtim.tv_nsec != r->hbmtime.tv_nsec)) {
+		r->hbmtime = sb.st_mtim; /* the run's own: removed at its start */
+		r->beat = now;
+		spool_progress_at(fd, r->st.progress, sizeof(r->st.progress));
+	}
+	close(fd);
 }
 
 /* A stage whose children die at once waits longer each time. */
@@ -997,7 +1122,8 @@ run_end(struct run *r, int ws)
 
 	CRASHPOINT(CP_FINISH);
 	child_signal(r->pid, SIGKILL); /* what the child left in its group */
-	L.orphans = 1;		/* and what left the group */
+	cgroup_leave(r->cg, r->id);	/* and in its control group */
+	L.orphans = 1;		/* and what left both */
 	child_output_close(&r->out);
 	run_heartbeat(r, mono_now());
 	st->c.runs++;
@@ -1492,18 +1618,18 @@ static void
 loop_folders(void)
 {
 	struct stage *st;
-	int i, all;
+	int i;
 
-	if ((all = spool_repair(L.sp, L.conf->spool)) == -1)
+	if (L.gone)
 		return;
-	if (all == 1) {
+	if (spool_repair(L.sp) == 1) {
 		inotify_rm_watch(L.infd, L.cancelwd);
 		loop_watch_cancel();
 	}
 	TAILQ_FOREACH(st, &L.stages, entry) {
-		for (i = 0; i < NDIRS && !all && !spool_gone(st->sd.fd[i]); i++)
+		for (i = 0; i < NDIRS && !spool_gone(st->sd.fd[i]); i++)
 			;
-		if (!all && i == NDIRS)
+		if (i == NDIRS)
 			continue;
 		log_warnx("stage %s: its folders were removed; making them again",
 		    st->name);
@@ -1519,17 +1645,60 @@ loop_folders(void)
 	}
 }
 
+/*
+ * Whether the spool is still the one spoold holds: a spool folder removed
+ * or replaced (by another, which another spoold may hold) stops it.
+ */
+static void
+loop_spool(void)
+{
+	if (L.gone)
+		return;
+	if (!spool_replaced(L.sp, L.conf->spool)) {
+		spool_pidfile(L.sp);
+		return;
+	}
+	L.gone = 1;
+	log_warnx("%s: the spool's folder was removed or replaced; no more "
+	    "claims: stopping", L.conf->spool);
+	loop_shutdown(0);
+}
+
+/* Whether job id is in a folder of a stage. */
+static int
+loop_job(const char *id)
+{
+	struct stage *st;
+	int dir;
+
+	return loop_where(id, NULL, &st, &dir);
+}
+
+/* What submitters and writers that died left in tmp/ and index/. */
+static void
+loop_clean(void)
+{
+	spool_tmp_clean(L.sp, L.sp->tmpfd, loop_job);
+	spool_tmp_clean(L.sp, L.sp->indexfd, NULL);
+}
+
 static void
 loop_tick(void)
 {
 	struct timespec now = mono_now();
 
+	loop_spool();
 	loop_folders();
 	loop_room();
 	loop_stale();
+	cgroup_tick();
 	if (ms_between(L.nextretain, now) >= 0) {
 		loop_retain();
 		L.nextretain = ms_after(now, RETAIN_EVERY * 1000LL);
+	}
+	if (ms_between(L.nextclean, now) >= 0) {
+		loop_clean();
+		L.nextclean = ms_after(now, CLEAN_EVERY * 1000LL);
 	}
 	events_tick(L.sp, L.conf->events_max);
 	loop_slurm();
@@ -1604,20 +1773,39 @@ loop_signals(void)
 	loop_reap();
 }
 
-static struct run *
-run_by_id(const char *id)
+/*
+ * A request to cancel a job that waits in a queue/ (spoolctl cancel run by
+ * a member, who may not move it to error/ itself): it goes there.
+ */
+static void
+stage_cancel(const char *id)
 {
 	struct stage *st;
-	struct run *r;
+	struct qent *e;
+	struct status s;
+	int dir;
 
-	TAILQ_FOREACH(st, &L.stages, entry)
-		TAILQ_FOREACH(r, &st->runs, entry)
-			if (strcmp(r->id, id) == 0)
-				return r;
-	return NULL;
+	if (!loop_where(id, NULL, &st, &dir) || dir != DIR_QUEUE)
+		return;
+	stage_record(st, id, &s);
+	s.state = JS_ERROR;
+	strlcpy(s.reason, "cancelled", sizeof(s.reason));
+	s.finished = s.updated = time(NULL);
+	if (spool_transition(L.sp, st->sd.fd[DIR_QUEUE], st->sd.fd[DIR_ERROR],
+	    id, &s, CP_ERROR) == -1) {
+		if (errno != ENOENT)
+			log_warn("cancel %s/queue/%s", st->name, id);
+		return;
+	}
+	if ((e = queue_find(&st->q, id)) != NULL)
+		queue_remove(&st->q, e);
+	count(&st->c.error, &L.total.error);
+	page_error(s.finished, st->name, id, s.reason);
+	stage_hook(st, "error", DIR_ERROR, id, &s);
+	log_info("%s: %s: cancelled in its queue", st->name, id);
 }
 
-/* A request in index/cancel/: stop the run, or drop the request. */
+/* A request in index/cancel/: stop the run, or cancel the queued job. */
 static void
 loop_cancel(const char *id)
 {
@@ -1629,7 +1817,10 @@ loop_cancel(const char *id)
 		log_info("%s: %s: cancelled", r->stage->name, id);
 		run_stop(r, STOP_CANCEL);
 		CRASHPOINT(CP_CANCEL);
-	} else if (unlinkat(L.sp->cancelfd, id, 0) == -1 && errno != ENOENT)
+		return;
+	}
+	stage_cancel(id);
+	if (unlinkat(L.sp->cancelfd, id, 0) == -1 && errno != ENOENT)
 		log_warn("unlink index/cancel/%s", id);
 }
 
@@ -1833,7 +2024,11 @@ loop_free(void)
 	close(L.epfd);
 }
 
-/* Runs spoold until it is told to stop; takes conf and frees it. */
+/*
+ * Runs spoold until it is told to stop, or its spool is taken away; takes
+ * conf and frees it. 0, 1 when the spool's folder was removed or
+ * replaced, -1 when it could not start.
+ */
 int
 loop_run(struct conf *conf, struct spool *sp)
 {
@@ -1847,7 +2042,6 @@ loop_run(struct conf *conf, struct spool *sp)
 	TAILQ_INIT(&L.stages);
 	if (loop_setup() == -1 || stages_apply(conf, 1) == -1)
 		return -1;
-	spool_tmp_clean(sp);
 	metrics_load(sp, &L.total, metrics_stage, NULL);
 	spool_scan(sp->cancelfd, cancel_one, NULL);
 	spool_sync(sp);
@@ -1857,7 +2051,7 @@ loop_run(struct conf *conf, struct spool *sp)
 	pfd[1] = (struct pollfd){.fd = L.infd, .events = POLLIN};
 	pfd[2] = (struct pollfd){.fd = -1, .events = POLLIN};
 	pfd[3] = (struct pollfd){.fd = L.epfd, .events = POLLIN};
-	L.nexttick = L.nextretain = mono_now();
+	L.nexttick = L.nextretain = L.nextclean = mono_now();
 	for (;;) {
 		loop_pass();
 		now = mono_now();
@@ -1889,5 +2083,5 @@ loop_run(struct conf *conf, struct spool *sp)
 	spool_sync_wait(sp);
 	loop_free();
 	log_info("stopped");
-	return 0;
+	return L.gone ? 1 : 0;
 }

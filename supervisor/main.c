@@ -1,6 +1,7 @@
 /*
  * main.c: spoold's options and start-up. It reads the config, takes the
- * spool (one spoold per spool, by its pidfile), and hands over to the loop.
+ * spool (one spoold per spool, by a lock on the spool's folder), and hands
+ * over to the loop.
  * It never forks into the background: init systems and terminals alike run
  * it in the foreground.
  */
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,33 +29,48 @@ usage(void)
 	exit(EX_USAGE);
 }
 
-static struct pidfh *
-main_pidfile(const struct conf *conf)
+/* Descriptors 0, 1 and 2 open, so that no file spoold opens takes them. */
+static void
+main_stdio(void)
 {
-	char path[PATH_MAX];
-	struct pidfh *pfh;
-	pid_t other = 0;
+	int fd;
 
-	spool_path(path, sizeof(path), "%s/index/spoold.pid", conf->spool);
-	if ((pfh = pidfile_open(path, 0644, &other)) != NULL)
-		return pfh;
-	if (errno == EEXIST)
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1 && fd <= 2)
+		if (fcntl(fd, F_SETFD, 0) == -1)
+			break;
+	if (fd > 2)
+		close(fd);
+}
+
+/*
+ * Opens the spool and takes it, one spoold per spool: a second one exits
+ * 75, naming the first.
+ */
+static void
+main_spool(struct spool *sp, const struct conf *conf)
+{
+	if (spool_open(sp, conf->spool, SPOOL_CREATE | SPOOL_MODES | SPOOL_LOCK,
+	    conf->gid) == 0)
+		return;
+	if (errno != EWOULDBLOCK)
+		exit(EX_CANTCREAT);
+	if (sp->holder > 0)
 		log_warnx("spool %s is in use by spoold pid %ld", conf->spool,
-		    (long)other);
+		    (long)sp->holder);
 	else
-		log_warn("pidfile %s", path);
-	exit(errno == EEXIST ? EX_UNAVAILABLE : EX_CANTCREAT);
+		log_warnx("spool %s is in use by another spoold", conf->spool);
+	exit(EX_TEMPFAIL);
 }
 
 int
 main(int argc, char *argv[], char *envp[])
 {
 	const char *path = SPOOLD_CONF;
-	struct pidfh *pfh;
 	struct conf *conf;
 	struct spool sp;
 	int ch, check = 0, verbose = 0, r;
 
+	main_stdio();
 	setproctitle_init(argc, argv, envp);
 	log_init(0, "spoold");
 	while ((ch = getopt(argc, argv, "c:nVv")) != -1) {
@@ -88,19 +105,20 @@ main(int argc, char *argv[], char *envp[])
 	}
 	umask(027);
 	notify_init();
-	if (spool_open(&sp, conf->spool, 1, conf->gid) == -1)
-		return EX_CANTCREAT;
+	main_spool(&sp, conf);
 	sp.swap = 1; /* spoold alone rewrites its records by RENAME_EXCHANGE */
 	if (spool_syncer(&sp) == -1)
 		log_warn("sync helper; syncing in the loop");
-	pfh = main_pidfile(conf);
-	if (pidfile_write(pfh) == -1)
-		log_warn("pidfile");
+	spool_pidfile(&sp);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("prctl PR_SET_CHILD_SUBREAPER");
+	cgroup_init(sp.dev, sp.ino);
 	r = loop_run(conf, &sp);
-	pidfile_remove(pfh);
+	cgroup_close();
+	if (sp.pfh != NULL)
+		pidfile_remove(sp.pfh);
+	sp.pfh = NULL;
 	spool_close(&sp);
 	notify_close();
-	return r == 0 ? EX_OK : EX_OSERR;
+	return r == 0 ? EX_OK : r == 1 ? EX_NOINPUT : EX_OSERR;
 }

@@ -146,12 +146,11 @@ pid_t
 slurm_submit(const struct spawn *sw, int *fd)
 {
 	struct spawn s = *sw;
-	char **argv, path[PATH_MAX];
+	char **argv;
 	pid_t pid;
 
-	spool_path(path, sizeof(path), "%s/%s", sw->workdir, SLURM_EXIT);
-	if (unlink(path) == -1 && errno != ENOENT)
-		log_warn("unlink %s", path);
+	if (unlinkat(sw->workfd, SLURM_EXIT, 0) == -1 && errno != ENOENT)
+		log_warn("unlink work/%s/%s", sw->id, SLURM_EXIT);
 	if ((*fd = memfd_create("sbatch", MFD_CLOEXEC)) == -1) {
 		log_warn("memfd_create");
 		return -1;
@@ -441,12 +440,15 @@ slurm_stale(struct timespec now)
 int
 slurm_exit(struct spool *sp, const char *id, long long job, int *code)
 {
-	char rel[PATH_MAX], *text;
+	char *text;
 	long long from = 0;
-	int n = 0;
+	int n = 0, fd;
 
-	spool_path(rel, sizeof(rel), "%s/%s", id, SLURM_EXIT);
-	if ((text = spool_read(sp->workfd, rel, 64)) == NULL)
+	if ((fd = spool_job_open(sp, id)) == -1)
+		return 0;
+	text = spool_read(fd, SLURM_EXIT, 64);
+	close(fd);
+	if (text == NULL)
 		return 0;
 	n = sscanf(text, "%d %lld", code, &from);
 	free(text);

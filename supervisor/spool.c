@@ -4,20 +4,27 @@
  * Every other file spoold writes is written under tmp/ and renamed into
  * place. A pass of renames is made durable by one sync of the filesystem.
  */
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sha2.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <bsd/libutil.h>
 #include <bsd/string.h>
 #include <bsd/unistd.h>
 
@@ -26,6 +33,8 @@
 static const char *dirnames[NDIRS] = {"queue", "running", "done", "error"};
 
 static void spool_syncer_stop(struct spool *);
+static int spool_path_lock(struct spool *, const char *);
+static int spool_lock(struct spool *);
 
 const char *
 spool_dir_name(int dir)
@@ -54,57 +63,106 @@ spool_isotime(char *buf, size_t len, time_t t)
 }
 
 /*
- * The mode of a folder spoold makes: 0750, its own and its group's; with
- * the submitters' group, setgid to it, and writable by it where they put
- * things (shared).
+ * The mode of a folder of the spool: 0750, its owner's and its group's;
+ * with the submitters' group, setgid to it, and where members put things
+ * (shared), writable by it and sticky, so that a member may rename or
+ * remove only what is its own.
  */
 static mode_t
 spool_mode(const struct spool *sp, int shared)
 {
 	if (sp->gid == (gid_t)-1)
 		return 0750;
-	return shared ? 02770 : 02750;
+	return shared ? 03770 : 02750;
 }
 
-/* Makes a folder with its exact mode and the spool's group. */
+/*
+ * Gives the folder open at fd its mode and the spool's group, when spoold
+ * makes or enforces the layout (SPOOL_MODES) and they differ.
+ */
 static int
-spool_mkdir(const struct spool *sp, int dfd, const char *name, int shared)
+spool_fix(const struct spool *sp, int fd, const char *name, mode_t mode)
 {
-	if (mkdirat(dfd, name, 0700) == -1)
+	struct stat sb;
+
+	if (fstat(fd, &sb) == -1)
 		return -1;
-	if ((sp->gid != (gid_t)-1 && fchownat(dfd, name, (uid_t)-1, sp->gid,
-	    AT_SYMLINK_NOFOLLOW) == -1) ||
-	    fchmodat(dfd, name, spool_mode(sp, shared), 0) == -1) {
-		log_warn("chown or chmod %s", name);
+	if (sp->gid != (gid_t)-1 && sb.st_gid != sp->gid &&
+	    fchown(fd, (uid_t)-1, sp->gid) == -1) {
+		log_warn("chown %s", name);
+		return -1;
+	}
+	if ((sb.st_mode & 07777) != mode && fchmod(fd, mode) == -1) {
+		log_warn("chmod %s", name);
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * Opens a folder of the spool at dfd, never through a link, making it
+ * first with SPOOL_CREATE and giving it its mode with SPOOL_MODES.
+ */
 static int
 spool_subdir(const struct spool *sp, int dfd, const char *name, int shared,
-    int create)
+    int flags)
 {
-	int fd;
+	int fd, made = 0;
 
-	if (create && spool_mkdir(sp, dfd, name, shared) == -1 &&
+	if ((flags & SPOOL_CREATE) && !(made = mkdirat(dfd, name, 0700) == 0) &&
 	    errno != EEXIST) {
 		log_warn("mkdir %s", name);
 		return -1;
 	}
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 && errno == EACCES)
 		/* Enough to name files in it, for a reader who may not list it. */
-		fd = openat(dfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1)
+		fd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd == -1) {
 		log_warn("open %s", name);
+		return -1;
+	}
+	if ((made || (flags & SPOOL_MODES)) &&
+	    spool_fix(sp, fd, name, spool_mode(sp, shared)) == -1) {
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
+/* Opens the folders of the spool's root, making them as flags say. */
 static int
-spool_open_dirs(struct spool *sp, const char *path, int create)
+spool_open_subdirs(struct spool *sp, int flags)
 {
-	if (create && spool_mkdir(sp, AT_FDCWD, path, 0) == -1 &&
+	struct stat sb;
+
+	if ((sp->tmpfd = spool_subdir(sp, sp->dfd, "tmp", 1, flags)) == -1 ||
+	    (sp->workfd = spool_subdir(sp, sp->dfd, "work", 1, flags)) == -1 ||
+	    (sp->logfd = spool_subdir(sp, sp->dfd, "log", 0, flags)) == -1 ||
+	    (sp->indexfd = spool_subdir(sp, sp->dfd, "index", 0,
+	    flags)) == -1 ||
+	    (sp->cancelfd = spool_subdir(sp, sp->indexfd, "cancel", 1,
+	    flags)) == -1)
+		return -1;
+	/* The spool is the user's who keeps its index: spoold's. */
+	if (fstat(sp->indexfd, &sb) == -1) {
+		log_warn("stat index");
+		return -1;
+	}
+	sp->owner = sb.st_uid;
+	return 0;
+}
+
+static int
+spool_open_dirs(struct spool *sp, const char *path, int flags)
+{
+	struct stat sb;
+	int made = 0;
+
+	if ((flags & SPOOL_LOCK) && spool_path_lock(sp, path) == -1)
+		return -1;
+	if ((flags & SPOOL_CREATE) && !(made = mkdir(path, 0700) == 0) &&
 	    errno != EEXIST) {
 		log_warn("mkdir %s", path);
 		return -1;
@@ -113,20 +171,23 @@ spool_open_dirs(struct spool *sp, const char *path, int create)
 		log_warn("open %s", path);
 		return -1;
 	}
-	if ((sp->tmpfd = spool_subdir(sp, sp->dfd, "tmp", 1, create)) == -1 ||
-	    (sp->workfd = spool_subdir(sp, sp->dfd, "work", 1, create)) == -1 ||
-	    (sp->logfd = spool_subdir(sp, sp->dfd, "log", 0, create)) == -1 ||
-	    (sp->indexfd = spool_subdir(sp, sp->dfd, "index", 0,
-	    create)) == -1 ||
-	    (sp->cancelfd = spool_subdir(sp, sp->indexfd, "cancel", 1,
-	    create)) == -1)
+	if (fstat(sp->dfd, &sb) == -1) {
+		log_warn("stat %s", path);
 		return -1;
-	return 0;
+	}
+	sp->dev = sb.st_dev;
+	sp->ino = sb.st_ino;
+	if ((flags & SPOOL_LOCK) && spool_lock(sp) == -1)
+		return -1;
+	if ((made || (flags & SPOOL_MODES)) &&
+	    spool_fix(sp, sp->dfd, path, spool_mode(sp, 0)) == -1)
+		return -1;
+	return spool_open_subdirs(sp, flags);
 }
 
 #define SPOOL_NDIRS 6
 
-/* The spool's own folders, open. */
+/* The spool's own folders, open: its root first. */
 static void
 spool_dirs(struct spool *sp, int *fds[SPOOL_NDIRS])
 {
@@ -138,14 +199,15 @@ spool_dirs(struct spool *sp, int *fds[SPOOL_NDIRS])
 	fds[5] = &sp->cancelfd;
 }
 
+/* Closes the spool's folders, from the one numbered from on. */
 static void
-spool_close_dirs(struct spool *sp)
+spool_close_dirs(struct spool *sp, size_t from)
 {
 	int *fds[SPOOL_NDIRS];
 	size_t i;
 
 	spool_dirs(sp, fds);
-	for (i = 0; i < SPOOL_NDIRS; i++)
+	for (i = from; i < SPOOL_NDIRS; i++)
 		if (*fds[i] != -1) {
 			close(*fds[i]);
 			*fds[i] = -1;
@@ -153,20 +215,24 @@ spool_close_dirs(struct spool *sp)
 }
 
 /*
- * Opens the spool at path, creating its layout when create is set, with
- * the submitters' group gid, or (gid_t)-1.
+ * Opens the spool at path: with SPOOL_CREATE in flags, making its layout
+ * where it is missing; with SPOOL_MODES, giving every folder its mode.
+ * gid is the submitters' group, or (gid_t)-1.
  */
 int
-spool_open(struct spool *sp, const char *path, int create, gid_t gid)
+spool_open(struct spool *sp, const char *path, int flags, gid_t gid)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->gid = gid;
+	sp->make = flags;
 	sp->dfd = sp->tmpfd = sp->workfd = sp->logfd = sp->indexfd =
-	    sp->cancelfd = sp->evfd = -1;
+	    sp->cancelfd = sp->evfd = sp->lockfd = sp->pathfd = -1;
 	sp->syncreq = sp->syncack = -1;
 	sp->fsync = getenv("SPOOLD_NOSYNC") == NULL;
-	if (spool_open_dirs(sp, path, create) == -1) {
+	if (spool_open_dirs(sp, path, flags) == -1) {
+		int saved = errno;
 		spool_close(sp);
+		errno = saved;
 		return -1;
 	}
 	return 0;
@@ -182,34 +248,224 @@ spool_gone(int fd)
 }
 
 /*
- * Makes again the spool's own folders when one was removed: 1 when it
- * did, 0 when none was, -1 when it could not.
+ * Whether path no longer names the spool spoold holds: removed, or
+ * another folder put in its place.
  */
 int
-spool_repair(struct spool *sp, const char *path)
+spool_replaced(const struct spool *sp, const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == -1)
+		return errno == ENOENT || errno == ENOTDIR;
+	return sb.st_dev != sp->dev || sb.st_ino != sp->ino;
+}
+
+/*
+ * Makes again, inside the spool's folder, its own folders that were
+ * removed: 1 when it did, 0 when none was, -1 when it could not. The
+ * spool's folder itself is never made again (spool_replaced).
+ */
+int
+spool_repair(struct spool *sp)
 {
 	int *fds[SPOOL_NDIRS];
 	size_t i;
 
 	spool_dirs(sp, fds);
-	for (i = 0; i < SPOOL_NDIRS && !spool_gone(*fds[i]); i++)
+	for (i = 1; i < SPOOL_NDIRS && !spool_gone(*fds[i]); i++)
 		;
 	if (i == SPOOL_NDIRS)
 		return 0;
-	log_warnx("%s: a folder of the spool was removed; making it again",
-	    path);
-	spool_close_dirs(sp);
-	return spool_open_dirs(sp, path, 1) == -1 ? -1 : 1;
+	log_warnx("a folder of the spool was removed; making it again");
+	spool_close_dirs(sp, 1);
+	return spool_open_subdirs(sp, sp->make | SPOOL_CREATE) == -1 ? -1 : 1;
 }
 
 void
 spool_close(struct spool *sp)
 {
 	spool_syncer_stop(sp);
-	spool_close_dirs(sp);
+	spool_close_dirs(sp, 0);
 	if (sp->evfd != -1)
 		close(sp->evfd);
 	sp->evfd = -1;
+	if (sp->pfh != NULL)
+		pidfile_close(sp->pfh);
+	sp->pfh = NULL;
+	if (sp->lockfd != -1)
+		close(sp->lockfd);
+	if (sp->pathfd != -1)
+		close(sp->pathfd);
+	sp->lockfd = sp->pathfd = -1;
+}
+
+/*
+ * The pid of the process holding an exclusive flock(2) on the folder open
+ * at dfd, from /proc/locks; 0 when none does.
+ */
+pid_t
+spool_holder(int dfd)
+{
+	char line[256], kind[16], mode[16];
+	unsigned maj, min;
+	unsigned long long ino;
+	struct stat sb;
+	pid_t pid = 0;
+	FILE *fp;
+	int p;
+
+	if (fstat(dfd, &sb) == -1 || (fp = fopen("/proc/locks", "re")) == NULL)
+		return 0;
+	while (pid == 0 && fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, "->") == NULL &&
+		    sscanf(line, "%*d: %15s %*s %15s %d %x:%x:%llu", kind, mode,
+		    &p, &maj, &min, &ino) == 6 && strcmp(kind, "FLOCK") == 0 &&
+		    strcmp(mode, "WRITE") == 0 && ino == sb.st_ino &&
+		    maj == major(sb.st_dev) && min == minor(sb.st_dev))
+			pid = p;
+	fclose(fp);
+	return pid;
+}
+
+/* The pid of a process with socket inode ino open, or 0. */
+static pid_t
+spool_socket_owner(unsigned long ino)
+{
+	char want[64], path[PATH_MAX], link[64];
+	struct dirent *p, *f;
+	DIR *pd, *fd;
+	pid_t pid = 0;
+	ssize_t n;
+
+	snprintf(want, sizeof(want), "socket:[%lu]", ino);
+	if ((pd = opendir("/proc")) == NULL)
+		return 0;
+	while (pid == 0 && (p = readdir(pd)) != NULL) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
+		if ((fd = opendir(path)) == NULL)
+			continue;
+		while (pid == 0 && (f = readdir(fd)) != NULL) {
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name,
+			    f->d_name);
+			if ((n = readlink(path, link, sizeof(link) - 1)) > 0) {
+				link[n] = '\0';
+				if (strcmp(link, want) == 0)
+					pid = (pid_t)strtol(p->d_name, NULL, 10);
+			}
+		}
+		closedir(fd);
+	}
+	closedir(pd);
+	return pid;
+}
+
+/* The pid of the process bound to abstract socket name, or 0. */
+static pid_t
+spool_name_owner(const char *name)
+{
+	char line[512], path[300];
+	unsigned long ino;
+	pid_t pid = 0;
+	FILE *fp;
+
+	if ((fp = fopen("/proc/net/unix", "re")) == NULL)
+		return 0;
+	while (pid == 0 && fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %299s", &ino,
+		    path) == 2 && path[0] == '@' && strcmp(path + 1, name) == 0)
+			pid = spool_socket_owner(ino);
+	fclose(fp);
+	return pid;
+}
+
+/*
+ * The lock on the spool's path: an abstract socket named for it, bound
+ * until exit. A spool folder removed and made again at the same path is
+ * still held, by the spoold that had the old one, until it exits.
+ */
+static int
+spool_path_lock(struct spool *sp, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char hex[SHA256_HEX], name[80];
+	socklen_t len;
+
+	SHA256Data((const uint8_t *)path, strlen(path), hex);
+	len = snprintf(name, sizeof(name), "spoold/%s", hex);
+	memcpy(sa.sun_path + 1, name, len);
+	if ((sp->pathfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (bind(sp->pathfd, (struct sockaddr *)&sa,
+	    offsetof(struct sockaddr_un, sun_path) + 1 + len) == 0)
+		return 0;
+	if (errno == EADDRINUSE) {
+		sp->holder = spool_name_owner(name);
+		errno = EWOULDBLOCK;
+	}
+	return -1;
+}
+
+/*
+ * Takes the spool for this process: an exclusive flock(2) on the spool's
+ * folder, by a descriptor of its own held until exit, which nothing in the
+ * spool can remove. 0; or -1, with sp->holder the pid that has it (0 when
+ * /proc/locks does not say).
+ */
+static int
+spool_lock(struct spool *sp)
+{
+	if ((sp->lockfd = openat(sp->dfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	if (flock(sp->lockfd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK) {
+		sp->holder = spool_holder(sp->dfd);
+		errno = EWOULDBLOCK;
+	}
+	return -1;
+}
+
+/* Opens index/spoold.pid through the folder's descriptor, not its path. */
+static struct pidfh *
+spool_pidfile_open(struct spool *sp)
+{
+	char path[64];
+	pid_t other;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/spoold.pid", sp->indexfd);
+	return pidfile_open(path, 0644, &other);
+}
+
+/*
+ * index/spoold.pid, which says which spoold holds the spool: made at
+ * start, and made again each tick when it was removed. It is information
+ * only; the lock is spool_lock's.
+ */
+int
+spool_pidfile(struct spool *sp)
+{
+	struct stat a, b;
+
+	if (sp->pfh != NULL && fstatat(sp->indexfd, "spoold.pid", &a,
+	    AT_SYMLINK_NOFOLLOW) == 0 && fstat(pidfile_fileno(sp->pfh),
+	    &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+	if (sp->pfh != NULL) {
+		log_warnx("index/spoold.pid was removed or replaced; made again");
+		pidfile_close(sp->pfh);
+	}
+	if ((sp->pfh = spool_pidfile_open(sp)) == NULL ||
+	    pidfile_write(sp->pfh) == -1) {
+		if (!sp->pidwarned++)
+			log_warn("index/spoold.pid");
+		return -1;
+	}
+	sp->pidwarned = 0;
+	return 0;
 }
 
 int
@@ -218,13 +474,15 @@ spool_stage_open(struct spool *sp, const char *stage, struct sdirs *sd,
 {
 	int i, sfd;
 
+	int flags = create ? sp->make | SPOOL_CREATE : 0;
+
 	for (i = 0; i < NDIRS; i++)
 		sd->fd[i] = -1;
-	if ((sfd = spool_subdir(sp, sp->dfd, stage, 0, create)) == -1)
+	if ((sfd = spool_subdir(sp, sp->dfd, stage, 0, flags)) == -1)
 		return -1;
 	for (i = 0; i < NDIRS; i++)
 		if ((sd->fd[i] = spool_subdir(sp, sfd, dirnames[i],
-		    i == DIR_QUEUE, create)) == -1) {
+		    i == DIR_QUEUE, flags)) == -1) {
 			close(sfd);
 			spool_stage_close(sd);
 			return -1;
@@ -484,23 +742,32 @@ spool_resubmit(struct spool *sp, int fromfd, int tofd, const char *id,
  * Submits the file tmp/<tmpname> as job id in a queue/: its status record
  * and its event first (so a key is known before the job can be claimed,
  * and its events come in order), its mtime set to when it may start, then
- * the rename that makes it a job, made durable.
+ * the rename that makes it a job, made durable. A submitter who may not
+ * write events.jsonl (a member) says so in the record, and spoold writes
+ * the event when it claims the job.
  */
 int
 spool_submit(struct spool *sp, int queuefd, const char *tmpname,
     const char *id, const struct status *st, time_t when)
 {
-	if (spool_workdir(sp, id, (uid_t)-1, (gid_t)-1) == -1 ||
-	    spool_status_write(sp, id, st) == -1)
+	struct status rec = *st;
+	int fd, logged = events_ready(sp);
+
+	rec.unlogged = !logged;
+	if ((fd = spool_job_make(sp, id, (uid_t)-1, (gid_t)-1)) == -1)
 		return -1;
-	events_add(sp, id, status_state_name(st->state), st);
+	close(fd);
+	if (spool_status_write(sp, id, &rec) == -1)
+		return -1;
+	if (logged)
+		events_add(sp, id, status_state_name(rec.state), &rec);
 	if (spool_touch(sp->tmpfd, tmpname, when) == -1 ||
 	    spool_rename(sp, sp->tmpfd, tmpname, queuefd, id) == -1) {
 		int saved = errno;
-		struct status gone = *st;
-		snprintf(gone.reason, sizeof(gone.reason), "not submitted: %s",
+		snprintf(rec.reason, sizeof(rec.reason), "not submitted: %s",
 		    strerror(saved));
-		events_add(sp, id, "purged", &gone);
+		if (logged)
+			events_add(sp, id, "purged", &rec);
 		spool_rmtree(sp->workfd, id);
 		errno = saved;
 		return -1;
@@ -538,6 +805,33 @@ spool_write_all(int fd, const char *data, size_t len)
 }
 
 /*
+ * Opens name in folder dirfd to be written from its start: a file of
+ * spoold's own that only this name links to, reused, or else a new one in
+ * place of whatever was there (a link, a FIFO, a folder, a file of a
+ * child's), which is never followed, opened for long or written through.
+ */
+static int
+spool_reuse(int dirfd, const char *name)
+{
+	struct stat sb;
+	int fd;
+
+	fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd != -1) {
+		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_nlink == 1 && sb.st_uid == geteuid() &&
+		    ftruncate(fd, 0) == 0)
+			return fd;
+		close(fd);
+	}
+	if ((fd != -1 || errno != ENOENT) && unlinkat(dirfd, name, 0) == -1 &&
+	    errno != ENOENT && spool_rmtree(dirfd, name) == -1)
+		return -1;
+	return openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0640);
+}
+
+/*
  * The daemon's way to replace a file: write ".NAME.new" beside it, then
  * swap the two names in one rename. The old file becomes the next one's
  * ".new", so a record rewritten often costs no new inode each time (the
@@ -547,25 +841,23 @@ static int
 spool_write_swap(struct spool *sp, int dirfd, const char *name,
     const char *data, size_t len, int durable)
 {
-	char tmp[PATH_MAX];
-	const char *base = strrchr(name, '/');
+	char tmp[NAME_MAX + 1];
 	int fd, saved;
 
-	base = base != NULL ? base + 1 : name;
-	spool_path(tmp, sizeof(tmp), "%.*s.%s.new", (int)(base - name), name,
-	    base);
-	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0640)) == -1)
+	spool_path(tmp, sizeof(tmp), ".%s.new", name);
+	if ((fd = spool_reuse(dirfd, tmp)) == -1)
 		return -1;
-	if (spool_write_all(fd, data, len) == -1 || close(fd) == -1) {
+	if (spool_write_all(fd, data, len) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;
 		return -1;
 	}
-	if (strcmp(base, "metrics.json") == 0)
+	if (close(fd) == -1)
+		return -1;
+	if (strcmp(name, "metrics.json") == 0)
 		CRASHPOINT(CP_METRICS);
-	else if (strcmp(base, "status.json") == 0)
+	else if (strcmp(name, "status.json") == 0)
 		CRASHPOINT(CP_STATUS);
 	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == -1 &&
 	    renameat(dirfd, tmp, dirfd, name) == -1)
@@ -576,9 +868,10 @@ spool_write_swap(struct spool *sp, int dirfd, const char *name,
 }
 
 /*
- * Writes data to name under dirfd through a temporary file in tmp/, so a
- * reader sees the old file or the new one, never a part. With durable set
- * it is part of what the next spool_sync makes durable.
+ * Writes data to name (a name, not a path) in folder dirfd: a reader sees
+ * the old file or the new one, never a part. spoold swaps it with a file
+ * beside it; spoolctl writes it in tmp/ and renames it into place. With
+ * durable set it is part of what the next spool_sync makes durable.
  */
 int
 spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
@@ -594,8 +887,8 @@ spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
 	if (pid == 0)
 		pid = getpid();
 	snprintf(tmp, sizeof(tmp), ".w.%ld.%lu", (long)pid, seq++);
-	fd = openat(sp->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0640);
+	fd = openat(sp->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0640);
 	if (fd == -1)
 		return -1;
 	if (spool_write_all(fd, data, len) == -1) {
@@ -616,10 +909,15 @@ spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
 	return 0;
 }
 
-/* The whole of a small file, NUL-terminated, or NULL. */
+/*
+ * The whole of a small regular file, NUL-terminated, or NULL: never
+ * through a link at its last component, never waiting on a FIFO. With sb,
+ * the file's stat.
+ */
 char *
-spool_read(int dirfd, const char *name, size_t max)
+spool_read_st(int dirfd, const char *name, size_t max, struct stat *sb)
 {
+	struct stat st;
 	char *buf;
 	size_t len = 0;
 	ssize_t n;
@@ -628,6 +926,13 @@ spool_read(int dirfd, const char *name, size_t max)
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1)
 		return NULL;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (sb != NULL)
+		*sb = st;
 	if ((buf = malloc(max + 1)) == NULL)
 		fatal("malloc");
 	while (len < max && (n = read(fd, buf + len, max - len)) != 0) {
@@ -645,6 +950,12 @@ spool_read(int dirfd, const char *name, size_t max)
 	return buf;
 }
 
+char *
+spool_read(int dirfd, const char *name, size_t max)
+{
+	return spool_read_st(dirfd, name, max, NULL);
+}
+
 /* The text with a newline added; the old text is freed. */
 char *
 spool_line(char *text)
@@ -658,16 +969,113 @@ spool_line(char *text)
 }
 
 /*
- * The progress message of a job: the last line written to its heartbeat
- * file, into buf. 0, or -1 when there is none to read (buf untouched).
+ * Opens work/<id>/ without following a link: its descriptor, or -1 with
+ * errno ENOENT when there is none, ENOTDIR when something else has the
+ * name.
  */
 int
-spool_progress(struct spool *sp, const char *id, char *buf, size_t len)
+spool_job_open(struct spool *sp, const char *id)
 {
-	char path[PATH_MAX], *text, *end, *line;
+	int fd;
 
-	spool_path(path, sizeof(path), "%s/heartbeat", id);
-	if ((text = spool_read(sp->workfd, path, 4096)) == NULL)
+	fd = openat(sp->workfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1 && errno == ELOOP)
+		errno = ENOTDIR;
+	return fd;
+}
+
+/*
+ * Gives work/<id>/ its owner and mode: spoold's (or the submitter's, in
+ * spoolctl), in the spool's group and writable by it, where the stages'
+ * users are; without that group, as spoold is root, the stage's user's
+ * (uid and gid) alone. Only what differs is changed, and only what this
+ * process may change.
+ */
+static int
+spool_job_own(struct spool *sp, int fd, const char *id, uid_t uid, gid_t gid)
+{
+	struct stat sb;
+	mode_t mode = sp->gid != (gid_t)-1 ? 02770 : 0750;
+
+	if (sp->gid != (gid_t)-1) {
+		uid = geteuid();
+		gid = sp->gid;
+	} else if (uid == (uid_t)-1 || geteuid() != 0) {
+		uid = geteuid();
+		gid = (gid_t)-1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		log_warn("stat work/%s", id);
+		return -1;
+	}
+	if (geteuid() != 0 && sb.st_uid != geteuid())
+		return 0; /* another's: as it is */
+	if ((sb.st_uid != uid || (gid != (gid_t)-1 && sb.st_gid != gid)) &&
+	    fchown(fd, uid, gid) == -1) {
+		log_warn("chown work/%s", id);
+		return -1;
+	}
+	if ((sb.st_mode & 07777) != mode && fchmod(fd, mode) == -1) {
+		log_warn("chmod work/%s", id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Makes work/<id>/ a folder fit for a run, owned as spool_job_own says,
+ * and opens it. Whatever else had the name (a link, a file) is removed and
+ * a folder a member made is taken over: nothing is followed.
+ */
+int
+spool_job_make(struct spool *sp, const char *id, uid_t uid, gid_t gid)
+{
+	int fd = -1, i;
+
+	for (i = 0; i < 3 && fd == -1; i++) {
+		if ((fd = spool_job_open(sp, id)) != -1)
+			break;
+		if (errno == ENOENT) {
+			if (mkdirat(sp->workfd, id, 0700) == -1 &&
+			    errno != EEXIST) {
+				log_warn("mkdir work/%s", id);
+				return -1;
+			}
+		} else if (errno == ENOTDIR) {
+			log_warnx("work/%s: not a folder; removed", id);
+			if (unlinkat(sp->workfd, id, 0) == -1 && errno != ENOENT) {
+				log_warn("unlink work/%s", id);
+				return -1;
+			}
+		} else {
+			log_warn("open work/%s", id);
+			return -1;
+		}
+	}
+	if (fd == -1) {
+		log_warnx("work/%s: replaced again as it was made", id);
+		errno = EAGAIN;
+		return -1;
+	}
+	if (spool_job_own(sp, fd, id, uid, gid) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The progress message of the job whose work folder is open at jfd: the
+ * last line written to its heartbeat file, into buf. 0, or -1 when there
+ * is none to read (buf untouched).
+ */
+int
+spool_progress_at(int jfd, char *buf, size_t len)
+{
+	char *text, *end, *line;
+
+	if ((text = spool_read(jfd, "heartbeat", 4096)) == NULL)
 		return -1;
 	for (end = text + strlen(text); end > text && (end[-1] == '\n' ||
 	    end[-1] == '\r'); end--)
@@ -680,59 +1088,65 @@ spool_progress(struct spool *sp, const char *id, char *buf, size_t len)
 }
 
 int
+spool_progress(struct spool *sp, const char *id, char *buf, size_t len)
+{
+	int fd, r;
+
+	if ((fd = spool_job_open(sp, id)) == -1)
+		return -1;
+	r = spool_progress_at(fd, buf, len);
+	close(fd);
+	return r;
+}
+
+/*
+ * Reads the status record of job id: 0 when the spool's owner wrote it;
+ * 1 when another did (a member's submission, or a record a child
+ * replaced), which is a request at most (status_request); -1 when there
+ * is none to read.
+ */
+int
 spool_status_read(struct spool *sp, const char *id, struct status *st)
 {
-	char path[PATH_MAX], *text;
-	int r;
+	struct stat sb;
+	char *text;
+	int fd, r;
 
-	spool_path(path, sizeof(path), "%s/status.json", id);
-	if ((text = spool_read(sp->workfd, path, 64 * 1024)) == NULL)
+	if ((fd = spool_job_open(sp, id)) == -1)
+		return -1;
+	text = spool_read_st(fd, "status.json", 64 * 1024, &sb);
+	close(fd);
+	if (text == NULL)
 		return -1;
 	r = status_decode(text, st);
 	free(text);
-	return r;
+	if (r == -1)
+		return -1;
+	return sb.st_uid == sp->owner && sb.st_nlink == 1 ? 0 : 1;
 }
 
 int
 spool_status_write(struct spool *sp, const char *id, const struct status *st)
 {
-	char path[PATH_MAX], *text;
-	int r;
+	char *text;
+	int fd, r = -1;
 
-	spool_path(path, sizeof(path), "%s/status.json", id);
 	if ((text = status_encode(st)) == NULL) {
 		log_warnx("status of a job: cannot encode");
 		return -1;
 	}
 	text = spool_line(text);
-	r = spool_write(sp, sp->workfd, path, text, strlen(text), 1);
-	if (r == -1 && errno == ENOENT && spool_workdir(sp, id, -1, -1) == 0)
-		r = spool_write(sp, sp->workfd, path, text, strlen(text), 1);
-	if (r == -1)
-		log_warn("write work/%s", path);
+	if ((fd = spool_job_open(sp, id)) == -1 && (errno == ENOENT ||
+	    errno == ENOTDIR))
+		fd = spool_job_make(sp, id, (uid_t)-1, (gid_t)-1);
+	if (fd != -1) {
+		r = spool_write(sp, fd, "status.json", text, strlen(text), 1);
+		if (r == -1)
+			log_warn("write work/%s/status.json", id);
+		close(fd);
+	}
 	free(text);
 	return r;
-}
-
-/*
- * Makes work/<id>/, owned by the stage's user when spoold is root, and
- * by the spool's group when there is one, which the next stages share.
- */
-int
-spool_workdir(struct spool *sp, const char *id, uid_t uid, gid_t gid)
-{
-	if (spool_mkdir(sp, sp->workfd, id, 1) == -1 && errno != EEXIST) {
-		log_warn("mkdir work/%s", id);
-		return -1;
-	}
-	if (sp->gid != (gid_t)-1)
-		gid = sp->gid;
-	if (uid != (uid_t)-1 && geteuid() == 0 && uid != 0 &&
-	    fchownat(sp->workfd, id, uid, gid, AT_SYMLINK_NOFOLLOW) == -1) {
-		log_warn("chown work/%s", id);
-		return -1;
-	}
-	return 0;
 }
 
 int
@@ -846,6 +1260,10 @@ spool_syncer(struct spool *sp)
 	case 0:
 		close(req[1]);
 		close(ack[0]);
+		if (sp->lockfd != -1)
+			close(sp->lockfd); /* the locks are spoold's alone */
+		if (sp->pathfd != -1)
+			close(sp->pathfd);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(0);
@@ -976,39 +1394,75 @@ spool_scan(int dirfd, int (*fn)(void *, const char *, int), void *arg)
 }
 
 /*
- * Removes from tmp/ the writes a crash cut short: ".w.PID.N" files of a
- * process that is gone.
+ * The pid of the process that left a file in tmp/ (or index/): the writer
+ * of ".w.PID.N" or ".sha256.PID.N", or the spoolctl that was submitting
+ * ".ID", whose id spoolctl names "D.YYYYmmddTHHMMSS.uuuuuu-PID-N.name";
+ * 0 for a file of another kind.
  */
-void
-spool_tmp_clean(struct spool *sp)
+pid_t
+spool_leftover(const char *name, const char **id)
 {
-	struct dirent *de;
+	const char *p;
 	char *end;
 	long pid;
+
+	*id = NULL;
+	if (strncmp(name, ".w.", 3) == 0)
+		p = name + 3;
+	else if (strncmp(name, ".sha256.", 8) == 0)
+		p = name + 8;
+	else if (name[0] == '.' && spool_named(name + 1) &&
+	    (p = strchr(name + 19, '-')) != NULL) {
+		*id = name + 1;
+		p++;
+	} else
+		return 0;
+	pid = strtol(p, &end, 10);
+	if ((*end != '.' && *end != '-') || pid <= 0 || pid > INT32_MAX)
+		return 0;
+	return (pid_t)pid;
+}
+
+/*
+ * Removes from folder dfd (tmp/ or index/) what writers that are gone
+ * left there. A submission cut short goes with the work folder it had
+ * made, unless gone(id) says its job exists after all.
+ */
+void
+spool_tmp_clean(struct spool *sp, int dfd, int (*job)(const char *id))
+{
+	struct dirent *de;
+	const char *id;
+	pid_t pid;
 	DIR *d;
 	int fd;
 
-	if ((fd = dup(sp->tmpfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+	if ((fd = dup(dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
 		return;
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, ".w.", 3) != 0)
+		if ((pid = spool_leftover(de->d_name, &id)) == 0 ||
+		    kill(pid, 0) == 0 || errno != ESRCH ||
+		    unlinkat(dfd, de->d_name, 0) == -1)
 			continue;
-		pid = strtol(de->d_name + 3, &end, 10);
-		if (*end == '.' && pid > 0 && kill((pid_t)pid, 0) == -1 &&
-		    errno == ESRCH && unlinkat(sp->tmpfd, de->d_name, 0) == 0)
-			log_info("tmp/%s: removed, its writer is gone",
-			    de->d_name);
+		log_info("%s: removed, its writer (pid %ld) is gone",
+		    de->d_name, (long)pid);
+		if (id != NULL && job != NULL && !job(id) &&
+		    faccessat(sp->workfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			spool_forget(sp, id, "not submitted: its spoolctl died");
 	}
 	closedir(d);
 }
 
-/* Removes name under dirfd and, if it is a folder, all it holds. */
-int
-spool_rmtree(int at, const char *name)
+/*
+ * Removes name under dirfd and, if it is a folder, all it holds, depth
+ * levels deep at most; never following a link.
+ */
+static int
+spool_rmtree_depth(int at, const char *name, int depth)
 {
 	struct dirent *de;
 	DIR *d;
@@ -1016,7 +1470,7 @@ spool_rmtree(int at, const char *name)
 
 	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
 		return 0;
-	if (errno != EISDIR && errno != EPERM)
+	if ((errno != EISDIR && errno != EPERM) || depth == 0)
 		return -1;
 	if ((fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
@@ -1027,7 +1481,7 @@ spool_rmtree(int at, const char *name)
 	}
 	while ((de = readdir(d)) != NULL)
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-		    spool_rmtree(dirfd(d), de->d_name) == -1)
+		    spool_rmtree_depth(dirfd(d), de->d_name, depth - 1) == -1)
 			r = -1;
 	closedir(d);
 	if (unlinkat(at, name, AT_REMOVEDIR) == -1)
@@ -1035,29 +1489,56 @@ spool_rmtree(int at, const char *name)
 	return r;
 }
 
-/*
- * Removes a finished job: its file, its work folder, its log and its entry
- * in the index of contents seen.
- */
 int
-spool_purge(struct spool *sp, int at, const char *id)
+spool_rmtree(int at, const char *name)
+{
+	return spool_rmtree_depth(at, name, 64);
+}
+
+/* What a job leaves besides its file: its hash's entry, work folder, log. */
+static void
+spool_remains(struct spool *sp, const char *id, const struct status *st)
 {
 	char log[NAME_MAX + 1];
-	struct status st;
 
-	if (spool_status_read(sp, id, &st) == -1)
-		status_init(&st, "");
-	if (spool_rmtree(at, id) == -1) {
-		log_warn("purge %s", id);
-		return -1;
-	}
-	dedupe_forget(sp, st.sha256, id);
-	events_add(sp, id, "purged", &st);
+	dedupe_forget(sp, st->sha256, id);
 	if (spool_rmtree(sp->workfd, id) == -1)
 		log_warn("purge work/%s", id);
 	spool_path(log, sizeof(log), "%s.log", id);
 	if (unlinkat(sp->logfd, log, 0) == -1 && errno != ENOENT)
 		log_warn("purge log/%s", log);
 	sp->dirty = 1;
+}
+
+/* Removes what job id left without its file, why in its last event. */
+void
+spool_forget(struct spool *sp, const char *id, const char *why)
+{
+	struct status st;
+
+	if (spool_status_read(sp, id, &st) == -1)
+		status_init(&st, "");
+	spool_remains(sp, id, &st);
+	strlcpy(st.reason, why, sizeof(st.reason));
+	events_add(sp, id, "purged", &st);
+}
+
+/*
+ * Removes a finished job: what it leaves first, then its file, so that a
+ * purge cut short leaves the job, for the next purge to remove.
+ */
+int
+spool_purge(struct spool *sp, int at, const char *id)
+{
+	struct status st;
+
+	if (spool_status_read(sp, id, &st) == -1)
+		status_init(&st, "");
+	spool_remains(sp, id, &st);
+	if (spool_rmtree(at, id) == -1) {
+		log_warn("purge %s", id);
+		return -1;
+	}
+	events_add(sp, id, "purged", &st);
 	return 0;
 }

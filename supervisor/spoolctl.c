@@ -559,7 +559,7 @@ ls_one(void *arg, const char *id, int type)
 	case DIR_DONE: e->state = JS_DONE; break;
 	default: e->state = JS_ERROR; break;
 	}
-	e->has_status = spool_status_read(&C.sp, id, &e->st) == 0;
+	e->has_status = spool_status_read(&C.sp, id, &e->st) != -1;
 	if (!e->has_status) {
 		status_init(&e->st, C.stages[ls_stage]);
 		e->st.priority = spool_priority(id);
@@ -945,18 +945,11 @@ ctl_retry(int argc, char **argv)
 	return r;
 }
 
-/* Whether a spoold holds the spool, by the lock on its pidfile. */
+/* Whether a spoold holds the spool, by the lock on the spool's folder. */
 static int
 spoold_running(void)
 {
-	int fd, r;
-
-	if ((fd = openat(C.sp.indexfd, "spoold.pid", O_RDONLY | O_CLOEXEC)) ==
-	    -1)
-		return 0;
-	r = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
-	close(fd);
-	return r;
+	return spool_holder(C.sp.dfd) > 0;
 }
 
 static int
@@ -972,15 +965,19 @@ cancel_queued(const char *id, size_t s)
 	    C.sd[s].fd[DIR_ERROR], id, &st, 0);
 }
 
-/* Asks spoold to stop a running job, and waits until it has. */
+/*
+ * Asks spoold to cancel a job, running or, for a user who may not move it
+ * to error/ itself, queued; and waits until it has.
+ */
 static int
-cancel_running(const char *id)
+cancel_request(const char *id)
 {
 	struct timespec t0, t;
 	size_t s;
 	int d;
 
-	if (spool_write(&C.sp, C.sp.cancelfd, id, "", 0, 1) == -1) {
+	if (spool_write(&C.sp, C.sp.cancelfd, id, "", 0, 1) == -1 &&
+	    faccessat(C.sp.cancelfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == -1) {
 		fprintf(stderr, "spoolctl: cancel %s: %s\n", id, strerror(errno));
 		return EX_IOERR;
 	}
@@ -991,12 +988,14 @@ cancel_running(const char *id)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		if (ctl_find(id, &s, &d) == -1 || d != DIR_RUNNING)
+		if (ctl_find(id, &s, &d) == -1 || (d != DIR_RUNNING &&
+		    d != DIR_QUEUE))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec > C.grace) {
-			fprintf(stderr, "spoolctl: %s: still running after "
-			    "%lds\n", id, C.grace);
+			fprintf(stderr, "spoolctl: %s: still %s after %lds\n",
+			    id, d == DIR_RUNNING ? "running" : "queued",
+			    C.grace);
 			return EX_TEMPFAIL;
 		}
 		poll(NULL, 0, 50);
@@ -1006,6 +1005,22 @@ cancel_running(const char *id)
 	else
 		printf("%s: ended before it could be cancelled\n", id);
 	return EX_OK;
+}
+
+/* Whether this user may move a job from a folder of stage s to another. */
+static int
+ctl_may_move(size_t s, int from, int to)
+{
+	char path[PATH_MAX];
+	int i, dir[2] = {from, to};
+
+	for (i = 0; i < 2; i++) {
+		spool_path(path, sizeof(path), "%s/%s/%s", C.spooldir,
+		    C.stages[s], spool_dir_name(dir[i]));
+		if (access(path, W_OK) == -1)
+			return 0;
+	}
+	return 1;
 }
 
 static int
@@ -1027,17 +1042,18 @@ ctl_cancel(int argc, char **argv)
 		if (d[i] != DIR_QUEUE && d[i] != DIR_RUNNING)
 			die(EX_DATAERR, "%s has ended: it is in %s/%s", argv[i],
 			    C.stages[s[i]], spool_dir_name(d[i]));
-		ctl_writable(s[i], d[i] == DIR_QUEUE ? DIR_ERROR : -1);
+		ctl_writable(s[i], -1);
 	}
 	/* Queued jobs first, before a slot freed by a cancel takes them. */
 	for (i = 0; i < argc; i++)
-		if (d[i] == DIR_QUEUE && cancel_queued(argv[i], s[i]) == 0) {
+		if (d[i] == DIR_QUEUE && ctl_may_move(s[i], DIR_QUEUE,
+		    DIR_ERROR) && cancel_queued(argv[i], s[i]) == 0) {
 			printf("%s: cancelled\n", argv[i]);
 			d[i] = DIR_ERROR;
 		}
-	/* Running jobs, and queued ones claimed in the meantime. */
+	/* Running jobs, queued ones claimed meanwhile, and a member's. */
 	for (i = 0; i < argc; i++)
-		if (d[i] != DIR_ERROR && (ri = cancel_running(argv[i])) != EX_OK)
+		if (d[i] != DIR_ERROR && (ri = cancel_request(argv[i])) != EX_OK)
 			r = ri;
 	spool_sync(&C.sp);
 	return r;

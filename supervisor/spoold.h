@@ -180,18 +180,33 @@ struct status {
 	char sha256[65];           /* of the job's content, once hashed */
 	int forced;                /* run even as a duplicate (retry --force) */
 	long long slurm;           /* the Slurm job of the run, 0 when none */
+	int unlogged;              /* its submission is not in events.jsonl */
 };
 
 void status_init(struct status *, const char *stage);
 void status_renew(struct status *, const char *stage);
+void status_request(struct status *, const char *stage);
 char *status_encode(const struct status *);
 int status_decode(const char *json, struct status *);
 const char *status_state_name(enum jstate);
 int status_state_parse(const char *);
 
 /* spool.c: every change of state on disk. */
+#define SPOOL_CREATE 1 /* make the layout where it is missing */
+#define SPOOL_MODES 2  /* give every folder of the layout its mode */
+#define SPOOL_LOCK 4   /* take the spool's lock, or fail with EWOULDBLOCK */
+
 struct spool {
 	int dfd;   /* the spool folder */
+	dev_t dev; /* its device and inode, as opened */
+	ino_t ino;
+	uid_t owner; /* index/'s owner: whose records are the spool's */
+	int make;  /* SPOOL_CREATE and SPOOL_MODES, as opened */
+	int lockfd; /* the spool's lock (spoold), or -1 */
+	int pathfd; /* the lock on its path (spoold), or -1 */
+	pid_t holder; /* who has it, when SPOOL_LOCK failed */
+	struct pidfh *pfh; /* index/spoold.pid (spoold), or NULL */
+	int pidwarned;
 	int tmpfd, workfd, logfd, indexfd;
 	int cancelfd; /* index/cancel/: a file per job to cancel */
 	int evfd;     /* index/events.jsonl, or -1 until it is opened */
@@ -208,10 +223,13 @@ struct sdirs {
 	int fd[NDIRS];
 };
 
-int spool_open(struct spool *, const char *path, int create, gid_t);
+int spool_open(struct spool *, const char *path, int flags, gid_t);
 void spool_close(struct spool *);
+pid_t spool_holder(int dfd);
+int spool_pidfile(struct spool *);
 int spool_gone(int fd);
-int spool_repair(struct spool *, const char *path);
+int spool_replaced(const struct spool *, const char *path);
+int spool_repair(struct spool *);
 int spool_stage_open(struct spool *, const char *stage, struct sdirs *,
     int create);
 void spool_stage_close(struct sdirs *);
@@ -233,11 +251,15 @@ int spool_touch(int dirfd, const char *id, time_t when);
 int spool_write(struct spool *, int dirfd, const char *name, const char *data,
     size_t len, int durable);
 char *spool_line(char *);
+struct stat;
+char *spool_read_st(int dirfd, const char *name, size_t max, struct stat *);
 char *spool_read(int dirfd, const char *name, size_t max);
+int spool_job_open(struct spool *, const char *id);
+int spool_job_make(struct spool *, const char *id, uid_t, gid_t);
+int spool_progress_at(int jfd, char *buf, size_t len);
 int spool_progress(struct spool *, const char *id, char *buf, size_t len);
 int spool_status_read(struct spool *, const char *id, struct status *);
 int spool_status_write(struct spool *, const char *id, const struct status *);
-int spool_workdir(struct spool *, const char *id, uid_t, gid_t);
 int spool_log_open(struct spool *, const char *id);
 int spool_log_header(int fd, const char *stage, const char *run, time_t);
 void spool_log_footer(int fd, const char *stage, const char *run,
@@ -249,7 +271,9 @@ void spool_sync(struct spool *);
 void spool_sync_done(struct spool *);
 void spool_sync_wait(struct spool *);
 int spool_rmtree(int dirfd, const char *name);
-void spool_tmp_clean(struct spool *);
+pid_t spool_leftover(const char *name, const char **id);
+void spool_tmp_clean(struct spool *, int dirfd, int (*job)(const char *id));
+void spool_forget(struct spool *, const char *id, const char *why);
 int spool_purge(struct spool *, int dirfd, const char *id);
 int spool_scan(int dirfd, int (*)(void *, const char *, int), void *);
 long spool_backoff(long base, long max, int attempt, uint32_t rnd);
@@ -272,6 +296,8 @@ struct spawn {
 	char *const *command; /* a hook's, or NULL for the stage's */
 	const char *event, *reason; /* a hook's SPOOL_EVENT and SPOOL_REASON */
 	int outfd;      /* its stdout instead, when > 0 (sbatch's answer) */
+	int workfd;     /* its folder, open, when > 0 (else workdir) */
+	int cgfd;       /* the cgroup.procs it joins, when > 0 */
 };
 
 char **child_argv(char *const *command, const char *job, const char *id,
@@ -394,6 +420,7 @@ int page_write(struct spool *, const char *html);
 /* events.c: data/index/events.jsonl, a line per change of state. */
 char *events_encode(const struct timespec *, const char *id,
     const char *event, const struct status *);
+int events_ready(struct spool *);
 void events_add(struct spool *, const char *id, const char *event,
     const struct status *);
 void events_tick(struct spool *, long max);
@@ -424,6 +451,13 @@ void notify_send(const char *);
 void notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
 void notify_reloading(void);
 void notify_close(void);
+
+/* cgroup.c: each local run in a control group of its own. */
+int cgroup_init(dev_t dev, ino_t ino);
+int cgroup_enter(char *name, size_t len);
+void cgroup_leave(const char *name, const char *id);
+void cgroup_tick(void);
+void cgroup_close(void);
 
 /* loop.c: the one poll loop. */
 int loop_run(struct conf *, struct spool *);

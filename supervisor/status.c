@@ -57,6 +57,25 @@ status_renew(struct status *st, const char *stage)
 	st->submitted = old.submitted;
 }
 
+/*
+ * What spoold takes of a record it did not write (a member's submission,
+ * or a record a child replaced): the job's key, priority and submission
+ * time, and whether its submission is in events.jsonl yet; nothing of
+ * its runs, of its content's hash or of a retry --force.
+ */
+void
+status_request(struct status *st, const char *stage)
+{
+	struct status old = *st;
+
+	status_init(st, stage);
+	st->state = old.state == JS_DEFERRED ? JS_DEFERRED : JS_QUEUED;
+	memcpy(st->key, old.key, sizeof(st->key));
+	st->priority = old.priority;
+	st->submitted = old.submitted;
+	st->unlogged = old.unlogged;
+}
+
 static json_t *
 status_time(time_t t)
 {
@@ -82,7 +101,7 @@ status_encode(const struct status *st)
 	char *s;
 
 	o = json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:i, s:o, s:I, s:I, s:o, s:b, s:o}",
+	    "s:o, s:o, s:i, s:o, s:I, s:I, s:o, s:b, s:o, s:b}",
 	    "stage", st->stage, "state", states[st->state],
 	    "attempt", st->attempt,
 	    "exit", st->exit >= 0 ? json_integer(st->exit) : json_null(),
@@ -96,7 +115,8 @@ status_encode(const struct status *st)
 	    "priority", st->priority, "key", status_str(st->key),
 	    "pgid", (json_int_t)st->pgid, "pstart", (json_int_t)st->pstart,
 	    "sha256", status_str(st->sha256), "forced", st->forced,
-	    "slurm", st->slurm > 0 ? json_integer(st->slurm) : json_null());
+	    "slurm", st->slurm > 0 ? json_integer(st->slurm) : json_null(),
+	    "logged", !st->unlogged);
 	if (o == NULL)
 		return NULL;
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -176,6 +196,7 @@ status_decode(const char *text, struct status *st)
 	status_copy(st->key, sizeof(st->key), json_object_get(o, "key"));
 	status_copy(st->sha256, sizeof(st->sha256), json_object_get(o, "sha256"));
 	st->forced = json_is_true(json_object_get(o, "forced"));
+	st->unlogged = json_is_false(json_object_get(o, "logged"));
 	pgid = json_integer_value(json_object_get(o, "pgid"));
 	st->pgid = pgid > 0 && pgid < INT32_MAX ? (pid_t)pgid : 0;
 	st->pstart = (unsigned long long)json_integer_value(

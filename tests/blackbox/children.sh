@@ -512,7 +512,8 @@ EOF
 	wait_for '! alive "$pid"' 3 ||
 	    fail "the daemon, pid $pid, lives on 3 s after its job ended:" \
 	    "$(procs_of "$pid")"
-	check 'grep -qF "killed pid $pid, left behind by the run of $D/a/running/d1" "$ERR"' \
+	check 'grep -qF "killed pid $pid, left behind by the run of $D/a/running/d1" "$ERR" ||
+	    grep -q "d1: killed [0-9]* processes its run left" "$ERR"' \
 	    "spoold did not say it killed pid $pid:" \
 	    "$(grep -m 2 'killed pid' "$ERR" | tr '\n' ' ')"
 	settled

@@ -530,7 +530,7 @@ t_few_file_descriptors() {
     env = {"STAMPS='"$T"'/stamps", "SLEEP=0.3"}'
 	layout a
 	submit_many a 60
-	start prlimit --nofile="${NOFILE:-22}"
+	start prlimit --nofile="${NOFILE:-30}"
 	if ! wait_for 'all_done 60' 60 slow; then
 		count "$D/a/queue"
 		q=$CNT

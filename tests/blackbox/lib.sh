@@ -182,6 +182,17 @@ clock() {
 	NOW=$((NOW / 1000000))
 }
 
+# spoold_once FILE: runs one more spoold on $CONF until it exits, with its
+# stderr in FILE; its exit status in RC.
+spoold_once() {
+	"$SPOOLD" -c "$CONF" 2>"$1" &
+	_p=$!
+	echo "$_p" >>"$T/.pids"
+	wait_for '! alive $_p' 10 || fail "spoold -c $CONF still runs"
+	wait "$_p"
+	RC=$?
+}
+
 # wait_for 'CONDITION' SECONDS [slow]: polls CONDITION every 0.05 s (every
 # 0.5 s when slow, for waits of a minute); false when it still does not hold
 # after SECONDS. It counts polls rather than read a clock, to fork less: a

@@ -705,7 +705,7 @@ t_group_member() {
 	for f in data data/a/queue data/tmp data/work data/index/cancel \
 	    data/a/error data/log; do
 		case $f in
-		*/queue | */tmp | */work | */cancel) want=2770:users ;;
+		*/queue | */tmp | */work | */cancel) want=3770:users ;;
 		*) want=2750:users ;;
 		esac
 		[ "$(stat -c %a:%G "$f")" = "$want" ] ||

@@ -20,7 +20,8 @@
 /* The fields of struct status in spoold.h, by name. */
 static const char *keys[] = {"stage", "state", "attempt", "exit", "signal",
 	"reason", "submitted", "started", "finished", "updated", "progress",
-	"priority", "key", "pgid", "pstart", "sha256", "forced", "slurm"};
+	"priority", "key", "pgid", "pstart", "sha256", "forced", "slurm",
+	"logged"};
 #define NKEYS (sizeof(keys) / sizeof(*keys))
 
 static void
@@ -46,6 +47,7 @@ fill(struct status *st)
 	    "1ef721d1542d8");
 	st->forced = 1;
 	st->slurm = 9007199254740993LL; /* Slurm's numbers may be large */
+	st->unlogged = 1;
 }
 
 static void
@@ -368,6 +370,37 @@ test_renew(void **state)
 	assert_int_equal(st.submitted, old.submitted);
 }
 
+/*
+ * A record spoold did not write is a request: the key, priority and
+ * submission time, whether its event is written; nothing of runs, of a
+ * hash, of a retry --force.
+ */
+static void
+test_request(void **state)
+{
+	struct status st, want;
+
+	(void)state;
+	fill(&st);
+	status_request(&st, "prep");
+	status_init(&want, "prep");
+	want.state = JS_QUEUED;
+	strcpy(want.key, "user-42");
+	want.priority = 9;
+	want.submitted = 1795426744;
+	want.unlogged = 1;
+	assert_memory_equal(&st, &want, sizeof(st));
+	fill(&st);
+	st.state = JS_DEFERRED;
+	st.unlogged = 0;
+	status_request(&st, "ocr");
+	assert_int_equal(st.state, JS_DEFERRED);
+	assert_int_equal(st.unlogged, 0);
+	assert_int_equal(st.forced, 0);
+	assert_int_equal(st.attempt, 0);
+	assert_string_equal(st.sha256, "");
+}
+
 int
 main(void)
 {
@@ -383,6 +416,7 @@ main(void)
 		cmocka_unit_test(test_decode_clamps),
 		cmocka_unit_test(test_decode_long_strings),
 		cmocka_unit_test(test_renew),
+		cmocka_unit_test(test_request),
 	};
 
 	return cmocka_run_group_tests_name("status", tests, NULL, NULL);
