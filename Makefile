@@ -41,8 +41,8 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 CORE := conf log status events dedupe spool child queue metrics page
-DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/hook.o $(B)/notify.o $(B)/slurm.o \
-               $(B)/loop.o $(B)/main.o
+DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/cgroup.o $(B)/hook.o $(B)/notify.o \
+               $(B)/slurm.o $(B)/loop.o $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MAN1 := $(wildcard supervisor/*.1)
 MAN5 := supervisor/spoold.conf.5
@@ -146,9 +146,10 @@ check-unit:
 # UBSan watching the daemon and the CLI; crash.sh aborts the crash build at
 # each crash point; book.sh runs a 50-page comic through the pipeline and
 # init.sh the service files and make install, once; run.sh runs once more
-# with spoold under valgrind. slurm.sh (root only) goes before hostile.sh,
+# with spoold under valgrind. trust.sh plays a hostile stage child and
+# group member (root only). slurm.sh (root only) goes before hostile.sh,
 # which sets the system clock.
-BLACKBOX := run spoolctl events pipeline page slurm hostile children
+BLACKBOX := run spoolctl events pipeline page slurm hostile children trust
 check-blackbox:
 	@set -e; for b in $(B) $(B)/san; do \
 	    for t in $(BLACKBOX); do \
