@@ -4,12 +4,14 @@
 # prints a table and writes build/bench.json (and build/bench.txt):
 #
 #   throughput  N trivial jobs (/bin/true %f) through one stage of 2 slots,
-#               queued before start and renamed in while running; against
+#               queued before start and renamed in while running, and as
+#               root queued with the stage run as nobody; against
 #               xargs -P2, GNU parallel -j2, task-spooler (tsp -S 2), and the
 #               bare forkloop/spawnloop with 2 slots
 #   chain       N jobs through two stages (2N runs) against xargs -P2
 #               running 2N commands
-#   latency     submit -> exec on an idle queue: rename(2), mv, spoolctl
+#   latency     submit -> exec on an idle queue: rename(2) (as root also
+#               with the stage run as nobody), mv, spoolctl
 #               submit, with the other slot busy; against the floor (the
 #               same stamp started by fork+exec, and by posix_spawn), tsp
 #               and nq
@@ -171,7 +173,21 @@ run() {
 	return $_run_rc
 }
 
-newdir() { mktemp -d "$WORK/$1.XXXXXX"; }
+# newdir NAME: a new folder in WORK, which a stage's user may reach.
+newdir() {
+	_nd=$(mktemp -d "$WORK/$1.XXXXXX") && chmod 755 "$_nd" && echo "$_nd"
+}
+
+# As root, the production configuration beside the same-user one: stages
+# run as an unprivileged user (AS_USER) who reaches the spool through its
+# group (AS_GROUP). as_user CMD...: runs CMD with that configuration.
+AS_USER=nobody
+AS_GROUP=$(id -gn nobody 2>/dev/null)
+as_user() {
+	STAGE_USER=$AS_USER SPOOL_GROUP=$AS_GROUP "$@"
+	STAGE_USER="" SPOOL_GROUP=""
+}
+can_as_user() { [ "$(id -u)" = 0 ] && [ -n "$AS_GROUP" ]; }
 
 # ---------------------------------------------------------------- spoold
 
@@ -183,6 +199,7 @@ conf_begin() {
 		echo "tick = 1"
 		echo "kill_grace = 1"
 		echo "shutdown_grace = 2"
+		[ -n "${SPOOL_GROUP:-}" ] && echo "group = \"$SPOOL_GROUP\""
 		[ -n "${3:-}" ] && echo "max_children = $3"
 		[ "$2" = 1 ] && [ -n "$NOSYNC_CONF" ] && echo "$NOSYNC_CONF"
 	} >"$1/spoold.conf"
@@ -202,7 +219,7 @@ conf_stage() {
 		echo "    slots = $_cs_slots"
 		[ -n "$_cs_next" ] && echo "    next = \"$_cs_next\""
 		[ -n "${CS_EXTRA:-}" ] && echo "    $CS_EXTRA"
-		echo "    user = \"$USERNAME\""
+		echo "    user = \"${STAGE_USER:-$USERNAME}\""
 		echo "}"
 	} >>"$_cs_f"
 }
@@ -426,6 +443,13 @@ throughput() {
 	tp_spoold $S "$REF" renamed 1 0
 	TP_SYNC=$RATE
 	tp_spoold $S "spoold, 1 stage, queued before start" queued 1 0 "$REF"
+	if can_as_user; then
+		as_user tp_spoold $S "spoold, 1 stage, queued before start, stage user $AS_USER" \
+		    queued 1 0 "$REF"
+	else
+		skip $S "spoold, 1 stage, queued before start, stage user $AS_USER" \
+		    "needs root and user $AS_USER"
+	fi
 	_th_a=$WORK/args
 	awk -v n="$N" -v d="$WORK/jobs" \
 	    'BEGIN { for (i = 1; i <= n; i++) printf "%s/j%07d\n", d, i }' >"$_th_a"
@@ -481,6 +505,8 @@ lat_spoold() {
 	_ls_d=$(newdir lat)
 	conf_begin "$_ls_d" "$_ls_ns"
 	conf_stage "$_ls_d" lat 2 "" "$B/stamp" "$_ls_d/stamps"
+	: >"$_ls_d/stamps"
+	chmod 666 "$_ls_d/stamps"
 	log "$_ls_sec: $_ls_tool ($LAT_N jobs)"
 	spoold_start "$_ls_d" "$_ls_ns"
 	spoold_ready "$_ls_d" ||
@@ -522,6 +548,13 @@ latency() {
 	    "ratio = p50 / spoold rename(2)'s p50 (lower is faster)"
 	lat_spoold $S "spoold, rename(2) into queue/" rename 0
 	LAT_SYNC=$P50
+	if can_as_user; then
+		as_user lat_spoold $S "spoold, rename(2) into queue/, stage user $AS_USER" \
+		    rename 0
+	else
+		skip $S "spoold, rename(2) into queue/, stage user $AS_USER" \
+		    "needs root and user $AS_USER"
+	fi
 	lat_spoold $S "spoold, mv into queue/" mv 0
 	lat_spoold $S "spoold, spoolctl submit" spoolctl 0
 	lat_spoold $S "spoold, rename(2), other slot busy" busy 0
@@ -933,6 +966,7 @@ install_peers
 build
 mkdir -p "$TMPBASE" "$(dirname "$JSON")"
 WORK=$(mktemp -d "$TMPBASE/spoold-bench.XXXXXX") || die "mktemp failed"
+chmod 755 "$WORK"
 mkdir -p "$WORK/jobs"
 RES=$WORK/results.tsv
 SECS=$WORK/sections.tsv
