@@ -127,7 +127,7 @@ child_env(const struct spawn *s)
 		if ((env[i++] = strdup(s->sc->env[k])) == NULL)
 			fatal("strdup");
 	if (!has_path)
-		env[i++] = child_var("PATH", "/usr/local/bin:/usr/bin:/bin");
+		env[i++] = child_var("PATH", CHILD_PATH);
 	snprintf(attempt, sizeof(attempt), "%d", s->attempt);
 	env[i++] = child_var("SPOOL_JOB", s->job);
 	env[i++] = child_var("SPOOL_JOB_ID", s->id);
@@ -150,7 +150,7 @@ child_env(const struct spawn *s)
 static char *
 child_which(const char *name, char **env)
 {
-	const char *path = "/usr/local/bin:/usr/bin:/bin", *p, *end;
+	const char *path = CHILD_PATH, *p, *end;
 	char buf[PATH_MAX], *found;
 	size_t i;
 
@@ -755,7 +755,7 @@ child_output_write(struct output *o, const char *buf, size_t n)
 
 	if (o->cut)
 		return;
-	if (o->size + (long long)n > o->max) {
+	if (o->max > 0 && o->size + (long long)n > o->max) {
 		n = o->size < o->max ? (size_t)(o->max - o->size) : 0;
 		o->cut = 1;
 	}
@@ -795,6 +795,29 @@ child_output_read(struct output *o, int chunks)
 		child_output_write(o, buf, n);
 	}
 	return 1;
+}
+
+/*
+ * Appends the file open at fd to logfd as a run's output, up to max bytes
+ * of log (0: all of it), as the pipe of a run under log_max would.
+ */
+void
+child_output_file(int fd, int logfd, long max)
+{
+	struct output o = {.fd = -1, .logfd = logfd, .max = max};
+	char buf[65536];
+	struct stat sb;
+	ssize_t n;
+
+	if (fstat(logfd, &sb) == 0)
+		o.size = sb.st_size;
+	while ((n = read(fd, buf, sizeof(buf))) != 0 && !o.cut) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		child_output_write(&o, buf, n);
+	}
 }
 
 /* Copies what is left in the pipe, and closes it. */

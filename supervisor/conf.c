@@ -8,6 +8,7 @@
  * braces counted first, so that a section left open is an error.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <bsd/string.h>
 #include <confuse.h>
@@ -659,6 +660,7 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	sc->hook_timeout = cfg_getint(sec, "hook_timeout");
 	sc->dedupe = cfg_getbool(sec, "dedupe");
 	sc->slurm_args = conf_list(sec, "slurm_args");
+	sc->lost_max = cfg_getint(sec, "lost_max");
 	if (cfg_getstr(sec, "next") != NULL)
 		sc->next = xstrdup(cfg_getstr(sec, "next"));
 	if (cfg_getstr(sec, "user") != NULL)
@@ -689,6 +691,7 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	    conf_number(t, "log_max", sc->log_max, 0, BYTES_MAX) == -1 ||
 	    conf_number(t, "hook_timeout", sc->hook_timeout, 0,
 	    SECONDS_MAX) == -1 ||
+	    conf_number(t, "lost_max", sc->lost_max, 1, COUNT_MAX) == -1 ||
 	    conf_command(sc, dir) == -1 || conf_commands(sc, dir) == -1 ||
 	    conf_env(sc) == -1 ||
 	    conf_runner(sc, cfg_getstr(sec, "runner")) == -1 ||
@@ -773,12 +776,231 @@ conf_reach(struct conf *c, uid_t euid)
 			;
 		if (j < s->ngroups)
 			continue;
+		if (s->slurm) {
+			/* Slurm gives a job its user's groups, no others. */
+			conf_fail(conf_line(s->name, "user"), "user: %s is not a "
+			    "member of group %s, which a Slurm job needs to write "
+			    "the spool", s->user, c->group);
+			return -1;
+		}
 		if ((s->groups = reallocarray(s->groups, s->ngroups + 1,
 		    sizeof(gid_t))) == NULL)
 			fatal("reallocarray");
 		s->groups[s->ngroups++] = c->gid;
 	}
 	return 0;
+}
+
+/* Who a stage's children are, for the checks of what they may reach. */
+struct who {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	int ngroups;
+};
+
+/* Whether w may do want (an or of R_OK, W_OK and X_OK) to a file like sb. */
+static int
+conf_allows(const struct who *w, const struct stat *sb, int want)
+{
+	int i, bits = sb->st_mode;
+
+	if (w->uid == 0)
+		return !(want & X_OK) || S_ISDIR(sb->st_mode) ||
+		    (sb->st_mode & 0111);
+	if (sb->st_uid == w->uid)
+		bits >>= 6;
+	else {
+		for (i = 0; i < w->ngroups && w->groups[i] != sb->st_gid; i++)
+			;
+		if (sb->st_gid == w->gid || i < w->ngroups)
+			bits >>= 3;
+	}
+	return (bits & want) == want;
+}
+
+/* Whether w may do want to path itself; errno EACCES when not. */
+static int
+conf_may_one(const struct who *w, const char *path, int want)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == -1)
+		return 0;
+	if (conf_allows(w, &sb, want))
+		return 1;
+	errno = EACCES;
+	return 0;
+}
+
+/*
+ * Whether w may search every folder on the way to path and do want to it
+ * (want 0: reach it). When not, the first folder or file in the way goes
+ * to where, and errno is EACCES, or why it could not be looked at.
+ */
+static int
+conf_may(const struct who *w, const char *path, int want, char *where,
+    size_t len)
+{
+	char *real, *p;
+	int ok = 1;
+
+	if ((real = realpath(path, NULL)) == NULL) {
+		strlcpy(where, path, len);
+		return 0;
+	}
+	for (p = real; ok && p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		strlcpy(where, p == real ? "/" : real, len);
+		ok = conf_may_one(w, where, X_OK);
+		*p = '/';
+	}
+	if (ok) {
+		strlcpy(where, real, len);
+		ok = conf_may_one(w, real, want);
+	}
+	free(real);
+	return ok;
+}
+
+/*
+ * The program of a stage's command: it exists and its user may run it,
+ * where it would be found with the children's PATH. A Slurm stage's runs
+ * on the cluster's nodes: only a warning here.
+ */
+static int
+conf_program(const struct stconf *sc, uid_t euid)
+{
+	struct who w = {sc->uid, sc->gid, sc->groups, sc->ngroups};
+	const char *name = sc->command[0], *path = CHILD_PATH, *p, *end;
+	char buf[PATH_MAX], where[PATH_MAX], why[2 * PATH_MAX + 64];
+	char **e;
+	int line = conf_line(sc->name, "command");
+
+	for (e = sc->env; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	snprintf(why, sizeof(why), "%s: not found in PATH (%s)", name, path);
+	for (p = path; strchr(name, '/') == NULL; p = end + 1) {
+		end = strchrnul(p, ':');
+		snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(end - p), p,
+		    end > p ? "/" : "", name);
+		if (access(buf, F_OK) == 0)
+			break;
+		if (*end == '\0')
+			goto fail;
+	}
+	if (strchr(name, '/') != NULL)
+		strlcpy(buf, name, sizeof(buf));
+	if (sc->user == NULL || sc->uid == euid) {
+		/* spoold's own user: the kernel says, groups and ACLs included. */
+		if (faccessat(AT_FDCWD, buf, X_OK, AT_EACCESS) == 0)
+			return 0;
+		snprintf(why, sizeof(why), "%s: %s", buf, strerror(errno));
+	} else if (conf_may(&w, buf, X_OK, where, sizeof(where)))
+		return 0;
+	else if (errno != EACCES)
+		snprintf(why, sizeof(why), "%s: %s", where, strerror(errno));
+	else if (strcmp(where, buf) == 0)
+		snprintf(why, sizeof(why), "%s is not executable by %s", buf,
+		    sc->user);
+	else
+		snprintf(why, sizeof(why), "%s cannot reach %s (no search "
+		    "permission in %s)", sc->user, buf, where);
+fail:
+	if (!sc->slurm) {
+		conf_fail(line ? line : sc->line, "command: %s", why);
+		return -1;
+	}
+	fprintf(stderr, "%s:%d: warning: command: %s here; the Slurm nodes "
+	    "must have it\n", P.path, line ? line : sc->line, why);
+	return 0;
+}
+
+/*
+ * A stage's user other than root must reach the spool, whose folders
+ * spoold makes open to its group: its children name their job by path,
+ * and a Slurm run writes its output and exit status in the work folder.
+ */
+static int
+conf_spool_reach(const struct conf *c, const struct stconf *sc)
+{
+	struct who w = {sc->uid, sc->gid, sc->groups, sc->ngroups};
+	char *parent = xstrdup(c->spool), where[PATH_MAX];
+	int ok;
+
+	*strrchr(parent, '/') = '\0';
+	ok = conf_may(&w, parent[0] != '\0' ? parent : "/", X_OK, where,
+	    sizeof(where));
+	free(parent);
+	if (ok || errno != EACCES)
+		return 0;
+	conf_fail(conf_line(sc->name, "user"), "user: %s cannot reach the "
+	    "spool %s: no search permission in %s", sc->user, c->spool, where);
+	return -1;
+}
+
+/* What starting the stages needs of their programs and users. */
+static int
+conf_stages_check(const struct conf *c, uid_t euid)
+{
+	size_t i;
+	const struct stconf *sc;
+
+	if (euid == CONF_ANY_USER)
+		return 0;
+	for (i = 0; i < c->nstages; i++) {
+		sc = c->stages[i];
+		if (euid == 0 && sc->user != NULL && sc->uid != 0 &&
+		    conf_spool_reach(c, sc) == -1)
+			return -1;
+		if (conf_program(sc, euid) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The spool spoold would open: a folder, or a name it can make in an
+ * existing folder, on a filesystem that can be written.
+ */
+static int
+conf_spool(const struct conf *c, uid_t euid)
+{
+	char *parent, *what = c->spool;
+	struct statvfs vfs;
+	struct stat sb;
+	int line = conf_line(NULL, "spool"), r = -1;
+
+	if (euid == CONF_ANY_USER)
+		return 0;
+	parent = xstrdup(c->spool);
+	*strrchr(parent, '/') = '\0';
+	if (stat(c->spool, &sb) == -1) {
+		if (errno == ENOENT) {
+			what = parent[0] != '\0' ? parent : "/";
+			if (stat(what, &sb) == -1 && errno == ENOENT) {
+				conf_fail(line, "spool: %s: its parent folder %s "
+				    "does not exist (spoold makes the spool, not "
+				    "its parents)", c->spool, what);
+				goto out;
+			}
+		}
+		if (errno != ENOENT) {
+			conf_fail(line, "spool: %s: %s", what, strerror(errno));
+			goto out;
+		}
+	}
+	if (!S_ISDIR(sb.st_mode))
+		conf_fail(line, "spool: %s is not a folder", what);
+	else if (statvfs(what, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		conf_fail(line, "spool: %s is on a read-only filesystem",
+		    c->spool);
+	else
+		r = 0;
+out:
+	free(parent);
+	return r;
 }
 
 /* The group of the submitters, who may reach the spool. */
@@ -849,6 +1071,8 @@ conf_build(cfg_t *cfg, const char *path, uid_t euid)
 		conf_chain(c);
 	if (P.err[0] == '\0')
 		conf_reach(c, euid);
+	if (P.err[0] == '\0' && conf_spool(c, euid) == 0)
+		conf_stages_check(c, euid);
 	if (P.err[0] != '\0') {
 		conf_free(c);
 		return NULL;
@@ -884,6 +1108,7 @@ conf_parse(char *text, size_t len)
 		CFG_STR_LIST("version_command", NULL, CFGF_NODEFAULT),
 		CFG_STR("runner", "local", CFGF_NONE),
 		CFG_STR_LIST("slurm_args", NULL, CFGF_NODEFAULT),
+		CFG_INT("lost_max", 3, CFGF_NONE),
 		CFG_END()
 	};
 	static cfg_opt_t opts[] = {
@@ -1029,6 +1254,7 @@ conf_print(FILE *fp, const struct conf *c)
 		conf_print_list(fp, "version_command", s->version);
 		fprintf(fp, "    runner = \"%s\"\n", s->slurm ? "slurm" : "local");
 		conf_print_list(fp, "slurm_args", s->slurm_args);
+		fprintf(fp, "    lost_max = %ld\n", s->lost_max);
 		fprintf(fp, "}\n");
 	}
 }

@@ -56,7 +56,9 @@ struct run {
 	int sfd;		/* sbatch's answer, while sbatch runs */
 	int asked;		/* in the squeue under way */
 	int started;		/* Slurm runs it: its timeout counts */
-	char lost[128];		/* why Slurm lost it, when it did */
+	int showing;		/* scontrol asked what became of it */
+	char seen[96];		/* its state and reason, as squeue last said */
+	char lost[256];		/* why Slurm lost it, when it did */
 	int wfd;		/* its work folder while it starts, or -1 */
 	char cg[32];		/* its control group, or "" */
 };
@@ -993,7 +995,7 @@ run_place(struct run *r, enum outcome out, const char *why)
 	struct stage *st = r->stage, *to = st;
 	int todir = DIR_DONE, from = st->sd.fd[DIR_RUNNING], moved;
 	long delay = 0;
-	char lost[128];
+	char lost[sizeof(r->st.reason)];
 
 	switch (run_lost_job(r, lost, sizeof(lost))) {
 	case 1:
@@ -1003,6 +1005,14 @@ run_place(struct run *r, enum outcome out, const char *why)
 		why = lost;
 		out = OUT_ERROR;
 	}
+	if (out == OUT_LOST && ++r->st.lost >= st->sc->lost_max) {
+		snprintf(lost, sizeof(lost), "lost %d times in a row; last: %s",
+		    r->st.lost, why);
+		log_warnx("%s: %s: %s", st->name, r->id, lost);
+		why = lost;
+		out = OUT_ERROR;
+	} else if (out != OUT_LOST && out != OUT_REQUEUE)
+		r->st.lost = 0;
 	strlcpy(r->st.reason, why, sizeof(r->st.reason));
 	if (out == OUT_NEXT && (to = stage_find(st->sc->next)) == NULL) {
 		log_warnx("%s: next stage %s is gone; job to done/", st->name,
@@ -1117,7 +1127,7 @@ run_end(struct run *r, int ws)
 {
 	struct stage *st = r->stage;
 	long long ms = ms_between(r->t0, mono_now());
-	char why[256], how[128], run[32];
+	char why[256], how[sizeof(r->lost)], run[32];
 	enum outcome out;
 
 	CRASHPOINT(CP_FINISH);
@@ -1132,6 +1142,8 @@ run_end(struct run *r, int ws)
 	out = child_outcome(st->sc, ws, r->stop, r->st.attempt,
 	    st->sc->next != NULL, why, sizeof(why));
 	child_describe(ws, how, sizeof(how));
+	if (r->slurm)
+		slurm_log(L.sp, r->id, r->st.slurm, r->logfd, st->sc->log_max);
 	if (r->lost[0] != '\0') {
 		out = OUT_LOST;
 		strlcpy(why, r->lost, sizeof(why));
@@ -1208,28 +1220,64 @@ run_submitted(struct run *r, int ws)
 }
 
 /*
+ * A Slurm run lost: its job ended without the exit status of its command
+ * (a node failed, the job could not start or write). said is what
+ * scontrol said of the job, or NULL.
+ */
+static void
+run_slurm_lost(struct run *r, const char *said)
+{
+	char why[sizeof(r->lost)];
+
+	if (r->st.slurm > 0)
+		snprintf(why, sizeof(why), "slurm: job %lld ended without an "
+		    "exit status (last seen %s; %s)", r->st.slurm,
+		    r->seen[0] != '\0' ? r->seen : "by no squeue",
+		    said != NULL ? said : "scontrol not asked");
+	else
+		snprintf(why, sizeof(why), "slurm: no job on the cluster "
+		    "(sbatch failed)");
+	run_lose(r, why);
+}
+
+/*
  * A Slurm run whose job squeue no longer lists: it ended with the exit
  * status the batch script left, or was stopped, or was lost to Slurm.
  */
 static void
 run_slurm_end(struct run *r)
 {
-	char why[128];
 	int code;
 
 	if (slurm_exit(L.sp, r->id, r->st.slurm, &code))
 		run_end(r, W_EXITCODE(code, 0));
 	else if (r->stop != STOP_NONE)
 		run_end(r, W_EXITCODE(0, SIGKILL));
-	else {
-		if (r->st.slurm > 0)
-			snprintf(why, sizeof(why), "slurm: job %lld ended "
-			    "without an exit status", r->st.slurm);
-		else
-			snprintf(why, sizeof(why), "slurm: no job on the "
-			    "cluster (sbatch failed)");
-		run_lose(r, why);
-	}
+	else if (r->showing)
+		; /* lost: scontrol is asked what became of it */
+	else if (r->st.slurm > 0 && slurm_show(r->st.slurm) == 0)
+		r->showing = 1;
+	else
+		run_slurm_lost(r, NULL);
+}
+
+/* scontrol answered for job: what became of the run it was. */
+static void
+slurm_shown(long long job, const char *said)
+{
+	struct stage *st;
+	struct run *r;
+	int code;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			if (r->slurm && r->showing && r->st.slurm == job) {
+				if (slurm_exit(L.sp, r->id, job, &code))
+					run_end(r, W_EXITCODE(code, 0));
+				else
+					run_slurm_lost(r, said);
+				return;
+			}
 }
 
 /*
@@ -1237,8 +1285,9 @@ run_slurm_end(struct run *r)
  * name if its number was not known, and timed from when it runs.
  */
 static void
-run_listed(struct run *r, long long job, const char *state)
+run_listed(struct run *r, long long job, const char *state, const char *why)
 {
+	snprintf(r->seen, sizeof(r->seen), "%s (%s)", state, why);
 	if (r->st.slurm == 0) {
 		r->st.slurm = job;
 		log_info("%s: %s: found on the cluster as Slurm job %lld",
@@ -1260,7 +1309,7 @@ slurm_answered(void)
 {
 	struct stage *st;
 	struct run *r, *next;
-	const char *state;
+	const char *state, *why;
 	long long job;
 
 	TAILQ_FOREACH(st, &L.stages, entry)
@@ -1270,10 +1319,10 @@ slurm_answered(void)
 				continue;
 			r->asked = 0;
 			job = r->st.slurm;
-			if ((state = slurm_state(&job, r->id)) == NULL)
+			if ((state = slurm_state(&job, r->id, &why)) == NULL)
 				run_slurm_end(r);
 			else
-				run_listed(r, job, state);
+				run_listed(r, job, state, why);
 		}
 }
 
@@ -1324,6 +1373,8 @@ static void
 loop_reap(void)
 {
 	struct run *r;
+	char said[128];
+	long long job;
 	pid_t pid;
 	int ws, k;
 
@@ -1334,8 +1385,11 @@ loop_reap(void)
 			run_end(r, ws);
 		else if (hook_reaped(pid, ws))
 			continue;
-		else if ((k = slurm_reaped(pid, ws)) == 2)
+		else if ((k = slurm_reaped(pid, ws, &job, said,
+		    sizeof(said))) == 2)
 			slurm_answered();
+		else if (k == 3)
+			slurm_shown(job, said);
 		else if (k == 0)
 			L.orphans = 1; /* its children are ours now */
 	if (pid == -1 && errno != ECHILD)

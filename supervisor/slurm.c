@@ -1,14 +1,19 @@
 /*
  * slurm.c: the Slurm runner. A run of a stage with runner "slurm" is a
  * job of the cluster: sbatch submits it, one squeue a tick tells which
- * jobs are still there, scancel stops one, and the batch script leaves
- * the command's exit status in work/<id>/slurm.exit. None of these
- * programs is waited on: the loop reaps them like its other children.
+ * jobs are still there, scancel stops one, scontrol tells what became of
+ * a job that vanished, and the batch script leaves the command's exit
+ * status in work/<id>/slurm.exit. The job writes only in the work folder,
+ * as its user: its output goes to work/<id>/slurm.<job>.out, which spoold
+ * appends to the job's log when the run ends. None of these programs is
+ * waited on: the loop reaps them like its other children.
  */
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,12 +50,13 @@ static const char script[] =
     "mv -f \"$status.tmp\" \"$status\"\n"
     "exit \"$code\"\n";
 
-enum helper { H_QUERY, H_CANCEL };
+enum helper { H_QUERY, H_CANCEL, H_SHOW };
 
 static struct {
 	pid_t pid;
 	enum helper what;
-	int fd;		/* its output, for a query */
+	int fd;		/* its output, for a query or a show */
+	long long job;	/* the job shown */
 	struct timespec t0;
 } H[HELPER_MAX];
 static size_t nhelper;
@@ -58,7 +64,7 @@ static size_t nhelper;
 /* squeue's last answer: a job it listed, and the table of them. */
 struct sjob {
 	long long job;
-	const char *state, *name; /* in the text */
+	const char *state, *why, *name; /* in the text */
 };
 
 static struct {
@@ -120,9 +126,9 @@ slurm_argv(const struct spawn *s)
 
 	for (o = opts; *o != NULL; o++)
 		argv = strv_add(argv, *o);
-	spool_path(path, sizeof(path), "%s/log/%s.log", s->spooldir, s->id);
+	/* slurm.<job>.out: %j is the job's number, which Slurm puts in. */
+	spool_path(path, sizeof(path), "%s/slurm.%%j.out", s->workdir);
 	argv = slurm_add(argv, "--output=", path);
-	argv = slurm_add(argv, "--error=", path);
 	argv = slurm_add(argv, "--job-name=", s->id);
 	argv = slurm_add(argv, "--chdir=", s->workdir);
 	for (a = s->sc->slurm_args; a != NULL && *a != NULL; a++)
@@ -282,7 +288,7 @@ slurm_names(char *const *ids, size_t n)
 int
 slurm_query(char *const *ids, size_t n)
 {
-	char *argv[] = {"squeue", "--noheader", "--format=%i|%T|%j", NULL,
+	char *argv[] = {"squeue", "--noheader", "--format=%i|%T|%r|%j", NULL,
 	    NULL};
 	int fd, r;
 
@@ -297,6 +303,58 @@ slurm_query(char *const *ids, size_t n)
 		close(fd);
 	free(argv[3]);
 	return r;
+}
+
+/* Asks scontrol what became of a job that squeue no longer lists. */
+int
+slurm_show(long long job)
+{
+	char id[32];
+	char *argv[] = {"scontrol", "--oneliner", "show", "job", id, NULL};
+	int fd;
+
+	snprintf(id, sizeof(id), "%lld", job);
+	if ((fd = memfd_create("scontrol", MFD_CLOEXEC)) == -1) {
+		log_warn("memfd_create");
+		return -1;
+	}
+	if (slurm_helper(H_SHOW, argv, fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	H[nhelper - 1].job = job;
+	return 0;
+}
+
+/* Appends the words key=... of scontrol's answer to said. */
+static void
+slurm_said_key(const char *out, const char *key, char *said, size_t len)
+{
+	const char *p = out;
+	size_t n = strlen(key), used;
+
+	while ((p = strstr(p, key)) != NULL && p != out && p[-1] != ' ')
+		p += n;
+	if (p == NULL)
+		return;
+	used = strlen(said);
+	snprintf(said + used, len - used, "%s%.*s", used > 0 ? " " : "",
+	    (int)strcspn(p, " \n"), p);
+}
+
+/* What scontrol said of a job: its state, its reason and its exit code. */
+static void
+slurm_said(char *out, int ws, char *said, size_t len)
+{
+	said[0] = '\0';
+	if (out != NULL && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+		slurm_said_key(out, "JobState=", said, len);
+		slurm_said_key(out, "Reason=", said, len);
+		slurm_said_key(out, "ExitCode=", said, len);
+	}
+	if (said[0] == '\0')
+		snprintf(said, len, WIFEXITED(ws) ? "scontrol no longer knows "
+		    "the job" : "scontrol did not answer");
 }
 
 /*
@@ -323,13 +381,13 @@ slurm_job_cmp(const void *a, const void *b)
 }
 
 /*
- * Keeps squeue's answer, its lines "job|state|name", as a table sorted by
- * job number, in place of the last one.
+ * Keeps squeue's answer, its lines "job|state|reason|name", as a table
+ * sorted by job number, in place of the last one.
  */
 static void
 slurm_answer(char *out)
 {
-	char *p = out, *line, *state, *name, *end;
+	char *p = out, *line, *state, *why, *name, *end;
 	long long job;
 	size_t n = 0;
 
@@ -343,13 +401,15 @@ slurm_answer(char *out)
 		fatal("calloc");
 	while ((line = strsep(&p, "\n")) != NULL) {
 		if ((state = strchr(line, '|')) == NULL ||
-		    (name = strchr(state + 1, '|')) == NULL)
+		    (why = strchr(state + 1, '|')) == NULL ||
+		    (name = strchr(why + 1, '|')) == NULL)
 			continue;
 		*state++ = '\0';
+		*why++ = '\0';
 		*name++ = '\0';
 		job = strtoll(line, &end, 10);
 		if (*end == '\0' && job > 0 && A.n <= n)
-			A.v[A.n++] = (struct sjob){job, state, name};
+			A.v[A.n++] = (struct sjob){job, state, why, name};
 	}
 	qsort(A.v, A.n, sizeof(*A.v), slurm_job_cmp);
 }
@@ -357,32 +417,34 @@ slurm_answer(char *out)
 /*
  * The state squeue last gave the job numbered *job or, for *job 0, the
  * first job named name, whose number then goes to *job; NULL when it did
- * not list it.
+ * not list it. Its reason (squeue's %r) goes to *why.
  */
 const char *
-slurm_state(long long *job, const char *name)
+slurm_state(long long *job, const char *name, const char **why)
 {
-	struct sjob key = {*job, NULL, NULL}, *j;
+	struct sjob key = {*job, NULL, NULL, NULL}, *j = NULL;
 	size_t i;
 
-	if (*job > 0) {
+	if (*job > 0)
 		j = bsearch(&key, A.v, A.n, sizeof(*A.v), slurm_job_cmp);
-		return j != NULL ? j->state : NULL;
-	}
-	for (i = 0; i < A.n; i++)
+	for (i = 0; *job == 0 && i < A.n && j == NULL; i++)
 		if (strcmp(A.v[i].name, name) == 0) {
-			*job = A.v[i].job;
-			return A.v[i].state;
+			j = &A.v[i];
+			*job = j->job;
 		}
-	return NULL;
+	if (j == NULL)
+		return NULL;
+	*why = j->why;
+	return j->state;
 }
 
 /*
  * A child reaped: 0 when it is none of ours; 2 when it was the query and
- * squeue answered (slurm_state tells what it said); else 1.
+ * squeue answered (slurm_state tells what it said); 3 when it was a show,
+ * with the job in *job and what scontrol said in said; else 1.
  */
 int
-slurm_reaped(pid_t pid, int ws)
+slurm_reaped(pid_t pid, int ws, long long *job, char *said, size_t len)
 {
 	size_t i = slurm_find(pid);
 	char *out;
@@ -390,7 +452,13 @@ slurm_reaped(pid_t pid, int ws)
 
 	if (i == nhelper)
 		return 0;
-	if (H[i].what == H_QUERY) {
+	if (H[i].what == H_SHOW) {
+		out = slurm_output(H[i].fd);
+		slurm_said(out, ws, said, len);
+		free(out);
+		*job = H[i].job;
+		r = 3;
+	} else if (H[i].what == H_QUERY) {
 		out = slurm_output(H[i].fd);
 		if (out != NULL && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
 			slurm_answer(out);
@@ -427,7 +495,8 @@ slurm_stale(struct timespec now)
 	for (i = 0; i < nhelper; i++)
 		if (ms_between(H[i].t0, now) >= HELPER_SECS * 1000LL) {
 			log_warnx("slurm: %s hangs; killed",
-			    H[i].what == H_QUERY ? "squeue" : "scancel");
+			    H[i].what == H_QUERY ? "squeue" :
+			    H[i].what == H_SHOW ? "scontrol" : "scancel");
 			kill(H[i].pid, SIGKILL);
 			H[i].t0 = now;
 		}
@@ -454,4 +523,31 @@ slurm_exit(struct spool *sp, const char *id, long long job, int *code)
 	free(text);
 	return n >= 1 && *code >= 0 && *code <= 255 &&
 	    (job == 0 || n < 2 || from == job);
+}
+
+/*
+ * Appends the output of a run, work/<id>/slurm.<job>.out, to its log, up
+ * to max bytes of log (0: all), and removes it. What the job left there is
+ * opened as spoold opens any file of a child's: never through a link,
+ * never waiting on a FIFO, a regular file or nothing.
+ */
+void
+slurm_log(struct spool *sp, const char *id, long long job, int logfd,
+    long max)
+{
+	char name[64];
+	struct stat sb;
+	int dfd, fd;
+
+	if (job <= 0 || (dfd = spool_job_open(sp, id)) == -1)
+		return;
+	snprintf(name, sizeof(name), "slurm.%lld.out", job);
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd != -1 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+		child_output_file(fd, logfd, max);
+	if (fd != -1)
+		close(fd);
+	if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
+		log_warn("unlink work/%s/%s", id, name);
+	close(dfd);
 }

@@ -82,6 +82,7 @@ struct stconf {
 	char **version; /* version_command, or NULL */
 	int dedupe;
 	int slurm;        /* runner = "slurm" */
+	long lost_max;    /* Slurm runs lost in a row before error/ */
 	char **slurm_args; /* sbatch's options, or NULL */
 	int *fail_codes;
 	size_t nfail;
@@ -100,6 +101,7 @@ struct conf {
 };
 
 #define CONF_ANY_USER ((uid_t)-1)
+#define CHILD_PATH "/usr/local/bin:/usr/bin:/bin" /* without env's PATH */
 struct conf *conf_load(const char *path, uid_t euid);
 void conf_free(struct conf *);
 void stconf_free(struct stconf *);
@@ -181,6 +183,7 @@ struct status {
 	int forced;                /* run even as a duplicate (retry --force) */
 	long long slurm;           /* the Slurm job of the run, 0 when none */
 	int unlogged;              /* its submission is not in events.jsonl */
+	int lost;                  /* runs lost in a row, in this stage */
 };
 
 void status_init(struct status *, const char *stage);
@@ -320,6 +323,7 @@ struct output {
 int child_output_open(struct output *, int logfd, long max, int *wfd);
 int child_output_read(struct output *, int chunks);
 void child_output_close(struct output *);
+void child_output_file(int fd, int logfd, long max);
 int child_orphans(int (*ours)(pid_t, const char *job));
 enum outcome child_outcome(const struct stconf *, int wstatus, enum stop,
     int attempt, int has_next, char *why, size_t);
@@ -374,8 +378,11 @@ pid_t slurm_submit(const struct spawn *, int *fd);
 long long slurm_jobid(int fd);
 int slurm_query(char *const *ids, size_t n);
 int slurm_cancel(long long job, int term);
-int slurm_reaped(pid_t, int wstatus);
-const char *slurm_state(long long *job, const char *name);
+int slurm_reaped(pid_t, int wstatus, long long *job, char *said, size_t len);
+const char *slurm_state(long long *job, const char *name, const char **why);
+int slurm_show(long long job);
+void slurm_log(struct spool *, const char *id, long long job, int logfd,
+    long max);
 int slurm_ours(pid_t);
 size_t slurm_busy(void);
 void slurm_stale(struct timespec now);

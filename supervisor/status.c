@@ -101,7 +101,7 @@ status_encode(const struct status *st)
 	char *s;
 
 	o = json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:i, s:o, s:I, s:I, s:o, s:b, s:o, s:b}",
+	    "s:o, s:o, s:i, s:o, s:I, s:I, s:o, s:b, s:o, s:b, s:i}",
 	    "stage", st->stage, "state", states[st->state],
 	    "attempt", st->attempt,
 	    "exit", st->exit >= 0 ? json_integer(st->exit) : json_null(),
@@ -116,7 +116,7 @@ status_encode(const struct status *st)
 	    "pgid", (json_int_t)st->pgid, "pstart", (json_int_t)st->pstart,
 	    "sha256", status_str(st->sha256), "forced", st->forced,
 	    "slurm", st->slurm > 0 ? json_integer(st->slurm) : json_null(),
-	    "logged", !st->unlogged);
+	    "logged", !st->unlogged, "lost", st->lost);
 	if (o == NULL)
 		return NULL;
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -204,6 +204,9 @@ status_decode(const char *text, struct status *st)
 	st->slurm = json_integer_value(json_object_get(o, "slurm"));
 	if (st->slurm < 0)
 		st->slurm = 0;
+	st->lost = (int)json_integer_value(json_object_get(o, "lost"));
+	if (st->lost < 0)
+		st->lost = 0;
 	if (st->attempt < 0)
 		st->attempt = 0;
 	if (st->exit < 0)

@@ -548,7 +548,9 @@ EOF
 	wait_for '! alive "$in" && ! alive "$out"' 3 ||
 	    fail "processes that held the log's pipe live on:" \
 	    "$(procs_of "$in" "$out")"
-	check 'grep -qF "killed pid $out, left behind by the run of $D/a/running/h1" "$ERR" ||
+	# Named by its job, or not when it was dying as it was found; or
+	# killed with the run's control group.
+	check 'grep -qF "killed pid $out, left behind by the run of" "$ERR" ||
 	    grep -q "h1: killed [0-9]* processes its run left" "$ERR"' \
 	    "spoold did not say it killed pid $out:" \
 	    "$(grep -m 2 'killed pid' "$ERR" | tr '\n' ' ')"
@@ -596,7 +598,8 @@ EOF
 }
 
 # ---------------------------------------------------------------------------
-# Children that remove, replace or rewrite their own job file.
+# Children that remove, replace or rewrite their own job file: children of
+# spoold's own user, as only that user may write running/.
 
 t_job_removed() {
 	conf <<EOF
@@ -605,7 +608,7 @@ tick = 1
 kill_grace = 1
 stage a {
     command = {"$STAGES/mess", "%f"}
-    user = "$ME"
+    user = "$SELF"
 }
 EOF
 	start
@@ -630,7 +633,7 @@ tick = 1
 kill_grace = 1
 stage a {
     command = {"$STAGES/mess", "%f"}
-    user = "$ME"
+    user = "$SELF"
 }
 EOF
 	sum=$(cksum </etc/passwd)
@@ -656,7 +659,7 @@ tick = 1
 kill_grace = 1
 stage a {
     command = {"$STAGES/mess", "%f"}
-    user = "$ME"
+    user = "$SELF"
 }
 EOF
 	start

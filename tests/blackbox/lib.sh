@@ -47,7 +47,19 @@ if [ -n "${VALGRIND:-}" ]; then
 	VALGRIND="$VALGRIND --child-silent-after-fork=yes"
 fi
 VALGRIND=${VALGRIND:-}
-ME=$(id -un)
+# As root the tests run the production configuration: each stage runs as
+# an unprivileged user (ME: nobody), who reaches the spool through its
+# group (GROUP: nobody's own), which conf adds to a config that names no
+# group; a test's folder and what it makes there are open to that user.
+# SELF is the user running the suite, for the cases of spoold's own user.
+SELF=$(id -un)
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	ME=nobody
+	GROUP=$(id -gn nobody)
+else
+	ME=$SELF
+	GROUP=""
+fi
 PATTERNS=${PATTERNS:-}
 LC_ALL=C
 SPOOLD_NOSYNC=1 # spoold.8: meant for tests; no crash of the machine here
@@ -182,6 +194,34 @@ clock() {
 	NOW=$((NOW / 1000000))
 }
 
+NCHECK=0
+# bad LINE PATTERN: spoold -n on CONF exits 78 with a first line on stderr
+# of "CONF:LINE: fault" (or "CONF: fault" when LINE is empty) whose fault
+# matches the extended regular expression PATTERN.
+bad() {
+	NCHECK=$((NCHECK + 1))
+	"$SPOOLD" -n -c "$CONF" 2>"$T/check.$NCHECK.err"
+	rc=$?
+	msg=$(head -n 1 "$T/check.$NCHECK.err")
+	check '[ $rc -eq 78 ]' "spoold -n exits $rc, not 78 (\"$msg\")"
+	if [ -n "$1" ]; then
+		want="$CONF:$1: "
+	else
+		want="$CONF: "
+	fi
+	case $msg in
+	"$want"*) ;;
+	*) fail "spoold -n says \"$msg\", not \"$want...\"" ;;
+	esac
+	printf '%s\n' "${msg#"$want"}" | grep -Eqi -- "$2" ||
+	    fail "spoold -n says \"$msg\": no /$2/ in it"
+}
+
+# line_of TEXT: the number of the first line of CONF holding TEXT.
+line_of() {
+	grep -nF -- "$1" "$CONF" | head -n 1 | cut -d: -f1
+}
+
 # spoold_once FILE: runs one more spoold on $CONF until it exits, with its
 # stderr in FILE; its exit status in RC.
 spoold_once() {
@@ -219,10 +259,22 @@ alive() {
 	[ "${_st%% *}" != Z ]
 }
 
+# conf_group FILE: adds the spool's group GROUP at the end of the config
+# FILE when its stages run as ME, another user, and it names none (nor
+# says "# no group"); at the end, so that the lines of the rest stay where
+# the test wrote them.
+conf_group() {
+	[ -n "$GROUP" ] || return 0
+	grep -q "^[[:space:]]*group[[:space:]]*=" "$1" && return 0
+	grep -q "^# no group$" "$1" && return 0
+	grep -q "user = \"$ME\"" "$1" || return 0
+	printf 'group = "%s"\n' "$GROUP" >>"$1"
+}
+
 # conf: the config from stdin, mode 600, put in place by a rename.
 conf() {
-	if ! { cat >"$CONF.new" && chmod 600 "$CONF.new" &&
-	    mv "$CONF.new" "$CONF"; }; then
+	if ! { cat >"$CONF.new" && conf_group "$CONF.new" &&
+	    chmod 600 "$CONF.new" && mv "$CONF.new" "$CONF"; }; then
 		fail "cannot write $CONF"
 	fi
 }
@@ -558,13 +610,18 @@ run() {
 	selected "$1" || return 0
 	T=$(mktemp -d "${TMPDIR:-/tmp}/spoold-test.XXXXXX") || exit 1
 	T=$(cd "$T" && pwd -P)
-	chmod 755 "$T"
+	if [ -n "$GROUP" ]; then
+		chmod 1777 "$T"
+	else
+		chmod 755 "$T"
+	fi
 	echo "$T" >>"$RUNDIR/spools"
 	ts=$(date +%s%N)
 	(
 		D=$T/data
 		CONF=$T/spoold.conf
 		cd "$T" || exit 1
+		[ -z "$GROUP" ] || umask 0
 		"t_$1"
 		sanitizer_check
 	) &

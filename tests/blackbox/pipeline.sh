@@ -11,10 +11,21 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SPOOLD=${SPOOLD:-$TOP/build/spoold}
 SPOOLCTL=${SPOOLCTL:-$TOP/build/spoolctl}
-ME=$(id -un)
 W=$(mktemp -d /tmp/spoold-pipeline.XXXXXX)
 chmod 755 "$W"
 D=$W/data
+# As root, the production configuration: the stages run as nobody, who
+# reaches the spool through its group and publishes in a folder its own.
+OUT=$W/out
+mkdir "$OUT"
+if [ "$(id -u)" = 0 ]; then
+	ME=nobody
+	GROUP="group = \"$(id -gn nobody)\""
+	chown nobody "$OUT"
+else
+	ME=$(id -un)
+	GROUP=""
+fi
 PID=
 # shellcheck source=/dev/null
 . "$TOP/tests/blackbox/tap.sh"
@@ -36,6 +47,7 @@ done
 
 cat >"$W/spoold.conf" <<CONF
 spool = "data"
+$GROUP
 stage prep {
     command = {"$TOP/stages/prep", "%f"}
     next = "ocr"
@@ -56,6 +68,7 @@ stage ocr {
 }
 stage publish {
     command = {"$TOP/stages/publish", "%f"}
+    env = {"PUBLISH_DIR=$OUT"}
     user = "$ME"
 }
 CONF
@@ -93,17 +106,17 @@ done
 
 job_id() { cat "$W/$1.id"; }
 
-if wait_for '[ -f "$D/out/sample.pdf" ]' 120 &&
-    pdftotext "$D/out/sample.pdf" - | grep -q "reads comics" &&
-    pdftotext "$D/out/sample.pdf" - | grep -q "Searchable"; then
+if wait_for '[ -f "$OUT/sample.pdf" ]' 120 &&
+    pdftotext "$OUT/sample.pdf" - | grep -q "reads comics" &&
+    pdftotext "$OUT/sample.pdf" - | grep -q "Searchable"; then
 	ok "sample comic to a searchable PDF in out/"
 else
 	notok "sample comic to a searchable PDF in out/" \
 	    "no out/sample.pdf with its words; $(find "$D" -path '*/error/*')"
 fi
-if wait_for '[ -f "$D/out/order.pdf" ]' 120 &&
-    pdftotext -f 1 -l 1 "$D/out/order.pdf" - | grep -q "reads comics" &&
-    [ "$(pdfinfo "$D/out/order.pdf" | awk '/^Pages:/ { print $2 }')" = 2 ]; then
+if wait_for '[ -f "$OUT/order.pdf" ]' 120 &&
+    pdftotext -f 1 -l 1 "$OUT/order.pdf" - | grep -q "reads comics" &&
+    [ "$(pdfinfo "$OUT/order.pdf" | awk '/^Pages:/ { print $2 }')" = 2 ]; then
 	ok "pages in natural order, non-images skipped"
 else
 	notok "pages in natural order, non-images skipped" \
@@ -131,12 +144,12 @@ if wait_for '[ -f "$D/prep/error/$(job_id again)" ]' 30 &&
     grep -q "\"reason\":\"duplicate of $(job_id sample)\"" \
     "$D/work/$(job_id again)/status.json" &&
     ! grep -qs "stage prep attempt" "$D/log/$(job_id again).log" &&
-    [ ! -e "$D/out/again.pdf" ] &&
-    [ "$(find "$D/out" -name '*.pdf' | wc -l)" = 2 ]; then
+    [ ! -e "$OUT/again.pdf" ] &&
+    [ "$(find "$OUT" -name '*.pdf' | wc -l)" = 2 ]; then
 	ok "the same comic submitted twice is processed once"
 else
 	notok "the same comic submitted twice is processed once" \
-	    "$(cat "$D/work/$(job_id again)/status.json" 2>/dev/null); $(ls "$D/out")"
+	    "$(cat "$D/work/$(job_id again)/status.json" 2>/dev/null); $(ls "$OUT")"
 fi
 if grep -q '"duplicates":1,' "$D/index/metrics.json" ||
     wait_for 'grep -q "\"duplicates\":1," "$D/index/metrics.json"' 5; then

@@ -79,34 +79,6 @@ EOF
 	done
 }
 
-NCHECK=0
-# bad LINE PATTERN: spoold -n on CONF exits 78 with a first line on stderr
-# of "CONF:LINE: fault" (or "CONF: fault" when LINE is empty) whose fault
-# matches the extended regular expression PATTERN.
-bad() {
-	NCHECK=$((NCHECK + 1))
-	"$SPOOLD" -n -c "$CONF" 2>"$T/check.$NCHECK.err"
-	rc=$?
-	msg=$(head -n 1 "$T/check.$NCHECK.err")
-	check '[ $rc -eq 78 ]' "spoold -n exits $rc, not 78 (\"$msg\")"
-	if [ -n "$1" ]; then
-		want="$CONF:$1: "
-	else
-		want="$CONF: "
-	fi
-	case $msg in
-	"$want"*) ;;
-	*) fail "spoold -n says \"$msg\", not \"$want...\"" ;;
-	esac
-	printf '%s\n' "${msg#"$want"}" | grep -Eqi -- "$2" ||
-	    fail "spoold -n says \"$msg\": no /$2/ in it"
-}
-
-# line_of TEXT: the number of the first line of CONF holding TEXT.
-line_of() {
-	grep -nF -- "$1" "$CONF" | head -n 1 | cut -d: -f1
-}
-
 t_config_unknown_key_after_hash_comments() {
 	conf <<EOF
 # spoold.conf
@@ -416,7 +388,7 @@ EOF
 	expect_status j1 exit 0
 	expect_status j1 reason null
 	expect_status j1 pgid 0
-	want="attempt exit finished forced key logged pgid priority progress pstart"
+	want="attempt exit finished forced key logged lost pgid priority progress pstart"
 	want="$want reason sha256 signal slurm stage started state submitted"
 	want="$want updated "
 	check '[ "$(jkeys "$W/status.json")" = "$want" ]' \
@@ -542,6 +514,7 @@ stage a {
     command = {"$STAGES/inspect"}
     user = "nobody"
 }
+# no group
 EOF
 	"$SPOOLD" -n -c "$CONF" >"$T/out" 2>&1
 	rc=$?
@@ -556,7 +529,7 @@ t_spool_mode() {
 spool = "data"
 stage a {
     command = {"true"}
-    user = "$ME"
+    user = "$SELF"
 }
 EOF
 	start
@@ -678,6 +651,31 @@ EOF
 	expect_metric error a 1 5
 }
 
+# A spool on a read-only filesystem is refused, by -n as at start, with a
+# message naming it; the filesystem is mounted in a namespace of its own.
+t_read_only_spool() {
+	[ "$(id -u)" = 0 ] || skip "only root can mount a filesystem"
+	mkdir "$T/ro"
+	conf <<EOF
+spool = "$T/ro/spool"
+stage a {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	for opt in -n ""; do
+		unshare -m sh -c 'mount -t tmpfs -o ro none "$1" &&
+		    exec "$2" $3 -c "$4"' sh "$T/ro" "$SPOOLD" "$opt" "$CONF" \
+		    2>"$T/ro.err"
+		rc=$?
+		check '[ $rc -eq 78 ]' "spoold $opt exits $rc on a read-only spool"
+		check 'grep -qF "$CONF:1: spool: $T/ro/spool is on a read-only filesystem" "$T/ro.err"' \
+		    "spoold $opt does not name the read-only spool: $(cat "$T/ro.err")"
+	done
+}
+
+# Programs that vanish after the start: each run fails as exit 127, with
+# the reason in the log. While they are missing, spoold -n refuses them.
 t_command_not_found() {
 	conf <<EOF
 spool = "data"
@@ -691,11 +689,19 @@ stage a {
 stage b {
     command = {"no-such-program-in-path"}
     user = "$ME"
+    env = {"PATH=$T/bin"}
     attempts = 2
     backoff = 0
 }
 EOF
+	bad 4 "^command: $T/no-such-program: No such file or directory$"
+	mkdir "$T/bin"
+	printf '#!/bin/sh\n' >"$T/no-such-program"
+	chmod 755 "$T/no-such-program"
+	bad 10 "^command: no-such-program-in-path: not found in PATH [(]$T/bin[)]$"
+	cp "$T/no-such-program" "$T/bin/no-such-program-in-path"
 	start
+	rm "$T/no-such-program" "$T/bin/no-such-program-in-path"
 	submit a ja
 	submit b jb
 	expect a/error ja 10
@@ -1425,8 +1431,14 @@ EOF
 	wait_for 'grep -q "$CONF:$(line_of no_such_key): " "$ERR"' 5 ||
 	    fail "the broken config was not logged with its line: $(tail -n 2 "$ERR" | tr '\n' ' ')"
 	check 'alive $SPID' "spoold died of a broken config"
+	# A stage whose program is not there: refused the same way.
+	sed "s|$STAGES/succeed|$T/gone|; /no_such_key/d" "$CONF" | conf
+	kill -HUP "$SPID"
+	wait_for 'grep -qF "$CONF:$(line_of "$T/gone"): command: $T/gone: No such file or directory" "$ERR"' 5 ||
+	    fail "the missing program was not logged with its line: $(tail -n 2 "$ERR" | tr '\n' ' ')"
 	submit a j1
 	expect a/done j1 10
+	check '[ "$(runs j1)" = 1 ]' "j1 ran $(runs j1) times, not once"
 	check '[ ! -d "$D/b" ]' "a stage appeared"
 	# The file fixed, a reload works.
 	conf <<EOF
@@ -1835,6 +1847,7 @@ run retry_backoff_defers
 run exit75_until_attempts_spent
 run exit65_straight_to_error
 run command_not_found
+run read_only_spool
 run timeout_hang
 run timeout_ignoring_sigterm
 run heartbeat_missing

@@ -51,8 +51,9 @@ stop_cluster() {
 	[ -z "$STARTED" ] || bash "$RECIPES/stop-slurm.sh" >/dev/null 2>&1
 }
 
-# pipeline [SLURM-STAGE-KEYS...]: stage a runs here and passes its jobs to
-# stage b, on Slurm, which runs $B_CMD (default: the succeed stage).
+# pipeline: stage a runs here and passes its jobs to stage b, on Slurm,
+# which runs $B_CMD (default: the succeed stage), both as $ME: nobody, in
+# the spool's group (lib.sh).
 pipeline() {
 	conf <<CONF
 spool = "data"
@@ -73,12 +74,15 @@ stage b {
     attempts = ${B_ATTEMPTS:-3}
     backoff = 1
     timeout = ${B_TIMEOUT:-0}
+    lost_max = ${B_LOST_MAX:-3}
     user = "$ME"
     env = {"STAMPS=$T/stamps", "SLEEP=${B_SLEEP:-0}", "TESTVAR=on the node",
         "FAILS=1", "CODE=75"}
 }
 CONF
-	at_end 'squeue -h -o %i -n "$(names)" | xargs -r scancel'
+	# In the shell of the test's end, with T only: its jobs by their names.
+	at_end 'n=$(ls "$T/data/work" 2>/dev/null | paste -sd, -)
+[ -z "$n" ] || squeue -h -o %i -n "$n" | xargs -r scancel'
 }
 
 # names: the names of the jobs of this test, for squeue -n.
@@ -180,7 +184,7 @@ t_cancel() {
 }
 
 t_missing() {
-	B_CMD="\"$T/bin/later\", \"%f\"" B_ATTEMPTS=1 pipeline
+	B_CMD="\"$T/bin/later\", \"%f\"" B_ATTEMPTS=1 B_LOST_MAX=100 pipeline
 	start
 	submit_b m1
 	wait_for '[ "$(metric retries b)" -ge 2 ] 2>/dev/null' 40 ||
@@ -199,7 +203,7 @@ t_missing() {
 # sbatch refuses the job (a partition that does not exist): the run is
 # lost, not failed, until a reload mends the stage.
 t_sbatch() {
-	B_ARGS=', "--partition=nowhere"' B_ATTEMPTS=1 pipeline
+	B_ARGS=', "--partition=nowhere"' B_ATTEMPTS=1 B_LOST_MAX=100 pipeline
 	start
 	submit_b p1
 	wait_for '[ "$(metric retries b)" -ge 2 ] 2>/dev/null' 40 ||
@@ -210,10 +214,45 @@ t_sbatch() {
 	    "the log does not say why: $(tail -n 2 "$D/log/p1.log")"
 	check 'grep -qi "partition" "$D/log/p1.log"' \
 	    "sbatch's own message is not in the log"
-	pipeline
+	B_LOST_MAX=100 pipeline
 	kill -HUP "$SPID"
 	expect b/done p1 40
 	expect_status p1 attempt 1
+}
+
+# A run lost lost_max times in a row (its program is missing on the node)
+# goes to error/, with what Slurm said of the last loss; each loss is
+# logged with its Slurm job.
+t_lost_max() {
+	B_CMD="\"$T/bin/nowhere\", \"%f\"" B_LOST_MAX=2 pipeline
+	start
+	submit_b l1
+	expect b/error l1 60
+	r=$(st l1 reason)
+	check 'case $r in "lost 2 times in a row; last: slurm: job "*" ended without an exit status (last seen "*"JobState=FAILED"*) ;; *) false ;; esac' \
+	    "the reason does not say what Slurm said: $r"
+	check '[ "$(grep -c "b: l1: slurm: job [0-9]* ended without an exit status" "$ERR")" = 2 ]' \
+	    "the two losses are not logged with their Slurm jobs: $(grep l1 "$ERR" | tr '\n' ' ')"
+	check 'grep -q "nowhere: not found on" "$D/log/l1.log"' \
+	    "the log lacks the job's own output: $(tail -n 3 "$D/log/l1.log")"
+	check '[ -z "$(ls "$D/work/l1" | grep "^slurm\..*\.out$")" ]' \
+	    "the runs' output files were left in the work folder"
+	expect_metric error b 1 5
+	diag "l1: $r"
+}
+
+# A stage user that cannot reach the spool is refused before any run,
+# naming the user and the folder in the way.
+t_unreachable() {
+	mkdir -m 700 "$T/private"
+	B_CMD="\"$STAGES/succeed\"" pipeline
+	sed 's#^spool = "data"#spool = "private/data"#' "$CONF" >"$T/c2"
+	conf <"$T/c2"
+	bad "$(line_of "user = \"$ME\"")" \
+	    "^user: $ME cannot reach the spool $T/private/data: no search permission in $T/private$"
+	spoold_once "$T/start.err"
+	check '[ $RC -eq 78 ]' "spoold exits $RC at start, not 78"
+	check '[ ! -e "$T/private/data" ]' "spoold made the spool all the same"
 }
 
 # kill -9 of spoold twice with jobs on the cluster: each job ends in done/
@@ -303,6 +342,8 @@ run timeout
 run cancel
 run missing
 run sbatch
+run lost_max
+run unreachable
 run kill9
 run byname
 run term

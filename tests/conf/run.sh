@@ -82,6 +82,11 @@ find "$WORK" -type d -exec chmod 0755 {} + &&
     find "$WORK" -type f -name '*-group-writable.conf' -exec chmod 0664 {} + &&
     find "$WORK" -type f -name '*-other-writable.conf' -exec chmod 0646 {} + ||
     exit 1
+# The stages the good configs name (../stages/), as programs that may run.
+mkdir "$WORK/stages" &&
+    for s in prep ocr publish; do
+	printf '#!/bin/sh\n' >"$WORK/stages/$s" && chmod 0755 "$WORK/stages/$s"
+    done || exit 1
 
 # The names, types, modes and sizes of everything in the copy.
 listing() {

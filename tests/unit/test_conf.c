@@ -972,7 +972,7 @@ test_own_user(void **state)
 	int i, primary = 0;
 
 	assert_non_null(pw);
-	str(text, sizeof(text), "stage a {\n\tcommand = {\"x\"}\n"
+	str(text, sizeof(text), "stage a {\n\tcommand = {\"true\"}\n"
 	    "\tuser = \"%s\"\n}\n", pw->pw_name);
 	write_conf(f, text);
 	c = load(f, geteuid());
@@ -1007,7 +1007,7 @@ test_other_user_not_root(void **state)
 
 	assert_non_null(pw);
 	other = pw->pw_uid == 4242 ? 4243 : 4242;
-	str(text, sizeof(text), "stage a {\n\tcommand = {\"x\"}\n"
+	str(text, sizeof(text), "stage a {\n\tcommand = {\"true\"}\n"
 	    "\t# theirs\n\tuser = \"%s\"\n}\n", pw->pw_name);
 	write_conf(f, text);
 	c = load(f, other);

@@ -21,7 +21,7 @@
 static const char *keys[] = {"stage", "state", "attempt", "exit", "signal",
 	"reason", "submitted", "started", "finished", "updated", "progress",
 	"priority", "key", "pgid", "pstart", "sha256", "forced", "slurm",
-	"logged"};
+	"logged", "lost"};
 #define NKEYS (sizeof(keys) / sizeof(*keys))
 
 static void
@@ -48,6 +48,7 @@ fill(struct status *st)
 	st->forced = 1;
 	st->slurm = 9007199254740993LL; /* Slurm's numbers may be large */
 	st->unlogged = 1;
+	st->lost = 2;
 }
 
 static void

@@ -52,6 +52,8 @@ assert_status_equal(const struct status *a, const struct status *b)
 	assert_string_equal(a->sha256, b->sha256);
 	assert_int_equal(a->forced, b->forced);
 	assert_int_equal(a->slurm, b->slurm);
+	assert_int_equal(a->unlogged, b->unlogged);
+	assert_int_equal(a->lost, b->lost);
 }
 
 #endif
