@@ -8,9 +8,12 @@
 #
 # It checks SPOOLD (and makes SPOOLD and SPOOLCTL absolute), sets the
 # environment the daemon is tested in, and gives the runner (run NAME runs
-# t_NAME in a subshell, in a folder of its own, and prints "ok - NAME" or
-# "not ok - NAME: why"; finish prints "N passed, N failed" and exits), the
-# cleanup of what a test started, and the helpers the tests call. A suite
+# t_NAME in a subshell, in a folder of its own, and prints "ok - NAME",
+# "ok - NAME # SKIP why" or "not ok - NAME: why" and its time; finish
+# prints the ten slowest tests and "N passed, N failed, N skipped" and
+# exits), the cleanup of what a test started (also what a run killed
+# with SIGKILL left, at the next run's start), and the helpers the tests
+# call. A suite
 # that starts processes of its own beside its tests redefines on_interrupt
 # to stop them when the script is stopped.
 
@@ -67,6 +70,7 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export LC_ALL SPOOLD_NOSYNC UBSAN_OPTIONS
 PASSED=0
 FAILED=0
+SKIPPED=0
 START_NS=$(date +%s%N)
 # The run's own folder: the list of the tests' folders (shared with the
 # processes a suite starts beside its tests, for the cleanup) and what
@@ -75,8 +79,11 @@ if [ -n "${SPOOLD_TEST_RUN:-}" ]; then
 	RUNDIR=$SPOOLD_TEST_RUN
 else
 	RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/spoold-run.XXXXXX") || exit 1
+	# Its owner, by pid and start time, which the next runs check.
+	echo "$$ $(cut -d' ' -f22 "/proc/$$/stat")" >"$RUNDIR/owner"
 fi
 : >>"$RUNDIR/spools"
+: >>"$RUNDIR/times"
 TPID="" # the subshell of the test that runs
 
 # ---------------------------------------------------------------------------
@@ -157,8 +164,35 @@ interrupted() {
 	[ -n "${SPOOLD_TEST_RUN:-}" ] || rm -rf "$RUNDIR"
 	exit "$1"
 }
+trap 'interrupted 129' HUP
 trap 'interrupted 130' INT
 trap 'interrupted 143' TERM
+
+# sweep: what the runs killed with SIGKILL left (their owner is gone):
+# the spoolds and children of their tests, what their tests changed
+# outside their folders, their mounts, and their folders.
+sweep() {
+	for _r in "${TMPDIR:-/tmp}"/spoold-run.*; do
+		[ -f "$_r/owner" ] && [ "$_r" != "$RUNDIR" ] || continue
+		read -r _p _s <"$_r/owner" || continue
+		[ "$(cut -d' ' -f22 "/proc/$_p/stat" 2>/dev/null)" != "$_s" ] ||
+		    continue
+		[ ! -f "$_r/undo" ] || sh "$_r/undo"
+		while read -r _t; do
+			# Its spoolds, whatever their build: by their config.
+			[ ! -f "$_t/.pids" ] || while read -r _q; do
+				tr '\0' ' ' <"/proc/$_q/cmdline" 2>/dev/null |
+				    grep -qF "$_t/" && kill -9 "$_q" 2>/dev/null
+			done <"$_t/.pids"
+			reap_test "$_t"
+			end_test "$_t"
+			rm -rf "$_t"
+		done <"$_r/spools"
+		rm -rf "$_r"
+		echo "# $_me: removed what a killed run left ($_r)"
+	done
+}
+[ -n "${SPOOLD_TEST_RUN:-}" ] || sweep
 
 # ---------------------------------------------------------------------------
 # Helpers for the tests. A test runs in a subshell, in its folder T, with
@@ -277,6 +311,24 @@ conf() {
 	    chmod 600 "$CONF.new" && mv "$CONF.new" "$CONF"; }; then
 		fail "cannot write $CONF"
 	fi
+}
+
+# conf_a COMMAND [SETTINGS]: a config of one stage, a, running COMMAND (a
+# program of tests/stages) with the job's path, as the user running the
+# tests, with STAMPS and SETTINGS (lines of the stage's block).
+conf_a() {
+	conf <<EOF
+spool = "data"
+tick = 1
+kill_grace = 1
+stage a {
+    command = {"$STAGES/$1", "%f"}
+    user = "$ME"
+    env = {"STAMPS=$T/stamps"}
+    ${2:-}
+}
+EOF
+	: >"$T/stamps"
 }
 
 # start [COMMAND...]: starts spoold -v -c CONF in the background, under
@@ -434,6 +486,15 @@ jkeys() {
 # st NAME KEY: a field of job NAME's status record.
 st() {
 	jget "$D/work/$1/status.json" "$2"
+}
+
+# json_valid FILE: FILE is one whole JSON value (a file cut short is not).
+json_valid() {
+	if command -v jq >/dev/null 2>&1; then
+		jq -e . "$1" >/dev/null 2>&1
+	else
+		python3 -m json.tool "$1" >/dev/null 2>&1
+	fi
 }
 
 # metric KEY [STAGE]: a value of index/metrics.json.
@@ -623,7 +684,10 @@ run() {
 		cd "$T" || exit 1
 		[ -z "$GROUP" ] || umask 0
 		"t_$1"
-		sanitizer_check
+		_rc=$?
+		[ "$_rc" -eq 0 ] || [ -f "$T/.why" ] ||
+		    echo "the test returned $_rc" >"$T/.why"
+		exit "$_rc"
 	) &
 	TPID=$!
 	wait "$TPID"
@@ -631,9 +695,15 @@ run() {
 	TPID=""
 	reap_test "$T"
 	end_test "$T"
+	# A sanitizer's report fails the test, whatever it said of itself.
+	if [ $rc -eq 0 ] && ! (sanitizer_check); then
+		rc=1
+		rm -f "$T/.skip"
+	fi
 	ms=$((($(date +%s%N) - ts) / 1000000))
+	echo "$ms $1" >>"$RUNDIR/times"
 	if [ $rc -eq 0 ] && [ -f "$T/.skip" ]; then
-		PASSED=$((PASSED + 1))
+		SKIPPED=$((SKIPPED + 1))
 		echo "ok - $1 # SKIP $(cat "$T/.skip")"
 	elif [ $rc -eq 0 ]; then
 		PASSED=$((PASSED + 1))
@@ -657,13 +727,16 @@ run() {
 	fi
 }
 
-# finish: the time all tests took and the last line, "N passed, N failed";
-# exits 1 when a test failed.
+# finish: the ten slowest tests, the time all tests took and the last
+# line, "N passed, N failed, N skipped"; exits 1 when a test failed.
 finish() {
+	echo "# the slowest tests:"
+	sort -rn "$RUNDIR/times" | head -n 10 |
+	    awk '{ printf "#   %6.1f s  %s\n", $1 / 1000, $2 }'
 	[ -n "${SPOOLD_TEST_RUN:-}" ] || rm -rf "$RUNDIR"
 	ms=$((($(date +%s%N) - START_NS) / 1000000))
 	echo "# all tests: $((ms / 1000)) s"
-	echo "$PASSED passed, $FAILED failed"
+	echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
 	[ "$FAILED" -eq 0 ]
 	exit
 }
