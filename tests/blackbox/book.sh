@@ -13,22 +13,15 @@ SPOOLD=${SPOOLD:-$TOP/build/spoold}
 SPOOLCTL=${SPOOLCTL:-$TOP/build/spoolctl}
 ME=$(id -un)
 PAGES=50
-W=$(mktemp -d /tmp/spoold-book.XXXXXX)
-chmod 755 "$W"
-D=$W/data
-CONF=$W/spoold.conf
 PID=
 # shellcheck source=/dev/null
 . "$TOP/tests/blackbox/tap.sh"
+tap_dir book
+D=$W/data
+CONF=$W/spoold.conf
 
 # The tmux server of this suite, on a socket of its own in W.
 tm() { tmux -S "$W/tmux.sock" "$@"; }
-
-# The live processes spoold started: their environment names this spool.
-spool_procs() {
-	grep -lzxF "SPOOL_DIR=$D" /proc/[0-9]*/environ 2>/dev/null |
-	    sed -n 's|^/proc/\([0-9][0-9]*\)/environ$|\1|p'
-}
 
 cleanup() {
 	if [ -S "$W/tmux.sock" ]; then
@@ -37,21 +30,12 @@ cleanup() {
 	fi
 	if [ -n "$PID" ]; then
 		kill -TERM "$PID" 2>/dev/null
-		wait_for '! kill -0 "$PID" 2>/dev/null' 5 ||
-		    kill -9 "$PID" 2>/dev/null
+		wait_for '! kill -0 "$PID" 2>/dev/null' 5
 	fi
-	for _ in 1 2 3; do
-		[ -d "$D" ] || break
-		pids=$(spool_procs)
-		[ -n "$pids" ] || break
-		# shellcheck disable=SC2086 # one pid a word
-		kill -9 $pids 2>/dev/null
-		sleep 0.1
-	done
-	rm -rf "$W"
+	reap "$W" "$PID"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT TERM
 
 # skip_book WHY: the whole suite is skipped.
 skip_book() {

@@ -449,6 +449,52 @@ EOF
 	settled
 }
 
+# A GiB of output, under log_max (the line $1) or not: the run ends with its
+# child, exit 0, and spoold answers all along: a job of another stage
+# submitted while the flood goes on runs to its end.
+flood_gib() {
+	[ -n "${LONG:-}" ] || skip "a GiB to write: make check-all (LONG=1)"
+	conf_a spew "env += {\"BYTES=1G\"}
+    $1
+    attempts = 1"
+	cat >>"$CONF" <<EOF
+stage b {
+    command = {"$STAGES/succeed"}
+    user = "$ME"
+}
+EOF
+	start
+	submit a gib
+	wait_for '[ "$(st gib state)" = running ]' 10 || fail "gib did not start"
+	submit b quick
+	expect_done b quick 10
+	diag "quick done while gib was $(st gib state)"
+	expect_done a gib 120
+	footer gib 1 "exit 0"
+	L=$D/log/gib.log
+}
+
+t_flood_gib_log_max() {
+	flood_gib "log_max = 1M"
+	size=$(stat -c %s "$L")
+	check '[ "$size" -lt $((1048576 + 1024)) ]' \
+	    "the log has $size bytes, over log_max 1M + 1K"
+	check 'grep -q "log_max (1048576 bytes) reached" "$L"' \
+	    "the log does not say where it was cut"
+	diag "1 GiB under log_max 1M: a log of $size bytes in $(durations gib)s"
+	settled
+}
+
+t_flood_gib_whole() {
+	flood_gib ""
+	size=$(stat -c %s "$L")
+	check '[ "$size" -gt 1073741824 ]' "the log has $size bytes, not 1 GiB"
+	check '! grep -q "log_max" "$L"' "the log was cut with no log_max"
+	diag "1 GiB, no log_max: a log of $size bytes in $(durations gib)s"
+	rm -f "$L"
+	settled
+}
+
 t_flood_interleaved() {
 	conf <<EOF
 spool = "data"
@@ -634,9 +680,12 @@ kill_grace = 1
 stage a {
     command = {"$STAGES/mess", "%f"}
     user = "$SELF"
+    env = {"CANARY=$T/canary"}
 }
 EOF
-	sum=$(cksum </etc/passwd)
+	echo "a file outside the spool" >"$T/canary"
+	chmod 644 "$T/canary"
+	sum=$(cksum <"$T/canary")
 	start
 	submit a link-1
 	expect a/error link-1 10
@@ -647,7 +696,9 @@ EOF
 	*) fail "link-1's reason is \"$r\"" ;;
 	esac
 	expect_status link-1 state error
-	check '[ "$(cksum </etc/passwd)" = "$sum" ]' "/etc/passwd changed"
+	check '[ "$(cksum <"$T/canary")" = "$sum" ]' "the canary changed"
+	check '[ "$(stat -c %a "$T/canary")" = 644 ]' \
+	    "the canary's mode changed: $(stat -c %a "$T/canary")"
 	footer link-1 1 "exit 0"
 	settled
 }
@@ -682,6 +733,8 @@ run cpu_spinner
 run flood_log_max
 run flood_whole
 run flood_interleaved
+run flood_gib_log_max
+run flood_gib_whole
 run daemon_killed
 run output_held_open
 run closes_output

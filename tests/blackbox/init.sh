@@ -31,10 +31,9 @@ NOTIFY=$TOP/contrib/notify/notify
 LC_ALL=C
 SPOOLD_NOSYNC=1
 export LC_ALL SPOOLD_NOSYNC
-W=$(mktemp -d /tmp/spoold-init.XXXXXX)
-chmod 755 "$W"
 # shellcheck source=/dev/null
 . "$TOP/tests/blackbox/tap.sh"
+tap_dir init
 # The processes this script started, killed at the end if still there.
 PIDS=
 # The unit and its folder in /run, where PID 1 is systemd.
@@ -52,13 +51,7 @@ cleanup() {
 	for p in $PIDS; do
 		[ "$p" -gt 1 ] 2>/dev/null && kill -9 "$p" 2>/dev/null
 	done
-	if [ -n "$UNIT" ]; then
-		systemctl stop "$UNIT" 2>/dev/null
-		rm -f "/run/systemd/system/$UNIT"
-		systemctl daemon-reload
-	fi
-	[ -n "$R" ] && rm -rf "$R"
-	rm -rf "$W"
+	reap "$W"
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT PIPE TERM
@@ -80,6 +73,12 @@ await() {
 	else
 		notok "$1" "$(eval "$4" 2>&1)"
 	fi
+}
+
+# stopped PID SECONDS: PID, a child of this shell, ends within SECONDS
+# with exit status 0.
+stopped() {
+	exited "$1" "$2" && [ "$rc" -eq 0 ]
 }
 
 # exited PID SECONDS: waits for PID, a child of this shell, to end; its
@@ -174,11 +173,7 @@ stopped() {
 	await "${3}SIG$2: STOPPING=1" 20 \
 	    'tail -n +"$((mark + 1))" "$f/out" | grep -qx STOPPING=1' \
 	    'tail -n +"$((mark + 1))" "$f/out"'
-	if exited "$spid" 60 && [ "$rc" -eq 0 ]; then
-		ok "${3}SIG$2: spoold exits 0"
-	else
-		notok "${3}SIG$2: spoold exits 0" "exit $rc"
-	fi
+	check "${3}SIG$2: spoold exits 0" "exit $rc" stopped "$spid" 60
 }
 
 # (a) sd_notify to a socket named by a path.
@@ -251,6 +246,13 @@ t_systemd() {
 	cp "$SPOOLD" "$R/spoold"
 	conf "$R"
 	UNIT=spoold-init-${R##*.}.service
+	# Undone by the cleanup, or by the next run after a SIGKILL (tap_dir).
+	cat >>"$W/.undo" <<UNDO
+systemctl stop "$UNIT"
+rm -f "/run/systemd/system/$UNIT"
+systemctl daemon-reload
+rm -rf "$R"
+UNDO
 	unit_for "$R/spoold" "$R/spoold.conf" "$R/data" \
 	    >"/run/systemd/system/$UNIT"
 	systemctl daemon-reload
@@ -538,7 +540,8 @@ print(s.getsockname()[1])')
 	        grep -q "posted: $WANT" "$d/data/log/$id.log"' \
 	    'cat "$d/err" "$d/data/log/$id.log" 2>&1'
 	kill -TERM "$spid"
-	exited "$spid" 60
+	check "notify as spoold's on_done hook: spoold exits 0 on SIGTERM" \
+	    "exit $rc" stopped "$spid" 60
 }
 
 # (d) The scripts pass sh -n and shellcheck.
@@ -603,7 +606,8 @@ t_runit() {
 	        sv status "$d/sv" | grep "^down:" | grep -vq "want up"' \
 	    'sv status "$d/sv"; tail -n 3 "$d/log/current"'
 	sv exit "$d/sv" >/dev/null
-	exited "$rpid" 30
+	check "runit: sv exit ends runsv" "runsv still runs after 30 s" \
+	    exited "$rpid" 30
 }
 
 # (d) The s6 service folder under s6-svscan.
@@ -634,13 +638,13 @@ t_s6() {
 	        [ "$(s6-svstat -o wantedup "$d/scan/spoold")" = false ]' \
 	    's6-svstat "$d/scan/spoold"; tail -n 3 "$d/log/current"'
 	s6-svscanctl -t "$d/scan"
-	exited "$spid" 30
+	check "s6: s6-svscanctl -t ends s6-svscan" \
+	    "s6-svscan still runs after 30 s" exited "$spid" 30
 }
 
 if ! command -v python3 >/dev/null 2>&1; then
-	echo "ok - init # SKIP python3 is not installed"
-	echo "1 passed, 0 failed"
-	exit 0
+	skip init "python3 is not installed"
+	finish
 fi
 t_notify_path
 t_notify_abstract

@@ -20,20 +20,17 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SPOOLD=${SPOOLD:-$TOP/build/spoold}
 STAGES=$TOP/tests/stages
 ME=$(id -un)
-W=$(mktemp -d /tmp/spoold-page.XXXXXX)
-chmod 755 "$W"
-D=$W/data
 PID=
 # shellcheck source=/dev/null
 . "$TOP/tests/blackbox/tap.sh"
+tap_dir page
+D=$W/data
 
 cleanup() {
-	[ -n "$PID" ] && kill -CONT "$PID" 2>/dev/null
-	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-	rm -rf "$W"
+	reap "$W" "$PID"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT TERM
 
 if ! command -v python3 >/dev/null 2>&1; then
 	notok "python3" "not installed (make deps)"

@@ -11,8 +11,9 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SPOOLD=${SPOOLD:-$TOP/build/spoold}
 SPOOLCTL=${SPOOLCTL:-$TOP/build/spoolctl}
-W=$(mktemp -d /tmp/spoold-pipeline.XXXXXX)
-chmod 755 "$W"
+# shellcheck source=/dev/null
+. "$TOP/tests/blackbox/tap.sh"
+tap_dir pipeline
 D=$W/data
 # As root, the production configuration: the stages run as nobody, who
 # reaches the spool through its group and publishes in a folder its own.
@@ -27,15 +28,12 @@ else
 	GROUP=""
 fi
 PID=
-# shellcheck source=/dev/null
-. "$TOP/tests/blackbox/tap.sh"
 
 cleanup() {
-	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-	rm -rf "$W"
+	reap "$W" "$PID"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT TERM
 
 
 for tool in bsdtar img2pdf ocrmypdf pdftotext python3; do

@@ -20,19 +20,24 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd -P)
 PATTERNS="$*"
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: slurm needs root"
+
+# skip_all WHY: the suite cannot run: each of its tests is skipped.
+skip_all() {
+	_n=0
+	for _t in $(sed -n 's/^run //p' "$0"); do
+		echo "ok - $_t # SKIP $1"
+		_n=$((_n + 1))
+	done
+	echo "0 passed, 0 failed, $_n skipped"
 	exit 0
-fi
+}
+[ "$(id -u)" -eq 0 ] || skip_all "slurm needs root"
 # shellcheck source=tests/blackbox/lib.sh
 . "$HERE/lib.sh"
 
 RECIPES=${SLURM_RECIPES:-$HERE/../../../shared/recipes}
-if [ ! -f "$RECIPES/start-slurm.sh" ]; then
-	echo "SKIP: slurm needs the recipe $RECIPES/start-slurm.sh" \
-	    "(set SLURM_RECIPES)"
-	exit 0
-fi
+[ -f "$RECIPES/start-slurm.sh" ] || skip_all \
+    "slurm needs the recipe $RECIPES/start-slurm.sh (set SLURM_RECIPES)"
 CRASH=${SPOOLD_CRASH:-${SPOOLD%/*}/crash/spoold}
 NJOBS=${SLURM_JOBS:-40}
 
@@ -44,11 +49,19 @@ fi
 if ! sh "$HERE/slurm-up.sh" "$RECIPES" "$RUNDIR/slurm.log"; then
 	cat "$RUNDIR/slurm.log" >&2
 	echo "slurm.sh: the cluster does not run jobs" >&2
-	echo "0 passed, 1 failed"
+	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
+# Stopped at the end, on an interrupt, or by the next run after a SIGKILL
+# (lib.sh's sweep runs RUNDIR/undo).
 stop_cluster() {
 	[ -z "$STARTED" ] || bash "$RECIPES/stop-slurm.sh" >/dev/null 2>&1
+	rm -f "$RUNDIR/undo"
+}
+[ -z "$STARTED" ] ||
+    echo "bash '$RECIPES/stop-slurm.sh' >/dev/null 2>&1" >"$RUNDIR/undo"
+on_interrupt() {
+	stop_cluster
 }
 
 # pipeline: stage a runs here and passes its jobs to stage b, on Slurm,
