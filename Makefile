@@ -29,7 +29,7 @@ SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
 DEPS_PKG := libconfuse:libconfuse-dev libbsd:libbsd-dev cmocka:libcmocka-dev \
             jansson:libjansson-dev libmd:libmd-dev
 DEPS_CMD := pkg-config:pkg-config mandoc:mandoc python3:python3 tmux:tmux \
-            valgrind:valgrind setpriv:util-linux curl:curl \
+            valgrind:valgrind setpriv:util-linux curl:curl faketime:faketime \
             shellcheck:shellcheck runsv:runit s6-svscan:s6 chromium:chromium \
             tesseract:tesseract-ocr
 # What the shipped pipeline (conf/spoold.conf, stages/) runs.
@@ -58,8 +58,9 @@ INSTALL_SED := -e 's|"\.\./stages/|"$(LIBEXECDIR)/|' \
     -e 's|/usr/local/etc/spoold.conf|$(SYSCONFDIR)/spoold.conf|g' \
     -e 's|/var/spool/spoold|$(SPOOLDIR)|g'
 
-.PHONY: all deps deps-pipeline sample run check check-unit check-conf \
-        check-blackbox check-man bench torture \
+.PHONY: all deps deps-pipeline sample run check check-all check-unit \
+        check-conf check-man check-lane-fast1 check-lane-fast2 \
+        check-lane-all1 check-lane-all2 bb-crash bench torture \
         install uninstall clean
 
 all: $(B)/spoold $(B)/spoolctl
@@ -129,43 +130,70 @@ run: deps deps-pipeline
 	$(MAKE) all
 	exec ./$(B)/spoold -c conf/spoold.conf
 
-check: deps deps-pipeline
-	$(MAKE) WERROR=-Werror all $(B)/san/spoold $(B)/san/spoolctl \
+# The fast suite, for every change (a few minutes): one build with ASan
+# and UBSan of the daemon and the CLI, its unit tests, the config corpus
+# and the core black-box suites, in two lanes at once.
+check: deps
+	$(MAKE) -j2 WERROR=-Werror $(B)/san/spoold $(B)/san/spoolctl \
+	    $(UNITS:%=$(B)/san/%)
+	$(MAKE) check-man
+	$(MAKE) -j2 --output-sync=target check-lane-fast1 check-lane-fast2
+
+check-lane-fast1:
+	$(MAKE) check-unit UNIT_BUILDS=$(B)/san
+	$(MAKE) bb-san-run bb-san-events
+check-lane-fast2:
+	$(MAKE) check-conf CONF_SPOOLD=$(B)/san/spoold
+	$(MAKE) bb-san-spoolctl bb-san-children bb-san-trust
+
+# Everything: both builds and the crash build, the unit tests of both, the
+# core suites with each, hostile, page, crash points and valgrind in two
+# lanes at once; then, one at a time, what shares a machine-wide resource
+# or most of its CPUs: Slurm, the OCR pipeline, the book, the service
+# managers, and the fuzzers' reproducers.
+check-all: deps deps-pipeline
+	$(MAKE) -j2 WERROR=-Werror all $(B)/san/spoold $(B)/san/spoolctl \
 	    $(B)/crash/spoold $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%)
-	$(MAKE) check-man check-unit check-conf check-blackbox
+	$(MAKE) check-man check-unit check-conf
+	$(MAKE) -j2 --output-sync=target check-lane-all1 check-lane-all2
+	$(MAKE) bb-slurm bb-pipeline bb-book bb-init fuzz-replay
+
+CORE_BB := run spoolctl events children trust
+check-lane-all1 check-lane-all2: export LONG := 1
+check-lane-all1:
+	$(MAKE) $(CORE_BB:%=bb-%) bb-hostile bb-page bb-crash
+check-lane-all2:
+	$(MAKE) $(CORE_BB:%=bb-san-%) bb-san-hostile bb-valgrind-run
 
 # Every broken config of tests/conf/ gets its exact message and exit 78.
+CONF_SPOOLD := $(B)/spoold
 check-conf:
-	SPOOLD=$(CURDIR)/$(B)/spoold sh tests/conf/run.sh
+	SPOOLD=$(CURDIR)/$(CONF_SPOOLD) sh tests/conf/run.sh
 
+UNIT_BUILDS := $(B) $(B)/san
 check-unit:
-	@fail=0; for t in $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%); do \
+	@fail=0; for t in $(foreach b,$(UNIT_BUILDS),$(UNITS:%=$(b)/%)); do \
 	    echo "== $$t"; ./$$t || fail=1; done; exit $$fail
 
-# The black-box suites run the programs as built, then built with ASan and
-# UBSan watching the daemon and the CLI; crash.sh aborts the crash build at
-# each crash point; book.sh runs a 50-page comic through the pipeline and
-# init.sh the service files and make install, once; run.sh runs once more
-# with spoold under valgrind. trust.sh plays a hostile stage child and
-# group member (root only). slurm.sh (root only) goes before hostile.sh,
-# which sets the system clock.
-BLACKBOX := run spoolctl events pipeline page slurm hostile children trust
-check-blackbox:
-	@set -e; for b in $(B) $(B)/san; do \
-	    for t in $(BLACKBOX); do \
-	        echo "== tests/blackbox/$$t.sh with $$b/spoold"; \
-	        SPOOLD=$(CURDIR)/$$b/spoold SPOOLCTL=$(CURDIR)/$$b/spoolctl \
-	            sh tests/blackbox/$$t.sh; \
-	    done; done
+# One black-box suite: bb-NAME with the plain build, bb-san-NAME with ASan
+# and UBSan watching the daemon and the CLI, bb-valgrind-run under
+# valgrind's memcheck; bb-crash aborts the crash build at each crash point.
+bb-%:
+	@echo "== tests/blackbox/$*.sh with $(B)/spoold"
+	@SPOOLD=$(CURDIR)/$(B)/spoold SPOOLCTL=$(CURDIR)/$(B)/spoolctl \
+	    sh tests/blackbox/$*.sh
+bb-san-%:
+	@echo "== tests/blackbox/$*.sh with $(B)/san/spoold"
+	@SPOOLD=$(CURDIR)/$(B)/san/spoold SPOOLCTL=$(CURDIR)/$(B)/san/spoolctl \
+	    sh tests/blackbox/$*.sh
+bb-valgrind-%:
+	@echo "== tests/blackbox/$*.sh with $(B)/spoold under valgrind"
+	@VALGRIND=1 SPOOLD=$(CURDIR)/$(B)/spoold SPOOLCTL=$(CURDIR)/$(B)/spoolctl \
+	    sh tests/blackbox/$*.sh
+bb-crash:
 	@echo "== tests/blackbox/crash.sh with $(B)/crash/spoold"
-	SPOOLD=$(CURDIR)/$(B)/spoold SPOOLD_CRASH=$(CURDIR)/$(B)/crash/spoold \
+	@SPOOLD=$(CURDIR)/$(B)/spoold SPOOLD_CRASH=$(CURDIR)/$(B)/crash/spoold \
 	    sh tests/blackbox/crash.sh
-	@set -e; for t in book init; do \
-	    echo "== tests/blackbox/$$t.sh with $(B)/spoold"; \
-	    SPOOLD=$(CURDIR)/$(B)/spoold SPOOLCTL=$(CURDIR)/$(B)/spoolctl \
-	        sh tests/blackbox/$$t.sh; done
-	@echo "== tests/blackbox/run.sh with $(B)/spoold under valgrind"
-	VALGRIND=1 SPOOLD=$(CURDIR)/$(B)/spoold sh tests/blackbox/run.sh
 
 # The long runs: 10,000 jobs while spoold is killed 50 times.
 torture: deps all

@@ -14,6 +14,10 @@
 # libFuzzer options, e.g. FUZZ_OPTS=-seed=1. To replay an input:
 #	build/fuzz/fuzz_conf FILE...
 
+#	make fuzz-replay            replays the seeds and the inputs of
+#	                            tests/fuzz/crashes/ once each, with cc,
+#	                            ASan and UBSan, without libFuzzer
+#
 # Kept so that where this file is included does not change make's default
 # goal.
 FUZZ_GOAL := $(.DEFAULT_GOAL)
@@ -28,8 +32,8 @@ FUZZERS     := conf name status
 # config of a few hundred lines, a file name (ID_MAX is 251 bytes), a
 # status record with strings escaped as \uXXXX.
 FUZZ_MODS_conf   := conf log
-FUZZ_MODS_name   := spool status log
-FUZZ_MODS_status := status spool log
+FUZZ_MODS_name   := spool status events dedupe log
+FUZZ_MODS_status := status spool events dedupe log
 FUZZ_LEN_conf    := 8192
 FUZZ_LEN_name    := 512
 FUZZ_LEN_status  := 4096
@@ -37,7 +41,7 @@ FUZZ_SAN := $(SANITIZE) -fsanitize=fuzzer-no-link
 # The libraries the modules need, as the deps target names them.
 FUZZ_DEPS_PKG := $(filter $(PKGS:%=%:%),$(DEPS_PKG))
 
-.PHONY: fuzz fuzz-build fuzz-deps $(FUZZERS:%=fuzz-%)
+.PHONY: fuzz fuzz-build fuzz-deps fuzz-replay $(FUZZERS:%=fuzz-%)
 
 fuzz: $(FUZZERS:%=fuzz-%)
 
@@ -116,5 +120,28 @@ $(FUZZERS:%=fuzz-%): fuzz-%: fuzz-build
 	        head -n 1)" >&2; \
 	    exit 1; \
 	fi
+
+# The replays: each target linked with tests/fuzz/replay.c and the modules
+# of the sanitized build, run on each seed and each input of crashes/ in a
+# process of its own; the closing line counts them.
+$(foreach f,$(FUZZERS),$(eval \
+    $(B)/san/replay_$(f): $(FUZZ_MODS_$(f):%=$(B)/san/%.o)))
+$(B)/san/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c supervisor/spoold.h
+	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ \
+	    $(filter %.c %.o,$^) $(LDLIBS)
+
+fuzz-replay: $(FUZZERS:%=$(B)/san/replay_%)
+	@echo "== the fuzzers' seeds and reproducers, replayed"
+	@pass=0; fail=0; for f in $(FUZZERS); do \
+	    for i in tests/fuzz/seeds/$$f/* tests/fuzz/crashes/$$f/*; do \
+	        [ -f "$$i" ] || continue; \
+	        if ./$(B)/san/replay_$$f "$$i" >$(B)/san/replay.out 2>&1; then \
+	            pass=$$((pass + 1)); \
+	        else \
+	            fail=$$((fail + 1)); echo "not ok - $$i"; \
+	            sed 's/^/#   /' $(B)/san/replay.out | tail -n 20; \
+	        fi; \
+	    done; done; \
+	echo "$$pass passed, $$fail failed, 0 skipped"; [ $$fail -eq 0 ]
 
 .DEFAULT_GOAL := $(FUZZ_GOAL)
