@@ -75,12 +75,6 @@ await() {
 	fi
 }
 
-# stopped PID SECONDS: PID, a child of this shell, ends within SECONDS
-# with exit status 0.
-stopped() {
-	exited "$1" "$2" && [ "$rc" -eq 0 ]
-}
-
 # exited PID SECONDS: waits for PID, a child of this shell, to end; its
 # exit status in $rc (255 when it did not end in time).
 exited() {
@@ -173,7 +167,8 @@ stopped() {
 	await "${3}SIG$2: STOPPING=1" 20 \
 	    'tail -n +"$((mark + 1))" "$f/out" | grep -qx STOPPING=1' \
 	    'tail -n +"$((mark + 1))" "$f/out"'
-	check "${3}SIG$2: spoold exits 0" "exit $rc" stopped "$spid" 60
+	exited "$spid" 60
+	check "${3}SIG$2: spoold exits 0" "exit $rc" [ "$rc" -eq 0 ]
 }
 
 # (a) sd_notify to a socket named by a path.
@@ -540,8 +535,9 @@ print(s.getsockname()[1])')
 	        grep -q "posted: $WANT" "$d/data/log/$id.log"' \
 	    'cat "$d/err" "$d/data/log/$id.log" 2>&1'
 	kill -TERM "$spid"
+	exited "$spid" 60
 	check "notify as spoold's on_done hook: spoold exits 0 on SIGTERM" \
-	    "exit $rc" stopped "$spid" 60
+	    "exit $rc" [ "$rc" -eq 0 ]
 }
 
 # (d) The scripts pass sh -n and shellcheck.
