@@ -179,11 +179,15 @@ sweep() {
 		    continue
 		[ ! -f "$_r/undo" ] || sh "$_r/undo"
 		while read -r _t; do
-			# Its spoolds, whatever their build: by their config.
-			[ ! -f "$_t/.pids" ] || while read -r _q; do
-				tr '\0' ' ' <"/proc/$_q/cmdline" 2>/dev/null |
-				    grep -qF "$_t/" && kill -9 "$_q" 2>/dev/null
-			done <"$_t/.pids"
+			# Its test, which may still run, and its spoolds,
+			# whatever their build: all that runs in its folder.
+			for _c in /proc/[0-9]*/cwd; do
+				case $(readlink "$_c" 2>/dev/null) in
+				"$_t" | "$_t/"* | "$_t (deleted)")
+					_q=${_c#/proc/}
+					kill -9 "${_q%/cwd}" 2>/dev/null ;;
+				esac
+			done
 			reap_test "$_t"
 			end_test "$_t"
 			rm -rf "$_t"
