@@ -4,8 +4,9 @@
 # prints a table and writes build/bench.json (and build/bench.txt):
 #
 #   throughput  N trivial jobs (/bin/true %f) through one stage of 2 slots,
-#               queued before start and renamed in while running, and as
-#               root queued with the stage run as nobody; against
+#               renamed in while running, and queued before start (three
+#               runs each, A B B A A B, with the stage run as spoold's user
+#               and, as root, as nobody: the median of each); against
 #               xargs -P2, GNU parallel -j2, task-spooler (tsp -S 2), and the
 #               bare forkloop/spawnloop with 2 slots
 #   chain       N jobs through two stages (2N runs) against xargs -P2
@@ -387,7 +388,7 @@ tp_spoold() {
 		    "$_tp_rr runs/s = $RATE jobs/s ($_tp_s s)" \
 		    "\"seconds\": $_tp_s, \"jobs\": $N, \"runs\": $_tp_runs, \"jobs_per_s\": $RATE" "$_tp_ref"
 		RATE=$_tp_rr
-	else
+	elif [ -z "${TP_NOREC:-}" ]; then
 		rec "$_tp_sec" "$_tp_tool" "$RATE" "jobs/s" "$RATE jobs/s ($_tp_s s)" \
 		    "\"seconds\": $_tp_s, \"jobs\": $N" "$_tp_ref"
 	fi
@@ -435,6 +436,48 @@ tsp_server() {	# DIR: a task-spooler server with 2 slots, its socket in DIR
 	TS_SOCKET=$1/ts.sock TMPDIR=$1 tsp -S 2 >/dev/null 2>&1
 }
 
+# median A B C: the middle one of three numbers.
+median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+
+# tp_users: jobs queued before start, the stage run as spoold's own user
+# (A) and, as root, as AS_USER (B): three runs of each, in the order A B
+# B A A B, so that the two rows see the same machine and a drift of its
+# speed during the runs favours neither; each row is the median of its
+# three.
+tp_same() {
+	TP_NOREC=1 tp_spoold $S "$_tu_same" queued 1 0 && _tu_a="$_tu_a $RATE"
+}
+tp_other() {
+	can_as_user || return 0
+	TP_NOREC=1 as_user tp_spoold $S "$_tu_other" queued 1 0 &&
+	    _tu_b="$_tu_b $RATE"
+}
+tp_users() {
+	_tu_same="spoold, 1 stage, queued before start"
+	_tu_other="$_tu_same, stage user $AS_USER"
+	_tu_a="" _tu_b=""
+	tp_same
+	tp_other
+	tp_other
+	tp_same
+	tp_same
+	tp_other
+	# shellcheck disable=SC2086
+	set -- $_tu_a
+	[ $# -eq 3 ] && rec $S "$_tu_same" "$(median "$@")" jobs/s \
+	    "$(median "$@") jobs/s (median of$_tu_a)" "\"runs\": [$1, $2, $3]" \
+	    "$REF"
+	# shellcheck disable=SC2086
+	set -- $_tu_b
+	if [ $# -eq 3 ]; then
+		rec $S "$_tu_other" "$(median "$@")" jobs/s \
+		    "$(median "$@") jobs/s (median of$_tu_b)" \
+		    "\"runs\": [$1, $2, $3]" "$REF"
+	else
+		skip $S "$_tu_other" "needs root and user $AS_USER"
+	fi
+}
+
 throughput() {
 	S=throughput
 	section $S "throughput: $N jobs of /bin/true, 2 slots" \
@@ -442,14 +485,7 @@ throughput() {
 	REF="spoold, 1 stage, renamed in while running"
 	tp_spoold $S "$REF" renamed 1 0
 	TP_SYNC=$RATE
-	tp_spoold $S "spoold, 1 stage, queued before start" queued 1 0 "$REF"
-	if can_as_user; then
-		as_user tp_spoold $S "spoold, 1 stage, queued before start, stage user $AS_USER" \
-		    queued 1 0 "$REF"
-	else
-		skip $S "spoold, 1 stage, queued before start, stage user $AS_USER" \
-		    "needs root and user $AS_USER"
-	fi
+	tp_users
 	_th_a=$WORK/args
 	awk -v n="$N" -v d="$WORK/jobs" \
 	    'BEGIN { for (i = 1; i <= n; i++) printf "%s/j%07d\n", d, i }' >"$_th_a"
