@@ -153,14 +153,13 @@ EOF
 		sleep 0.1
 	done
 	ended=$(date +%s%N)
+	# Other suites may run stages as nobody at the same time: the bound
+	# is checked on the job's own processes, the user's total is told.
 	diag "rlimit_nproc 20: at most $most processes of nobody" \
 	    "($base before the job), $mine of them the job's," \
 	    "in $polls samples"
 	check '[ "$mine" -le 20 ]' \
 	    "the job had $mine processes of nobody at once, over rlimit_nproc 20"
-	check '[ "$most" -le $((20 + base + 2)) ]' \
-	    "nobody had $most processes at once ($base before the job)," \
-	    "over rlimit_nproc 20"
 	check '[ "$mine" -ge 2 ]' \
 	    "the samples saw at most $mine process of the job; it did not run"
 	check 'grep -q "^fork-bomb: the loop ended with status [1-9]" \
