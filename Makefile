@@ -43,6 +43,9 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
 CORE := conf log status events dedupe spool child queue metrics page
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/cgroup.o $(B)/hook.o $(B)/notify.o \
                $(B)/slurm.o $(B)/loop.o $(B)/main.o
+# spoolctl: main and its verbs, over the modules it shares with spoold.
+CTL := spoolctl ctl_spool
+CTL_OBJS := $(CTL:%=$(B)/%.o)
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MAN1 := $(wildcard supervisor/*.1)
 MAN5 := supervisor/spoold.conf.5
@@ -92,10 +95,12 @@ $(B)/san/%.o: supervisor/%.c supervisor/spoold.h | $(B)/san
 $(B)/spoold: $(DAEMON_OBJS)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/spoolctl: $(CORE:%=$(B)/%.o) $(B)/spoolctl.o
+$(CTL_OBJS) $(CTL_OBJS:$(B)/%=$(B)/san/%): supervisor/spoolctl.h
+
+$(B)/spoolctl: $(CORE:%=$(B)/%.o) $(CTL_OBJS)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/san/spoolctl: $(CORE:%=$(B)/san/%.o) $(B)/san/spoolctl.o
+$(B)/san/spoolctl: $(CORE:%=$(B)/san/%.o) $(CTL_OBJS:$(B)/%=$(B)/san/%)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/san/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/san/%)

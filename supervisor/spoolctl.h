@@ -1,0 +1,50 @@
+/*
+ * spoolctl.h: what the files of spoolctl share, and only they: the
+ * context of a run, a job as ls sees it, and what each file offers the
+ * others. spoold.h declares what spoolctl shares with spoold. The files
+ * call one way: spoolctl.c (main) calls the verbs, and the verbs call
+ * ctl_spool.c, which calls no verb.
+ */
+#ifndef SPOOLCTL_H
+#define SPOOLCTL_H
+
+struct ctl {
+	struct conf *conf; /* NULL with -d */
+	char *spooldir;
+	struct spool sp;
+	char **stages;
+	size_t nstages;
+	struct sdirs *sd;
+	long grace; /* kill_grace + tick: how long a cancel may take */
+	size_t *at_stage; /* where the ids of a verb are */
+	int *at_dir;
+};
+
+/* A job as ls sees it. */
+struct entry {
+	size_t stage;
+	int dir;
+	enum jstate state;
+	char *id;
+	struct timespec mtime;
+	struct status st;
+	int has_status;
+};
+
+extern struct ctl C;
+
+/* ctl_spool.c */
+void usage(void) __attribute__((noreturn));
+void die(int code, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+long duration_arg(const char *opt, const char *s);
+size_t stage_arg(const char *name);
+void ctl_stages(void);
+void ctl_open(int create);
+void ctl_writable(size_t stage, int dir);
+int ctl_find(const char *id, size_t *stage, int *dir);
+void ctl_find_all(int argc, char **argv, size_t *stage, int *dir);
+void ctl_status(const char *id, size_t stage, struct status *st);
+int spoold_running(void);
+
+#endif
