@@ -47,4 +47,7 @@ void ctl_find_all(int argc, char **argv, size_t *stage, int *dir);
 void ctl_status(const char *id, size_t stage, struct status *st);
 int spoold_running(void);
 
+/* ctl_submit.c */
+int ctl_submit(int argc, char **argv);
+
 #endif
