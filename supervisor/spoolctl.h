@@ -2,11 +2,13 @@
  * spoolctl.h: what the files of spoolctl share, and only they: the
  * context of a run, a job as ls sees it, and what each file offers the
  * others. spoold.h declares what spoolctl shares with spoold. The files
- * call one way: spoolctl.c (main) calls the verbs, and the verbs call
- * ctl_spool.c, which calls no verb.
+ * call one way: spoolctl.c (main) calls the verbs; the verbs call
+ * ctl_list.c's list of jobs and ctl_spool.c; ctl_spool.c calls no verb.
  */
 #ifndef SPOOLCTL_H
 #define SPOOLCTL_H
+
+#include <jansson.h>
 
 struct ctl {
 	struct conf *conf; /* NULL with -d */
@@ -46,6 +48,20 @@ int ctl_find(const char *id, size_t *stage, int *dir);
 void ctl_find_all(int argc, char **argv, size_t *stage, int *dir);
 void ctl_status(const char *id, size_t stage, struct status *st);
 int spoold_running(void);
+
+/* ctl_list.c: the jobs in the scheduler's order, and how one is shown. */
+extern struct entry *ents;
+extern size_t nents;
+void ls_collect(long stage, int state);
+void ctl_shown(const char *id, char *buf, size_t len);
+void ctl_fmt_age(time_t secs, char *buf, size_t len);
+char *ctl_progress_of(const struct entry *e, char *buf, size_t len);
+json_t *ctl_metrics_read(void);
+long long ctl_jint(json_t *o, const char *k);
+int ctl_ls(int argc, char **argv);
+int ctl_show(int argc, char **argv);
+int ctl_log(int argc, char **argv);
+int ctl_stats(int argc, char **argv);
 
 /* ctl_submit.c */
 int ctl_submit(int argc, char **argv);

@@ -1,0 +1,457 @@
+/*
+ * ctl_list.c: the verbs that read the spool and change nothing: ls, show,
+ * log and stats. It keeps the list of jobs as ls sees them, in the
+ * scheduler's order (stage, then running, ready by priority, deferred,
+ * done, error, each oldest first), which retry --all, purge and watch
+ * walk too, and the ways a job is shown: its name with unprintable bytes
+ * escaped, its age, its progress. stats and watch read the counters
+ * spoold leaves in index/metrics.json.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "spoold.h"
+#include "spoolctl.h"
+
+/* The name as shown: bytes that are not printable as octal escapes. */
+void
+ctl_shown(const char *id, char *buf, size_t len)
+{
+	size_t i, j = 0;
+	const char *why;
+	int ok = spool_name_check(id, &why) == 0;
+
+	for (i = 0; id[i] != '\0' && j + 5 < len; i++) {
+		unsigned char c = id[i];
+		if (c < 0x20 || c == 0x7f || (!ok && c >= 0x80))
+			j += snprintf(buf + j, len - j, "\\%03o", c);
+		else
+			buf[j++] = c;
+	}
+	buf[j] = '\0';
+}
+
+void
+ctl_fmt_age(time_t secs, char *buf, size_t len)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 120)
+		snprintf(buf, len, "%llds", (long long)secs);
+	else if (secs < 7200)
+		snprintf(buf, len, "%lldm", (long long)secs / 60);
+	else if (secs < 172800)
+		snprintf(buf, len, "%lldh", (long long)secs / 3600);
+	else
+		snprintf(buf, len, "%lldd", (long long)secs / 86400);
+}
+
+struct entry *ents;
+size_t nents;
+static size_t capents;
+static size_t ls_stage;
+static int ls_dir;
+
+static int
+ls_one(void *arg, const char *id, int type)
+{
+	struct entry *e;
+	struct stat sb;
+
+	(void)arg;
+	(void)type;
+	if (fstatat(C.sd[ls_stage].fd[ls_dir], id, &sb,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	if (nents == capents) {
+		capents = capents ? capents * 2 : 256;
+		if ((ents = reallocarray(ents, capents, sizeof(*ents))) == NULL)
+			fatal("reallocarray");
+	}
+	e = &ents[nents++];
+	memset(e, 0, sizeof(*e));
+	e->stage = ls_stage;
+	e->dir = ls_dir;
+	if ((e->id = strdup(id)) == NULL)
+		fatal("strdup");
+	e->mtime = sb.st_mtim;
+	switch (ls_dir) {
+	case DIR_QUEUE:
+		e->state = sb.st_mtime > time(NULL) ? JS_DEFERRED : JS_QUEUED;
+		break;
+	case DIR_RUNNING: e->state = JS_RUNNING; break;
+	case DIR_DONE: e->state = JS_DONE; break;
+	default: e->state = JS_ERROR; break;
+	}
+	e->has_status = spool_status_read(&C.sp, id, &e->st) != -1;
+	if (!e->has_status) {
+		status_init(&e->st, C.stages[ls_stage]);
+		e->st.priority = spool_priority(id);
+	}
+	return 0;
+}
+
+static int
+state_rank(enum jstate s)
+{
+	static const int rank[] = {[JS_RUNNING] = 0, [JS_QUEUED] = 1,
+		[JS_DEFERRED] = 2, [JS_DONE] = 3, [JS_ERROR] = 4};
+	return rank[s];
+}
+
+/* The scheduler's order: stage, then running, ready, deferred, ... */
+static int
+entry_cmp(const void *va, const void *vb)
+{
+	const struct entry *a = va, *b = vb;
+	int pa = spool_priority(a->id), pb = spool_priority(b->id);
+
+	if (a->stage != b->stage)
+		return a->stage < b->stage ? -1 : 1;
+	if (a->state != b->state)
+		return state_rank(a->state) - state_rank(b->state);
+	if (a->state == JS_QUEUED && pa != pb)
+		return pb - pa;
+	if (a->mtime.tv_sec != b->mtime.tv_sec)
+		return a->mtime.tv_sec < b->mtime.tv_sec ? -1 : 1;
+	if (a->mtime.tv_nsec != b->mtime.tv_nsec)
+		return a->mtime.tv_nsec < b->mtime.tv_nsec ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
+void
+ls_collect(long stage, int state)
+{
+	size_t i;
+	int d;
+
+	for (i = 0; i < C.nstages; i++) {
+		if (stage >= 0 && (size_t)stage != i)
+			continue;
+		for (d = 0; d < NDIRS; d++) {
+			ls_stage = i;
+			ls_dir = d;
+			spool_scan(C.sd[i].fd[d], ls_one, NULL);
+		}
+	}
+	if (state >= 0) {
+		size_t j = 0;
+		for (i = 0; i < nents; i++)
+			if ((int)ents[i].state == state)
+				ents[j++] = ents[i];
+			else
+				free(ents[i].id);
+		nents = j;
+	}
+	qsort(ents, nents, sizeof(*ents), entry_cmp);
+}
+
+char *
+ctl_progress_of(const struct entry *e, char *buf, size_t len)
+{
+	strlcpy(buf, e->st.progress, len);
+	if (e->state == JS_RUNNING)
+		spool_progress(&C.sp, e->id, buf, len);
+	return buf;
+}
+
+static json_t *
+entry_json(const struct entry *e, time_t now)
+{
+	char name[4 * NAME_MAX + 1], prog[PROGRESS_MAX];
+
+	ctl_shown(e->id, name, sizeof(name));
+	ctl_progress_of(e, prog, sizeof(prog));
+	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s?, s:s?}",
+	    "id", name, "stage", C.stages[e->stage],
+	    "state", status_state_name(e->state), "attempt", e->st.attempt,
+	    "age_s", (json_int_t)(now - (e->st.submitted ? e->st.submitted :
+	    e->mtime.tv_sec)), "priority", spool_priority(e->id),
+	    "key", e->st.key[0] ? e->st.key : NULL,
+	    "progress", prog[0] ? prog : NULL);
+}
+
+int
+ctl_ls(int argc, char **argv)
+{
+	static struct option opts[] = {
+		{"stage", required_argument, NULL, 's'},
+		{"state", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *stage = NULL;
+	char name[4 * NAME_MAX + 1], age[32], prog[PROGRESS_MAX];
+	int ch, json = 0, state = -1;
+	time_t now = time(NULL);
+	json_t *a;
+	size_t i;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': stage = optarg; break;
+		case 't':
+			if ((state = status_state_parse(optarg)) == -1)
+				die(EX_USAGE, "--state: \"%s\" is not one of "
+				    "queued, deferred, running, done, error",
+				    optarg);
+			break;
+		case 'j': json = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	ctl_open(0);
+	ls_collect(stage != NULL ? (long)stage_arg(stage) : -1, state);
+	if (json) {
+		a = json_array();
+		for (i = 0; i < nents; i++)
+			json_array_append_new(a, entry_json(&ents[i], now));
+		json_dumpf(a, stdout, JSON_INDENT(1));
+		putchar('\n');
+		json_decref(a);
+		return EX_OK;
+	}
+	printf("%-40s %-10s %-8s %7s %5s %-12s %s\n", "ID", "STAGE", "STATE",
+	    "ATTEMPT", "AGE", "KEY", "PROGRESS");
+	for (i = 0; i < nents; i++) {
+		const struct entry *e = &ents[i];
+		ctl_shown(e->id, name, sizeof(name));
+		ctl_fmt_age(now - (e->st.submitted ? e->st.submitted :
+		    e->mtime.tv_sec), age, sizeof(age));
+		printf("%-40s %-10s %-8s %7d %5s %-12s %s\n", name,
+		    C.stages[e->stage], status_state_name(e->state),
+		    e->st.attempt, age, e->st.key[0] ? e->st.key : "-",
+		    ctl_progress_of(e, prog, sizeof(prog)));
+	}
+	return EX_OK;
+}
+
+/* The last n lines of a job's log, or NULL. */
+static char *
+log_tail(const char *id, int n)
+{
+	char name[NAME_MAX + 1], *text, *p;
+	struct stat sb;
+	off_t from;
+	int fd;
+
+	spool_path(name, sizeof(name), "%s.log", id);
+	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if (fstat(fd, &sb) == -1) {
+		close(fd);
+		return NULL;
+	}
+	from = sb.st_size > 65536 ? sb.st_size - 65536 : 0;
+	close(fd);
+	spool_path(name, sizeof(name), "%s.log", id);
+	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	lseek(fd, from, SEEK_SET);
+	if ((text = calloc(1, 65537)) == NULL)
+		fatal("calloc");
+	if (read(fd, text, 65536) < 0)
+		text[0] = '\0';
+	close(fd);
+	p = text + strlen(text);
+	if (p > text && p[-1] == '\n')
+		p--;
+	while (p > text && n > 0)
+		if (*--p == '\n')
+			n--;
+	if (*p == '\n')
+		p++;
+	memmove(text, p, strlen(p) + 1);
+	return text;
+}
+
+int
+ctl_show(int argc, char **argv)
+{
+	static struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0}
+	};
+	char when[32], *tail, *rec;
+	struct status st;
+	size_t s;
+	int ch, d, json = 0;
+	json_t *o;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (ch == 'j')
+			json = 1;
+		else
+			usage();
+	if (argc - optind != 1)
+		usage();
+	ctl_open(0);
+	ctl_find_all(1, argv + optind, &s, &d);
+	ctl_status(argv[optind], s, &st);
+	if (d == DIR_RUNNING)
+		spool_progress(&C.sp, argv[optind], st.progress,
+		    sizeof(st.progress));
+	tail = log_tail(argv[optind], 10);
+	if (json) {
+		rec = status_encode(&st);
+		o = json_pack("{s:s, s:s, s:s, s:o, s:s?}", "id", argv[optind],
+		    "stage", C.stages[s], "folder", spool_dir_name(d),
+		    "status", json_loads(rec, 0, NULL), "log", tail);
+		json_dumpf(o, stdout, JSON_INDENT(1));
+		putchar('\n');
+		json_decref(o);
+		free(rec);
+		free(tail);
+		return EX_OK;
+	}
+	printf("id:        %s\nplace:     %s/%s\nattempt:   %d\n", argv[optind],
+	    C.stages[s], spool_dir_name(d), st.attempt);
+	if (st.exit >= 0)
+		printf("exit:      %d\n", st.exit);
+	if (st.signal > 0)
+		printf("signal:    %d (%s)\n", st.signal, strsignal(st.signal));
+	if (st.reason[0])
+		printf("reason:    %s\n", st.reason);
+	if (st.submitted) {
+		spool_isotime(when, sizeof(when), st.submitted);
+		printf("submitted: %s\n", when);
+	}
+	if (st.started) {
+		spool_isotime(when, sizeof(when), st.started);
+		printf("started:   %s\n", when);
+	}
+	if (st.finished) {
+		spool_isotime(when, sizeof(when), st.finished);
+		printf("finished:  %s\n", when);
+	}
+	printf("priority:  %d\n", st.priority);
+	if (st.key[0])
+		printf("key:       %s\n", st.key);
+	if (st.progress[0])
+		printf("progress:  %s\n", st.progress);
+	if (st.slurm > 0)
+		printf("slurm:     job %lld\n", st.slurm);
+	if (st.sha256[0])
+		printf("sha256:    %s%s\n", st.sha256, st.forced ?
+		    " (run as a duplicate: retry --force)" : "");
+	if (tail != NULL && tail[0] != '\0')
+		printf("log:\n%s\n", tail);
+	free(tail);
+	return EX_OK;
+}
+
+int
+ctl_log(int argc, char **argv)
+{
+	char name[NAME_MAX + 1];
+	size_t s;
+	int ch, d, fd, follow = 0;
+	ssize_t n;
+	char buf[8192];
+
+	while ((ch = getopt(argc, argv, "f")) != -1)
+		if (ch == 'f')
+			follow = 1;
+		else
+			usage();
+	if (argc - optind != 1)
+		usage();
+	ctl_open(0);
+	ctl_find_all(1, argv + optind, &s, &d);
+	spool_path(name, sizeof(name), "%s.log", argv[optind]);
+	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT && !follow)
+			return EX_OK;
+		if (errno != ENOENT)
+			die(EX_NOINPUT, "log/%s: %s", name, strerror(errno));
+	}
+	for (;;) {
+		if (fd == -1)
+			fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC);
+		while (fd != -1 && (n = read(fd, buf, sizeof(buf))) > 0)
+			if (fwrite(buf, 1, n, stdout) != (size_t)n)
+				return EX_IOERR;
+		fflush(stdout);
+		if (!follow || ctl_find(argv[optind], &s, &d) == -1 ||
+		    d != DIR_RUNNING)
+			break;
+		poll(NULL, 0, 200);
+	}
+	while (fd != -1 && (n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, n, stdout);
+	return EX_OK;
+}
+
+json_t *
+ctl_metrics_read(void)
+{
+	char *text;
+	json_t *o;
+
+	if ((text = spool_read(C.sp.indexfd, "metrics.json", 1 << 20)) == NULL)
+		return NULL;
+	o = json_loads(text, 0, NULL);
+	free(text);
+	return o;
+}
+
+long long
+ctl_jint(json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+int
+ctl_stats(int argc, char **argv)
+{
+	const char *name;
+	json_t *o, *v;
+	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
+
+	if (argc > 2 || (argc == 2 && !json))
+		usage();
+	ctl_open(0);
+	if ((o = ctl_metrics_read()) == NULL)
+		die(EX_NOINPUT, "%s/index/metrics.json: none yet (has spoold "
+		    "run on this spool?)", C.spooldir);
+	if (json) {
+		json_dumpf(o, stdout, JSON_INDENT(1));
+		putchar('\n');
+		json_decref(o);
+		return EX_OK;
+	}
+	printf("%-12s %5s %7s %8s %7s %8s %8s %8s %8s %8s %8s\n", "STAGE",
+	    "SLOTS", "QUEUED", "DEFERRED", "RUNNING", "DONE", "ERROR",
+	    "RETRIES", "TIMEOUTS", "RUNS", "AVG_MS");
+	json_object_foreach(json_object_get(o, "stages"), name, v)
+		printf("%-12s %5lld %7lld %8lld %7lld %8lld %8lld %8lld %8lld "
+		    "%8lld %8lld\n", name, ctl_jint(v, "slots"),
+		    ctl_jint(v, "queued"), ctl_jint(v, "deferred"),
+		    ctl_jint(v, "running"), ctl_jint(v, "done"),
+		    ctl_jint(v, "error"), ctl_jint(v, "retries"),
+		    ctl_jint(v, "timeouts"), ctl_jint(v, "runs"),
+		    ctl_jint(v, "runs") ? ctl_jint(v, "run_ms_total") /
+		    ctl_jint(v, "runs") : 0);
+	printf("%-12s %5s %7lld %8lld %7lld %8lld %8lld %8lld %8lld\n", "total",
+	    "", ctl_jint(o, "queued"), ctl_jint(o, "deferred"),
+	    ctl_jint(o, "running"), ctl_jint(o, "done"), ctl_jint(o, "error"),
+	    ctl_jint(o, "retries"), ctl_jint(o, "timeouts"));
+	json_decref(o);
+	return EX_OK;
+}
