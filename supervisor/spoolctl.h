@@ -66,4 +66,9 @@ int ctl_stats(int argc, char **argv);
 /* ctl_submit.c */
 int ctl_submit(int argc, char **argv);
 
+/* ctl_move.c */
+int ctl_retry(int argc, char **argv);
+int ctl_cancel(int argc, char **argv);
+int ctl_purge(int argc, char **argv);
+
 #endif
