@@ -71,4 +71,8 @@ int ctl_retry(int argc, char **argv);
 int ctl_cancel(int argc, char **argv);
 int ctl_purge(int argc, char **argv);
 
+/* ctl_watch.c */
+int ctl_watch(int argc, char **argv);
+int ctl_events(int argc, char **argv);
+
 #endif
