@@ -44,7 +44,7 @@ CORE := conf log status events dedupe spool child queue metrics page
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/cgroup.o $(B)/hook.o $(B)/notify.o \
                $(B)/slurm.o $(B)/loop.o $(B)/main.o
 # spoolctl: main and its verbs, over the modules it shares with spoold.
-CTL := spoolctl ctl_spool ctl_submit ctl_list ctl_move ctl_watch
+CTL := spoolctl ctl_spool ctl_submit ctl_list ctl_move ctl_watch ctl_info
 CTL_OBJS := $(CTL:%=$(B)/%.o)
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MAN1 := $(wildcard supervisor/*.1)

@@ -1,9 +1,10 @@
 /*
  * spoolctl.h: what the files of spoolctl share, and only they: the
  * context of a run, a job as ls sees it, and what each file offers the
- * others. spoold.h declares what spoolctl shares with spoold. The files
- * call one way: spoolctl.c (main) calls the verbs; the verbs call
- * ctl_list.c's list of jobs and ctl_spool.c; ctl_spool.c calls no verb.
+ * others. It comes after spoold.h, which declares what spoolctl shares
+ * with spoold. The files call one way: spoolctl.c (main) calls the verbs;
+ * the verbs call ctl_list.c's list of jobs and ctl_spool.c; ctl_spool.c
+ * calls no verb.
  */
 #ifndef SPOOLCTL_H
 #define SPOOLCTL_H
@@ -74,5 +75,8 @@ int ctl_purge(int argc, char **argv);
 /* ctl_watch.c */
 int ctl_watch(int argc, char **argv);
 int ctl_events(int argc, char **argv);
+
+/* ctl_info.c */
+int ctl_info(int argc, char **argv);
 
 #endif
