@@ -242,6 +242,16 @@ ctl_ls(int argc, char **argv)
 	return EX_OK;
 }
 
+/* The one job a verb names after its options: opens the spool, finds it. */
+static void
+one_job(int argc, char **argv, size_t *s, int *d)
+{
+	if (argc - optind != 1)
+		usage();
+	ctl_open(0);
+	ctl_find_all(1, argv + optind, s, d);
+}
+
 /* The last n lines of a job's log, or NULL. */
 static char *
 log_tail(const char *id, int n)
@@ -299,10 +309,7 @@ ctl_show(int argc, char **argv)
 			json = 1;
 		else
 			usage();
-	if (argc - optind != 1)
-		usage();
-	ctl_open(0);
-	ctl_find_all(1, argv + optind, &s, &d);
+	one_job(argc, argv, &s, &d);
 	ctl_status(argv[optind], s, &st);
 	if (d == DIR_RUNNING)
 		spool_progress(&C.sp, argv[optind], st.progress,
@@ -370,10 +377,7 @@ ctl_log(int argc, char **argv)
 			follow = 1;
 		else
 			usage();
-	if (argc - optind != 1)
-		usage();
-	ctl_open(0);
-	ctl_find_all(1, argv + optind, &s, &d);
+	one_job(argc, argv, &s, &d);
 	spool_path(name, sizeof(name), "%s.log", argv[optind]);
 	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT && !follow)
