@@ -3,9 +3,9 @@
  * (from the config, else from the spool's folders), opens the spool as
  * spoold lays it out, finds a job by its id and reads its status, says
  * whether this user may write where a verb would, and parses the
- * arguments verbs share. A bad argument or a spool that cannot be opened
- * ends spoolctl here, with its message and exit status, before a verb
- * has changed anything.
+ * arguments verbs share. A bad argument, a spool that cannot be opened
+ * or a folder this user cannot write ends spoolctl here (die, usage),
+ * with its message and an exit status of sysexits.h.
  */
 #include <sys/stat.h>
 
