@@ -567,14 +567,6 @@ ls_one(void *arg, const char *id, int type)
 	return 0;
 }
 
-static int
-state_rank(enum jstate s)
-{
-	static const int rank[] = {[JS_RUNNING] = 0, [JS_QUEUED] = 1,
-		[JS_DEFERRED] = 2, [JS_DONE] = 3, [JS_ERROR] = 4};
-	return rank[s];
-}
-
 /* The scheduler's order: stage, then running, ready, deferred, ... */
 static int
 entry_cmp(const void *va, const void *vb)
@@ -585,7 +577,7 @@ entry_cmp(const void *va, const void *vb)
 	if (a->stage != b->stage)
 		return a->stage < b->stage ? -1 : 1;
 	if (a->state != b->state)
-		return state_rank(a->state) - state_rank(b->state);
+		return place_rank(a->state) - place_rank(b->state);
 	if (a->state == JS_QUEUED && pa != pb)
 		return pb - pa;
 	if (a->mtime.tv_sec != b->mtime.tv_sec)
@@ -873,13 +865,7 @@ retry_one(const char *id, size_t s, int force)
 	old = st;
 	if (force)
 		st.forced = 1;
-	st.state = JS_QUEUED;
-	st.attempt = 0;
-	st.exit = -1;
-	st.signal = 0;
-	st.reason[0] = '\0';
-	st.finished = 0;
-	st.updated = time(NULL);
+	place_record(&st, OUT_RESUBMIT, NULL, NULL, 0, time(NULL));
 	if (spool_resubmit(&C.sp, C.sd[s].fd[DIR_ERROR],
 	    C.sd[s].fd[DIR_QUEUE], id, &st, &old) == -1) {
 		fprintf(stderr, "spoolctl: retry %s: %s\n", id, strerror(errno));
@@ -958,11 +944,9 @@ cancel_queued(const char *id, size_t s)
 	struct status st;
 
 	ctl_status(id, s, &st);
-	st.state = JS_ERROR;
-	strlcpy(st.reason, "cancelled", sizeof(st.reason));
-	st.finished = st.updated = time(NULL);
+	place_record(&st, OUT_CANCEL, NULL, "cancelled", 0, time(NULL));
 	return spool_transition(&C.sp, C.sd[s].fd[DIR_QUEUE],
-	    C.sd[s].fd[DIR_ERROR], id, &st, 0);
+	    C.sd[s].fd[place_row(OUT_CANCEL)->dir], id, &st, 0);
 }
 
 /*
