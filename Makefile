@@ -40,7 +40,7 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             convert-im6.q16:imagemagick \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-CORE := conf log status events dedupe spool child queue metrics page
+CORE := conf log status events dedupe spool child place queue metrics page
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/cgroup.o $(B)/hook.o $(B)/notify.o \
                $(B)/slurm.o $(B)/loop.o $(B)/main.o
 # spoolctl: main and its verbs, over the modules it shares with spoold.
@@ -114,13 +114,12 @@ $(B)/crash/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/crash/%)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests link the modules they test, with and without sanitizers.
-$(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) tests/unit/unit.h \
-    tests/unit/unit_spool.h tests/unit/unit_stages.h | $(B)
+UNIT_H := $(wildcard tests/unit/unit*.h)
+$(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) $(UNIT_H) | $(B)
 	$(CC) $(CFLAGS) $(XCFLAGS) -Isupervisor -o $@ $(filter %.c %.o,$^) \
 	    $(LDLIBS) -lcmocka
 
-$(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) \
-    tests/unit/unit.h tests/unit/unit_spool.h tests/unit/unit_stages.h | \
+$(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) $(UNIT_H) | \
     $(B)/san
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ \
 	    $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
@@ -178,7 +177,7 @@ check-conf:
 UNIT_BUILDS := $(B) $(B)/san
 check-unit:
 	@fail=0; for t in $(foreach b,$(UNIT_BUILDS),$(UNITS:%=$(b)/%)); do \
-	    echo "== $$t"; ./$$t || fail=1; done; exit $$fail
+	    echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 # One black-box suite: bb-NAME with the plain build, bb-san-NAME with ASan
 # and UBSan watching the daemon and the CLI, bb-valgrind-run under

@@ -670,49 +670,6 @@ child_describe(int ws, char *buf, size_t len)
 }
 
 /*
- * Where a job goes after a run that ended with wait status ws, or was
- * stopped for a reason; why says it in words. attempt is the run's number.
- */
-enum outcome
-child_outcome(const struct stconf *sc, int ws, enum stop stop, int attempt,
-    int has_next, char *why, size_t len)
-{
-	char how[128];
-
-	child_describe(ws, how, sizeof(how));
-	switch (stop) {
-	case STOP_SHUTDOWN:
-		snprintf(why, len, "stopped by shutdown");
-		return OUT_REQUEUE;
-	case STOP_CANCEL:
-		snprintf(why, len, "cancelled");
-		return OUT_ERROR;
-	case STOP_TIMEOUT:
-		snprintf(why, len, "timeout after %lds", sc->timeout);
-		break;
-	case STOP_HEARTBEAT:
-		snprintf(why, len, "no heartbeat for %lds", sc->heartbeat);
-		break;
-	case STOP_NONE:
-		if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
-			why[0] = '\0';
-			return has_next ? OUT_NEXT : OUT_DONE;
-		}
-		snprintf(why, len, "%s", how);
-		if (WIFEXITED(ws) && conf_is_fail_code(sc, WEXITSTATUS(ws)))
-			return OUT_ERROR;
-		break;
-	}
-	if (attempt >= sc->attempts) {
-		size_t n = strlen(why);
-		snprintf(why + n, len - n, " (attempt %d of %ld)", attempt,
-		    sc->attempts);
-		return OUT_ERROR;
-	}
-	return OUT_RETRY;
-}
-
-/*
  * The output of a run. With no log_max the child writes to its log itself;
  * with one, it writes to a pipe that spoold copies to the log up to
  * log_max bytes, then marks the cut and drops the rest, still reading so

@@ -105,14 +105,6 @@ ls_one(void *arg, const char *id, int type)
 	return 0;
 }
 
-static int
-state_rank(enum jstate s)
-{
-	static const int rank[] = {[JS_RUNNING] = 0, [JS_QUEUED] = 1,
-		[JS_DEFERRED] = 2, [JS_DONE] = 3, [JS_ERROR] = 4};
-	return rank[s];
-}
-
 /* The scheduler's order: stage, then running, ready, deferred, ... */
 static int
 entry_cmp(const void *va, const void *vb)
@@ -123,7 +115,7 @@ entry_cmp(const void *va, const void *vb)
 	if (a->stage != b->stage)
 		return a->stage < b->stage ? -1 : 1;
 	if (a->state != b->state)
-		return state_rank(a->state) - state_rank(b->state);
+		return place_rank(a->state) - place_rank(b->state);
 	if (a->state == JS_QUEUED && pa != pb)
 		return pb - pa;
 	if (a->mtime.tv_sec != b->mtime.tv_sec)

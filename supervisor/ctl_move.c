@@ -38,13 +38,7 @@ retry_one(const char *id, size_t s, int force)
 	old = st;
 	if (force)
 		st.forced = 1;
-	st.state = JS_QUEUED;
-	st.attempt = 0;
-	st.exit = -1;
-	st.signal = 0;
-	st.reason[0] = '\0';
-	st.finished = 0;
-	st.updated = time(NULL);
+	place_record(&st, OUT_RESUBMIT, NULL, NULL, 0, time(NULL));
 	if (spool_resubmit(&C.sp, C.sd[s].fd[DIR_ERROR],
 	    C.sd[s].fd[DIR_QUEUE], id, &st, &old) == -1) {
 		fprintf(stderr, "spoolctl: retry %s: %s\n", id, strerror(errno));
@@ -116,11 +110,9 @@ cancel_queued(const char *id, size_t s)
 	struct status st;
 
 	ctl_status(id, s, &st);
-	st.state = JS_ERROR;
-	strlcpy(st.reason, "cancelled", sizeof(st.reason));
-	st.finished = st.updated = time(NULL);
+	place_record(&st, OUT_CANCEL, NULL, "cancelled", 0, time(NULL));
 	return spool_transition(&C.sp, C.sd[s].fd[DIR_QUEUE],
-	    C.sd[s].fd[DIR_ERROR], id, &st, 0);
+	    C.sd[s].fd[place_row(OUT_CANCEL)->dir], id, &st, 0);
 }
 
 /*

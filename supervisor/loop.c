@@ -223,42 +223,6 @@ stage_scan(struct stage *st)
 		log_warn("read %s/queue", st->name);
 }
 
-/*
- * Where a job found in a stage's running/ at start-up goes, by its status
- * record: a run that ended had its record say where before the job moved
- * (spool_transition), so that move is completed; a run cut short goes
- * back to queue/ without spending an attempt. A record of another run
- * keeps only its key.
- */
-static struct stage *
-recover_place(struct stage *st, struct status *s, int known, int *todir)
-{
-	struct stage *to = st;
-
-	*todir = DIR_QUEUE;
-	if (known && strcmp(s->stage, st->name) == 0) {
-		if (s->state == JS_RUNNING) {
-			if (s->pgid > 0)
-				child_group_stop(s->pgid, s->pstart,
-				    L.conf->kill_grace);
-			if (s->attempt > 0)
-				s->attempt--;
-			s->state = JS_QUEUED;
-		} else if (s->state == JS_DONE)
-			*todir = DIR_DONE;
-		else if (s->state == JS_ERROR)
-			*todir = DIR_ERROR;
-		return to;
-	}
-	if (known && s->state == JS_QUEUED && (to = stage_find(s->stage)) != NULL)
-		return to; /* on its way to the next stage */
-	if (known)
-		status_renew(s, st->name);
-	else
-		status_init(s, st->name);
-	return st;
-}
-
 static struct run *
 run_by_id(const char *id)
 {
@@ -330,11 +294,13 @@ static int
 stage_recover_one(void *arg, const char *id, int type)
 {
 	struct stage *st = arg, *to;
+	const struct place *p;
 	struct status s;
 	struct stat sb;
 	const char *why = NULL;
 	char path[PATH_MAX];
-	int todir, known;
+	int known, cancelled;
+	enum outcome out;
 
 	(void)type;
 	if (spool_name_check(id, &why) == -1 ||
@@ -352,28 +318,38 @@ stage_recover_one(void *arg, const char *id, int type)
 		run_adopt(st, id, &s, path);
 		return 0;
 	}
-	to = recover_place(st, &s, known, &todir);
+	to = known ? stage_find(s.stage) : NULL;
+	cancelled = faccessat(L.sp->cancelfd, id, F_OK, AT_SYMLINK_NOFOLLOW) ==
+	    0;
+	out = place_recovered(&s, known, st->name, to != NULL && to != st,
+	    cancelled);
+	p = place_row(out);
+	cancelled = out == OUT_CUT_CANCEL || out == OUT_MOVED_CANCEL ||
+	    out == OUT_FOUND_CANCEL;
+	if ((out == OUT_CUT || out == OUT_CUT_CANCEL) && s.pgid > 0)
+		child_group_stop(s.pgid, s.pstart, L.conf->kill_grace);
 	/* A run whose record was not written yet, or that left its group. */
 	child_stop_job(path, L.conf->kill_grace);
 	L.recovered = strv_add(L.recovered, path);
-	s.pgid = 0;
-	s.pstart = 0;
-	s.updated = time(NULL);
-	if (todir == DIR_QUEUE &&
-	    faccessat(L.sp->cancelfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		to = st;
-		todir = DIR_ERROR;
-		s.state = JS_ERROR;
-		strlcpy(s.reason, "cancelled", sizeof(s.reason));
-		unlinkat(L.sp->cancelfd, id, 0);
+	if (out == OUT_FOUND || out == OUT_FOUND_CANCEL) {
+		if (known)
+			status_renew(&s, st->name);
+		else
+			status_init(&s, st->name);
 	}
-	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], to->sd.fd[todir], id,
-	    &s, CP_RECOVER) == -1) {
+	if (!p->next)
+		to = st;
+	place_record(&s, out, NULL, cancelled ? "cancelled" : NULL, 0,
+	    time(NULL));
+	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], to->sd.fd[p->dir],
+	    id, &s, p->point) == -1) {
 		log_warn("recover %s/running/%s", st->name, id);
 		return 0;
 	}
+	if (cancelled)
+		unlinkat(L.sp->cancelfd, id, 0);
 	log_info("%s/running/%s: to %s/%s after a restart", st->name, id,
-	    to->name, spool_dir_name(todir));
+	    to->name, spool_dir_name(p->dir));
 	return 0;
 }
 
@@ -586,6 +562,28 @@ stage_hook(struct stage *st, const char *event, int dir, const char *id,
 }
 
 /*
+ * What a job placed by p in folder dir of stage to counts in the counters
+ * of stage st (where it ran), and the hook it runs.
+ */
+static void
+stage_placed(struct stage *st, struct stage *to, const struct place *p,
+    const char *id, const struct status *s)
+{
+	if (p->count & PC_DONE)
+		count(&st->c.done, &L.total.done);
+	if (p->count & PC_RETRY)
+		count(&st->c.retries, &L.total.retries);
+	if (p->count & PC_DUP)
+		count(&st->c.duplicates, &L.total.duplicates);
+	if (p->count & PC_ERROR) {
+		count(&st->c.error, &L.total.error);
+		page_error(s->finished, to->name, id, s->reason);
+	}
+	if (p->hook != NULL)
+		stage_hook(to, p->hook, p->dir, id, s);
+}
+
+/*
  * In a stage with dedupe, the content of a job just claimed is hashed: a
  * job whose content another job had first goes to error/, and 1 says so.
  * A job that cannot be hashed or recorded runs: twice rather than never.
@@ -593,7 +591,8 @@ stage_hook(struct stage *st, const char *event, int dir, const char *id,
 static int
 stage_dedupe(struct stage *st, const char *id, struct status *s)
 {
-	char first[ID_MAX + 1];
+	const struct place *p;
+	char first[ID_MAX + 1], why[sizeof(s->reason)];
 	int r;
 
 	if (dedupe_hash(st->sd.fd[DIR_RUNNING], id, s->sha256) == -1) {
@@ -605,21 +604,18 @@ stage_dedupe(struct stage *st, const char *id, struct status *s)
 		log_warn("%s: %s: index/sha256", st->name, id);
 	if (r != 1)
 		return 0;
-	s->state = JS_ERROR;
-	s->finished = s->updated = time(NULL);
-	snprintf(s->reason, sizeof(s->reason), "duplicate of %s", first);
-	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING],
-	    st->sd.fd[DIR_ERROR], id, s, CP_ERROR) == -1) {
+	snprintf(why, sizeof(why), "duplicate of %s", first);
+	place_record(s, OUT_DUPLICATE, NULL, why, 0, time(NULL));
+	p = place_row(OUT_DUPLICATE);
+	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], st->sd.fd[p->dir],
+	    id, s, p->point) == -1) {
 		log_warn("move %s/running/%s to error/", st->name, id);
 		s->state = JS_QUEUED;
 		s->reason[0] = '\0';
 		return 0;
 	}
-	count(&st->c.duplicates, &L.total.duplicates);
-	count(&st->c.error, &L.total.error);
-	page_error(s->finished, st->name, id, s->reason);
+	stage_placed(st, st, p, id, s);
 	log_info("%s: %s: duplicate of %s; to error/", st->name, id, first);
-	stage_hook(st, "error", DIR_ERROR, id, s);
 	return 1;
 }
 
@@ -976,16 +972,29 @@ run_lost_job(struct run *r, char *why, size_t len)
 	return -1;
 }
 
-static int
-place_point(enum outcome out)
+/*
+ * A job whose move failed (errno says why) goes to error/ of the stage it
+ * ran in, saying so: the row it is then placed by, or NULL when that move
+ * failed too and it stays in running/ for recovery.
+ */
+static const struct place *
+run_unmoved(struct run *r, struct stage *to, const struct place *p)
 {
-	static const int points[] = {
-		[OUT_NEXT] = CP_CHAIN, [OUT_DONE] = CP_DONE,
-		[OUT_RETRY] = CP_RETRY, [OUT_ERROR] = CP_ERROR,
-		[OUT_REQUEUE] = CP_REQUEUE, [OUT_LOST] = CP_RETRY,
-	};
+	struct stage *st = r->stage;
+	char why[sizeof(r->st.reason)];
 
-	return points[out];
+	log_warn("move %s/running/%s to %s/%s", st->name, r->id, to->name,
+	    spool_dir_name(p->dir));
+	snprintf(why, sizeof(why), "could not move to %s/%s: %s", to->name,
+	    spool_dir_name(p->dir), strerror(errno));
+	p = place_row(OUT_ERROR);
+	place_record(&r->st, OUT_ERROR, st->name, why, 0, time(NULL));
+	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], st->sd.fd[p->dir],
+	    r->id, &r->st, p->point) == -1) {
+		log_warn("move %s/running/%s to error/", st->name, r->id);
+		return NULL;
+	}
+	return p;
 }
 
 /* Moves the job of a run that ended to where its outcome sends it. */
@@ -993,93 +1002,50 @@ static void
 run_place(struct run *r, enum outcome out, const char *why)
 {
 	struct stage *st = r->stage, *to = st;
-	int todir = DIR_DONE, from = st->sd.fd[DIR_RUNNING], moved;
+	const struct place *p;
+	int from = st->sd.fd[DIR_RUNNING], moved;
 	long delay = 0;
-	char lost[sizeof(r->st.reason)];
+	char gone[sizeof(r->st.reason)];
 
-	switch (run_lost_job(r, lost, sizeof(lost))) {
+	switch (run_lost_job(r, gone, sizeof(gone))) {
 	case 1:
 		return;
 	case -1:
-		log_warnx("%s: %s: %s", st->name, r->id, lost);
-		why = lost;
+		log_warnx("%s: %s: %s", st->name, r->id, gone);
+		why = gone;
 		out = OUT_ERROR;
 	}
-	if (out == OUT_LOST && ++r->st.lost >= st->sc->lost_max) {
-		snprintf(lost, sizeof(lost), "lost %d times in a row; last: %s",
-		    r->st.lost, why);
-		log_warnx("%s: %s: %s", st->name, r->id, lost);
-		why = lost;
-		out = OUT_ERROR;
-	} else if (out != OUT_LOST && out != OUT_REQUEUE)
-		r->st.lost = 0;
-	strlcpy(r->st.reason, why, sizeof(r->st.reason));
+	if (out == OUT_LOST_MAX)
+		log_warnx("%s: %s: %s", st->name, r->id, why);
 	if (out == OUT_NEXT && (to = stage_find(st->sc->next)) == NULL) {
 		log_warnx("%s: next stage %s is gone; job to done/", st->name,
 		    st->sc->next);
 		to = st;
 		out = OUT_DONE;
 	}
-	if (out == OUT_NEXT) {
-		todir = DIR_QUEUE;
-		strlcpy(r->st.stage, to->name, sizeof(r->st.stage));
-		r->st.attempt = 0;
-	} else if (out == OUT_RETRY || out == OUT_LOST) {
-		delay = spool_backoff(st->sc->backoff, st->sc->backoff_max,
+	p = place_row(out);
+	if (p->state == JS_DEFERRED) {
+		delay = place_backoff(st->sc->backoff, st->sc->backoff_max,
 		    r->st.attempt, arc4random());
 		spool_touch(from, r->id, time(NULL) + delay);
-		todir = DIR_QUEUE;
-		if (out == OUT_LOST)
-			r->st.attempt--; /* not the job's doing */
-	} else if (out == OUT_REQUEUE) {
-		r->st.attempt--;
-		todir = DIR_QUEUE;
-	} else if (out == OUT_ERROR)
-		todir = DIR_ERROR;
-	r->st.state = todir == DIR_DONE ? JS_DONE : todir == DIR_ERROR ?
-	    JS_ERROR : delay > 0 ? JS_DEFERRED : JS_QUEUED;
-	r->st.pgid = 0;
-	r->st.pstart = 0;
-	moved = spool_transition(L.sp, from, to->sd.fd[todir], r->id, &r->st,
-	    place_point(out));
-	if (moved == -1 && errno == ENOENT && spool_gone(to->sd.fd[todir])) {
+	}
+	place_record(&r->st, out, to->name, why, delay, time(NULL));
+	moved = spool_transition(L.sp, from, to->sd.fd[p->dir], r->id, &r->st,
+	    p->point);
+	if (moved == -1 && errno == ENOENT && spool_gone(to->sd.fd[p->dir])) {
 		/* Its folder was removed by hand: made again, then the move. */
 		loop_folders();
 		from = st->sd.fd[DIR_RUNNING];
-		moved = spool_move(L.sp, from, to->sd.fd[todir], r->id);
+		moved = spool_move(L.sp, from, to->sd.fd[p->dir], r->id);
 	}
-	if (moved == -1) {
-		log_warn("move %s/running/%s to %s/%s", st->name, r->id,
-		    to->name, spool_dir_name(todir));
-		snprintf(r->st.reason, sizeof(r->st.reason), "could not move "
-		    "to %s/%s: %s", to->name, spool_dir_name(todir),
-		    strerror(errno));
-		strlcpy(r->st.stage, st->name, sizeof(r->st.stage));
-		r->st.state = JS_ERROR;
-		out = OUT_ERROR;
-		if (spool_transition(L.sp, from, st->sd.fd[DIR_ERROR], r->id,
-		    &r->st, CP_ERROR) == -1) {
-			log_warn("move %s/running/%s to error/", st->name,
-			    r->id);
-			return;
-		}
+	if (moved == -1 && (p = run_unmoved(r, to, p)) == NULL)
+		return;
+	if (moved == -1)
 		to = st;
-		todir = DIR_ERROR;
-		why = r->st.reason;
-	}
-	if (out == OUT_DONE)
-		count(&st->c.done, &L.total.done);
-	else if (out == OUT_ERROR) {
-		count(&st->c.error, &L.total.error);
-		page_error(r->st.finished, to->name, r->id, r->st.reason);
-	}
-	else if (out == OUT_RETRY || out == OUT_LOST)
-		count(&st->c.retries, &L.total.retries);
-	if (out != OUT_NEXT && out != OUT_REQUEUE)
-		stage_hook(to, out == OUT_DONE ? "done" : out == OUT_ERROR ?
-		    "error" : "retry", todir, r->id, &r->st);
+	stage_placed(st, to, p, r->id, &r->st);
 	log_debug("%s: %s to %s/%s%s%s", st->name, r->id, to->name,
-	    spool_dir_name(todir), why[0] ? ": " : "", why);
+	    spool_dir_name(p->dir), r->st.reason[0] ? ": " : "",
+	    r->st.reason);
 }
 
 /* Reads the heartbeat file: a change of its mtime is a beat. */
@@ -1139,14 +1105,13 @@ run_end(struct run *r, int ws)
 	st->c.runs++;
 	st->c.run_ms_total += ms;
 	L.total.runs++;
-	out = child_outcome(st->sc, ws, r->stop, r->st.attempt,
+	out = place_outcome(st->sc, ws, r->stop, r->st.attempt,
 	    st->sc->next != NULL, why, sizeof(why));
 	child_describe(ws, how, sizeof(how));
 	if (r->slurm)
 		slurm_log(L.sp, r->id, r->st.slurm, r->logfd, st->sc->log_max);
 	if (r->lost[0] != '\0') {
-		out = OUT_LOST;
-		strlcpy(why, r->lost, sizeof(why));
+		out = place_lost(st->sc, r->st.lost, r->lost, why, sizeof(why));
 		strlcpy(how, r->lost, sizeof(how));
 	} else if (r->st.slurm > 0) {
 		size_t n = strlen(how);
@@ -1157,14 +1122,15 @@ run_end(struct run *r, int ws)
 	spool_log_footer(r->logfd, st->name, run, how, ms);
 	close(r->logfd);
 	r->st.finished = r->st.updated = time(NULL);
-	r->st.exit = WIFEXITED(ws) && out != OUT_LOST ? WEXITSTATUS(ws) : -1;
+	r->st.exit = WIFEXITED(ws) && r->lost[0] == '\0' ? WEXITSTATUS(ws) :
+	    -1;
 	r->st.signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
 	/*
 	 * A child that crashed or could not run, not one that answered with
 	 * an exit code: a job that fails is the job's backoff to slow down.
 	 */
 	stage_throttle(st, ms, r->stop == STOP_NONE && (WIFSIGNALED(ws) ||
-	    WEXITSTATUS(ws) == 127 || out == OUT_LOST));
+	    WEXITSTATUS(ws) == 127 || r->lost[0] != '\0'));
 	TAILQ_REMOVE(&st->runs, r, entry);
 	st->nrun--;
 	if (r->child)
@@ -1834,6 +1800,7 @@ loop_signals(void)
 static void
 stage_cancel(const char *id)
 {
+	const struct place *p;
 	struct stage *st;
 	struct qent *e;
 	struct status s;
@@ -1842,20 +1809,17 @@ stage_cancel(const char *id)
 	if (!loop_where(id, NULL, &st, &dir) || dir != DIR_QUEUE)
 		return;
 	stage_record(st, id, &s);
-	s.state = JS_ERROR;
-	strlcpy(s.reason, "cancelled", sizeof(s.reason));
-	s.finished = s.updated = time(NULL);
-	if (spool_transition(L.sp, st->sd.fd[DIR_QUEUE], st->sd.fd[DIR_ERROR],
-	    id, &s, CP_ERROR) == -1) {
+	place_record(&s, OUT_CANCEL, NULL, "cancelled", 0, time(NULL));
+	p = place_row(OUT_CANCEL);
+	if (spool_transition(L.sp, st->sd.fd[DIR_QUEUE], st->sd.fd[p->dir],
+	    id, &s, p->point) == -1) {
 		if (errno != ENOENT)
 			log_warn("cancel %s/queue/%s", st->name, id);
 		return;
 	}
 	if ((e = queue_find(&st->q, id)) != NULL)
 		queue_remove(&st->q, e);
-	count(&st->c.error, &L.total.error);
-	page_error(s.finished, st->name, id, s.reason);
-	stage_hook(st, "error", DIR_ERROR, id, &s);
+	stage_placed(st, st, p, id, &s);
 	log_info("%s: %s: cancelled in its queue", st->name, id);
 }
 

@@ -1345,26 +1345,6 @@ spool_sync_wait(struct spool *sp)
 }
 
 /*
- * Seconds to wait before the next run after attempt runs: base, doubled
- * each retry, capped at max, less a random part of up to a quarter so that
- * jobs that failed together do not come back together.
- */
-long
-spool_backoff(long base, long max, int attempt, uint32_t rnd)
-{
-	long d = base;
-	int i;
-
-	for (i = 1; i < attempt && d < max; i++)
-		d = d > max / 2 ? max : d * 2;
-	if (d > max)
-		d = max;
-	if (d <= 0)
-		return 0;
-	return d - (long)((uint64_t)rnd % ((uint64_t)d / 4 + 1));
-}
-
-/*
  * Lists the entries of a folder, skipping those whose name starts with a
  * dot; calls fn with each name and its type from the directory entry
  * (DT_UNKNOWN when the filesystem does not say).

@@ -279,7 +279,6 @@ void spool_tmp_clean(struct spool *, int dirfd, int (*job)(const char *id));
 void spool_forget(struct spool *, const char *id, const char *why);
 int spool_purge(struct spool *, int dirfd, const char *id);
 int spool_scan(int dirfd, int (*)(void *, const char *, int), void *);
-long spool_backoff(long base, long max, int attempt, uint32_t rnd);
 char *spool_path(char *buf, size_t, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void spool_isotime(char *buf, size_t, time_t);
@@ -288,8 +287,6 @@ void spool_isotime(char *buf, size_t, time_t);
 enum stop { STOP_NONE, STOP_TIMEOUT, STOP_HEARTBEAT, STOP_CANCEL,
 	STOP_SHUTDOWN };
 
-enum outcome { OUT_NEXT, OUT_DONE, OUT_RETRY, OUT_ERROR, OUT_REQUEUE,
-	OUT_LOST };
 
 struct spawn {
 	const struct stconf *sc;
@@ -325,9 +322,60 @@ int child_output_read(struct output *, int chunks);
 void child_output_close(struct output *);
 void child_output_file(int fd, int logfd, long max);
 int child_orphans(int (*ours)(pid_t, const char *job));
-enum outcome child_outcome(const struct stconf *, int wstatus, enum stop,
-    int attempt, int has_next, char *why, size_t);
 void child_describe(int wstatus, char *buf, size_t);
+
+/* place.c: where a job goes, and what that changes. */
+enum outcome {
+	OUT_NEXT,	/* a run that succeeded, to the next stage */
+	OUT_DONE,	/* ... to done/, at the last stage */
+	OUT_RETRY,	/* a run that failed, for another attempt */
+	OUT_ERROR,	/* a run that failed for good */
+	OUT_REQUEUE,	/* a run stopped by shutdown */
+	OUT_LOST,	/* a run its runner lost */
+	OUT_LOST_MAX,	/* ... lost_max times in a row */
+	OUT_DUPLICATE,	/* a job whose content another one had first */
+	OUT_CANCEL,	/* a job cancelled, running or queued */
+	OUT_RESUBMIT,	/* an error/ job put back by spoolctl retry */
+	OUT_CUT,	/* recovery: a run cut short by a crash */
+	OUT_CUT_CANCEL,	/* ... one cancelled meanwhile */
+	OUT_MOVED_DONE,	/* recovery: the record said where, the move */
+	OUT_MOVED_ERROR, /* was not made */
+	OUT_MOVED_QUEUE,
+	OUT_MOVED_NEXT,
+	OUT_MOVED_CANCEL, /* ... queue/, and a cancel waits */
+	OUT_FOUND,	/* recovery: a job of no known run */
+	OUT_FOUND_CANCEL, /* ... cancelled meanwhile */
+	NOUT
+};
+
+enum { PA_KEEP, PA_UNDO, PA_RESET };	/* what becomes of the attempt */
+enum { PL_KEEP, PL_ADD, PL_RESET };	/* of the runs lost in a row */
+#define PC_DONE  1	/* the counters a placement adds to */
+#define PC_ERROR 2
+#define PC_RETRY 4
+#define PC_DUP   8
+
+struct place {
+	int dir;	/* DIR_QUEUE, DIR_DONE or DIR_ERROR */
+	int next;	/* of the next stage (or the record's), not the run's */
+	int state;	/* JS_DEFERRED is JS_QUEUED with no delay; -1: kept */
+	int attempt, lost, count;
+	int clear;	/* exit, signal, reason and finished cleared */
+	const char *hook; /* the hook's event, or NULL */
+	int point;	/* the crash point between the record and the move */
+};
+
+const struct place *place_row(enum outcome);
+enum outcome place_outcome(const struct stconf *, int wstatus, enum stop,
+    int attempt, int has_next, char *why, size_t);
+enum outcome place_lost(const struct stconf *, int lost, const char *said,
+    char *why, size_t);
+enum outcome place_recovered(const struct status *, int known,
+    const char *stage, int next, int cancelled);
+void place_record(struct status *, enum outcome, const char *stage,
+    const char *why, long delay, time_t now);
+long place_backoff(long base, long max, int attempt, uint32_t rnd);
+int place_rank(enum jstate);
 
 /* queue.c: the waiting jobs of a stage, in memory, in claim order. */
 struct qent {

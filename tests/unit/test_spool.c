@@ -1,5 +1,5 @@
 /*
- * test_spool.c: job names, priorities, retry backoff, and the spool's
+ * test_spool.c: job names, priorities, and the spool's
  * files on disk: its layout, moves that never replace, atomic writes and
  * status records.
  */
@@ -214,152 +214,6 @@ test_name_time(void **state)
 	name_time("7.20261123T093904.5.x", 1, 1795426744, 5000);
 	unsetenv("TZ");
 	tzset();
-}
-
-/* --- backoff --- */
-
-static void
-test_backoff_first(void **state)
-{
-	uint32_t rnd;
-	long d;
-
-	(void)state;
-	assert_int_equal(spool_backoff(10, 3600, 1, 0), 10);
-	assert_int_equal(spool_backoff(100, 3600, 1, 0), 100);
-	/* Less a random part of at most a quarter, each part occurring. */
-	for (rnd = 0; rnd < 1000; rnd++) {
-		d = spool_backoff(100, 3600, 1, rnd);
-		assert_true(d >= 75 && d <= 100);
-	}
-	assert_int_equal(spool_backoff(100, 3600, 1, 25), 75);
-	assert_int_equal(spool_backoff(100, 3600, 1, 26), 100);
-	d = spool_backoff(100, 3600, 1, UINT32_MAX);
-	assert_true(d >= 75 && d <= 100);
-	/* Too short to take anything off. */
-	assert_int_equal(spool_backoff(1, 3600, 1, 12345), 1);
-	assert_int_equal(spool_backoff(3, 3600, 1, 12345), 3);
-}
-
-static void
-test_backoff_doubles(void **state)
-{
-	int a;
-	long want = 10;
-
-	(void)state;
-	for (a = 1; a <= 8; a++, want *= 2)
-		assert_int_equal(spool_backoff(10, 1000000, a, 0), want);
-	for (a = 1; a <= 8; a++) {
-		long d = spool_backoff(10, 1000000, a, 0xdeadbeef);
-		long full = 10L << (a - 1);
-		assert_true(d <= full && d >= full - full / 4);
-	}
-}
-
-static void
-test_backoff_capped(void **state)
-{
-	uint32_t rnd;
-	long d;
-
-	(void)state;
-	assert_int_equal(spool_backoff(10, 100, 4, 0), 80);
-	assert_int_equal(spool_backoff(10, 100, 5, 0), 100);
-	assert_int_equal(spool_backoff(10, 100, 6, 0), 100);
-	assert_int_equal(spool_backoff(10, 100, 50, 0), 100);
-	assert_int_equal(spool_backoff(10, 3600, 9, 0), 2560);
-	assert_int_equal(spool_backoff(10, 3600, 10, 0), 3600);
-	/* A base above the cap is capped too. */
-	assert_int_equal(spool_backoff(5000, 3600, 1, 0), 3600);
-	for (rnd = 0; rnd < 2000; rnd += 7) {
-		d = spool_backoff(10, 100, 30, rnd);
-		assert_true(d >= 75 && d <= 100);
-	}
-}
-
-static void
-test_backoff_never_negative(void **state)
-{
-	(void)state;
-	assert_int_equal(spool_backoff(0, 3600, 1, 0), 0);
-	assert_int_equal(spool_backoff(0, 3600, 5, 99), 0);
-	assert_int_equal(spool_backoff(10, 0, 3, 99), 0);
-	assert_int_equal(spool_backoff(-10, 3600, 1, 7), 0);
-	assert_int_equal(spool_backoff(10, -1, 1, 7), 0);
-	assert_int_equal(spool_backoff(10, 3600, 0, 0), 10);
-	assert_int_equal(spool_backoff(10, 3600, -3, 0), 10);
-}
-
-/*
- * spool_backoff in a child process, so that a crash (a division by zero,
- * or UBSan stopping the process) fails this test instead of the run.
- */
-static long
-backoff_in_child(long base, long max, int attempt, uint32_t rnd)
-{
-	int p[2], ws;
-	pid_t pid;
-	long d = -1;
-
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid != -1);
-	if (pid == 0) {
-		/* Not cmocka's handlers: they would carry on the tests here. */
-		signal(SIGFPE, SIG_DFL);
-		signal(SIGSEGV, SIG_DFL);
-		signal(SIGILL, SIG_DFL);
-		signal(SIGBUS, SIG_DFL);
-		signal(SIGABRT, SIG_DFL);
-		close(p[0]);
-		d = spool_backoff(base, max, attempt, rnd);
-		_exit(write(p[1], &d, sizeof(d)) == sizeof(d) ? 0 : 1);
-	}
-	close(p[1]);
-	if (read(p[0], &d, sizeof(d)) != sizeof(d))
-		d = -1;
-	close(p[0]);
-	assert_int_equal(waitpid(pid, &ws, 0), pid);
-	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-		fail_msg("spool_backoff(%ld, %ld, %d, %lu) did not return: "
-		    "%s %d",
-		    base, max, attempt, (unsigned long)rnd,
-		    WIFSIGNALED(ws) ? "signal" : "exit",
-		    WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
-	return d;
-}
-
-static void
-test_backoff_huge(void **state)
-{
-	static const uint32_t rnds[] = {0, 1, 12345, 0x7fffffff, UINT32_MAX};
-	size_t i;
-	long d;
-
-	(void)state;
-	for (i = 0; i < sizeof(rnds) / sizeof(*rnds); i++) {
-		d = spool_backoff(10, 3600, INT_MAX, rnds[i]);
-		assert_true(d >= 2700 && d <= 3600);
-		d = backoff_in_child(10, 1000000000L, 1000000, rnds[i]);
-		assert_true(d >= 750000000L && d <= 1000000000L);
-	}
-	/*
-	 * No overflow, no division by zero, with caps as large as a long:
-	 * backoff_max is any number in the config.
-	 */
-	for (i = 0; i < sizeof(rnds) / sizeof(*rnds); i++) {
-		d = backoff_in_child(LONG_MAX / 2 + 1, LONG_MAX, 3, rnds[i]);
-		assert_true(d <= LONG_MAX && d >= LONG_MAX - LONG_MAX / 4);
-		d = backoff_in_child(10, LONG_MAX, INT_MAX, rnds[i]);
-		assert_true(d >= LONG_MAX - LONG_MAX / 4);
-		d = backoff_in_child(LONG_MAX, LONG_MAX, 1, rnds[i]);
-		assert_true(d >= LONG_MAX - LONG_MAX / 4);
-		/* 2^34 - 4 s: a quarter and one is 2^32. */
-		d = backoff_in_child(17179869180L, 17179869180L, 1, rnds[i]);
-		assert_true(d <= 17179869180L &&
-		    d >= 17179869180L - 17179869180L / 4);
-	}
 }
 
 /* --- on disk --- */
@@ -742,11 +596,6 @@ main(void)
 		cmocka_unit_test(test_name_length_multibyte),
 		cmocka_unit_test(test_priority),
 		cmocka_unit_test(test_name_time),
-		cmocka_unit_test(test_backoff_first),
-		cmocka_unit_test(test_backoff_doubles),
-		cmocka_unit_test(test_backoff_capped),
-		cmocka_unit_test(test_backoff_never_negative),
-		cmocka_unit_test(test_backoff_huge),
 		cmocka_unit_test_setup_teardown(test_open_layout, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_open_missing, setup,
