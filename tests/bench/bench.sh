@@ -24,11 +24,19 @@
 #   slurm       500 trivial jobs through a stage of 16 slots, local, then
 #               on a single-node Slurm cluster: throughput and the overhead
 #               per job (root only)
+#   pipeline    the shipped pipeline on real work: K comics of scanned
+#               pages of text (2550x3300, 1 bit, 300 dpi, drawn here)
+#               through spoold on conf/spoold.conf, against xargs -P$(nproc)
+#               running stages/prep then stages/ocr per comic: both times,
+#               pages/s, and xargs's time / spoold's
 #
 # Environment:
 #   BENCH_QUICK=1        N=1000 and BENCH_IDLE=10 unless those are set
 #   BENCH_SECTIONS       which to run, of: throughput latency durability
-#                        scale idle slurm (default all, in that order)
+#                        scale idle slurm pipeline (default all, in that
+#                        order)
+#   BENCH_PIPE_K         comics of the pipeline section (default 6)
+#   BENCH_PIPE_PAGES     pages per comic of the pipeline section (default 2)
 #   BENCH_SLURM_N        jobs per run of the slurm section (default 500)
 #   SLURM_RECIPES        the folder of start-slurm.sh (default
 #                        ../shared/recipes beside the project)
@@ -828,6 +836,195 @@ durability() {
 	lat_spoold $S "latency p50, rename(2), no fsync" rename 1 "$_du_r2"
 }
 
+# ---------------------------------------------------------------- pipeline
+
+# pipe_pages DIR: K comics of P pages, DIR/cNN.cbz, each page a scanner's
+# page of text (2550x3300, 1 bit, 300 dpi: letter at 300 dpi, as a scan
+# is stored), drawn with ImageMagick in a DejaVu font. The words are the
+# project's own prose (README.md), from a different place for each page,
+# so that every comic differs from the others (prep's dedupe would send a
+# copy to error/).
+pipe_pages() {
+	_pp_d=$1
+	_pp_im=$(for _pp_c in convert-im6.q16 magick convert; do
+		command -v "$_pp_c" && break
+	done)
+	[ -n "$_pp_im" ] || { log "$S: ImageMagick is not installed"; return 1; }
+	tr -s '[:space:]' '[\n*]' <"$ROOT/README.md" |
+	    grep -E "^[A-Za-z][a-z']{0,14}[.,;:]?$" >"$_pp_d/words" || return 1
+	# 48 lines of up to 78 characters, 14 points (58 px) apart, from
+	# 0.8 inch down and 0.75 inch in.
+	awk -v pages="$((PIPE_K * PIPE_P))" '
+	    { w[n++] = $0 }
+	    END {
+		for (p = 0; p < pages; p++) {
+			i = p * 211
+			for (l = 0; l < 48; l++) {
+				line = ""
+				while (length(line) + length(w[i % n]) < 78)
+					line = line (line == "" ? "" : " ") w[i++ % n]
+				printf "%d\t%d\t%s\n", p + 1, 240 + 58 * l, line
+			}
+		}
+	    }' "$_pp_d/words" >"$_pp_d/lines" || return 1
+	# One ImageMagick run a page: all pages in one would outgrow the
+	# memory its policy allows and crawl through its disk cache.
+	mkdir "$_pp_d/pages" || return 1
+	_pp_p=0
+	_pp_tab=$(printf '\t')
+	while [ $_pp_p -lt $((PIPE_K * PIPE_P)) ]; do
+		_pp_p=$((_pp_p + 1))
+		set --
+		while IFS=$_pp_tab read -r _pp_k _pp_y _pp_l; do
+			[ "$_pp_k" != "$_pp_p" ] ||
+			    set -- "$@" -annotate "+225+$_pp_y" "$_pp_l"
+		done <"$_pp_d/lines"
+		if ! "$_pp_im" -size 2550x3300 xc:white -font DejaVu-Serif \
+		    -pointsize 42 -fill black "$@" \
+		    -monochrome -units PixelsPerInch -density 300 \
+		    -define png:bit-depth=1 -define png:color-type=0 \
+		    "$_pp_d/pages/p$(printf '%03d' $_pp_p).png" \
+		    2>"$_pp_d/im.err"; then
+			log "$S: ImageMagick failed: $(head -c 300 "$_pp_d/im.err")"
+			return 1
+		fi
+	done
+	_pp_c=0
+	while [ $_pp_c -lt "$PIPE_K" ]; do
+		_pp_c=$((_pp_c + 1))
+		_pp_name=$(printf 'c%02d' "$_pp_c")
+		mkdir "$_pp_d/$_pp_name" || return 1
+		_pp_i=0
+		while [ $_pp_i -lt "$PIPE_P" ]; do
+			_pp_i=$((_pp_i + 1))
+			mv "$_pp_d/pages/p$(printf '%03d' \
+			    $(((_pp_c - 1) * PIPE_P + _pp_i))).png" \
+			    "$_pp_d/$_pp_name/page$_pp_i.png" || return 1
+		done
+		(cd "$_pp_d/$_pp_name" &&
+		    bsdtar --format zip -cf "../$_pp_name.cbz" ./*.png) || return 1
+		rm -rf "${_pp_d:?}/$_pp_name"
+	done
+}
+
+# pipe_spoold DIR: the comics of DIR through spoold on the shipped
+# conf/spoold.conf (its stages, slots, environment and users; its spool
+# and the paths of its programs made to fit DIR), all renamed into prep's
+# queue at once, timed until the last is in the last stage's done/.
+# Sets PIPE_SPOOLD (seconds) or leaves it empty.
+pipe_spoold() {
+	_ps_tool="spoold, conf/spoold.conf"
+	_ps_d=$(newdir pipe-spoold) || return 1
+	sed -e 's|^spool = "data"|spool = "spool"|' \
+	    -e "s|\"\\.\\./|\"$ROOT/|g" "$ROOT/conf/spoold.conf" \
+	    >"$_ps_d/spoold.conf" || return 1
+	chmod 644 "$_ps_d/spoold.conf"
+	_ps_last=$(awk '$1 == "stage" { s = $2 } END { print s }' \
+	    "$_ps_d/spoold.conf")
+	log "$S: $_ps_tool ($PIPE_K comics)"
+	spoold_start "$_ps_d" 0
+	spoold_ready "$_ps_d" ||
+	    { skip "$S" "$_ps_tool" "spoold did not start"; return 1; }
+	for _ps_f in "$1"/c*.cbz; do
+		cp "$_ps_f" "$_ps_d/spool/tmp/.${_ps_f##*/}" || return 1
+	done
+	_ps_t0=$(now_ns)
+	for _ps_f in "$_ps_d"/spool/tmp/.c*.cbz; do
+		mv "$_ps_f" "$_ps_d/spool/prep/queue/${_ps_f##*/.}" || return 1
+	done
+	run "$B/waitcount" -i 100 -p "$SPID" \
+	    -t $((600 + 300 * PIPE_K * PIPE_P)) \
+	    "$_ps_d/spool/$_ps_last/done" "$PIPE_K" >"$_ps_d/t1"
+	_ps_ok=$?
+	spoold_stop "$SPID"
+	_ps_err=$(find "$_ps_d/spool" -path '*/error/*' -type f | wc -l)
+	if [ $_ps_ok -ne 0 ] || [ "$_ps_err" -ne 0 ]; then
+		log "$_ps_tool: failed ($_ps_err in error/); log:"
+		tail -5 "$_ps_d/spoold.log" >&2
+		skip "$S" "$_ps_tool" "failed"
+		return 1
+	fi
+	PIPE_SPOOLD=$(calc "($(cat "$_ps_d/t1") - $_ps_t0) / 1e9")
+	[ "$KEEP" = 1 ] || rm -rf "$_ps_d"
+}
+
+# pipe_xargs DIR: the same comics, each through stages/prep then
+# stages/ocr in a work folder of its own, nproc of them at once by xargs,
+# with the environment the shipped config gives ocr (OCR_LANGUAGES) and
+# no SPOOL_CPUS, as a user would run them: ocr's default. Sets PIPE_XARGS
+# (seconds) or leaves it empty.
+pipe_xargs() {
+	_px_tool="xargs -P$(nproc), prep then ocr"
+	_px_d=$(newdir pipe-xargs) || return 1
+	_px_env=$(sed -n '/^stage ocr {/,/^}/s/^[[:space:]]*env = {"\([^"]*\)"}.*/\1/p' \
+	    "$ROOT/conf/spoold.conf")
+	# shellcheck disable=SC2016 # the script's own expansions
+	{
+		echo '# one.sh DIR COMIC: prep then ocr of COMIC in DIR/work/NAME.'
+		echo 'set -e'
+		echo 'w=$1/work/${2##*/}'
+		echo 'mkdir -p "$w"'
+		echo 'cd "$w"'
+		echo '"$STAGES/prep" "$2" >>log 2>&1'
+		echo 'env -u SPOOL_CPUS $OCR_ENV "$STAGES/ocr" "$2" >>log 2>&1'
+	} >"$_px_d/one.sh"
+	ls "$1"/c*.cbz >"$_px_d/list"
+	log "$S: $_px_tool ($PIPE_K comics)"
+	_px_t0=$(now_ns)
+	if ! STAGES=$ROOT/stages OCR_ENV=$_px_env RUN_IN=$_px_d/list \
+	    run xargs -P"$(nproc)" -n1 sh "$_px_d/one.sh" "$_px_d" \
+	    >/dev/null 2>"$_px_d/err"; then
+		log "$_px_tool failed:"
+		tail -n 5 "$_px_d/err" "$_px_d"/work/*/log >&2
+		skip "$S" "$_px_tool" "failed"
+		return 1
+	fi
+	_px_t1=$(now_ns)
+	_px_n=$(find "$_px_d/work" -name book.ocr.pdf | wc -l)
+	if [ "$_px_n" -ne "$PIPE_K" ]; then
+		skip "$S" "$_px_tool" "$_px_n of $PIPE_K PDFs"
+		return 1
+	fi
+	PIPE_XARGS=$(calc "($_px_t1 - $_px_t0) / 1e9")
+	[ "$KEEP" = 1 ] || rm -rf "$_px_d"
+}
+
+# pipeline: the shipped pipeline on real work, spoold against the plain
+# script a user would write, in the same run: BENCH_PIPE_K comics of
+# BENCH_PIPE_PAGES scanned pages of text each.
+pipeline() {
+	S=pipeline
+	PIPE_K=${BENCH_PIPE_K:-6}
+	PIPE_P=${BENCH_PIPE_PAGES:-2}
+	_pl_pages=$((PIPE_K * PIPE_P))
+	_pl_s="spoold, conf/spoold.conf"
+	_pl_x="xargs -P$(nproc), prep then ocr"
+	section "$S" "pipeline: $PIPE_K comics of $PIPE_P scanned pages of text (2550x3300, 1 bit, 300 dpi) through prep and ocr, $(nproc) CPUs" \
+	    "ratio = pages/s / xargs's = xargs's time / spoold's (higher is better for spoold)"
+	_pl_d=$(newdir pipe-pages) || return 1
+	log "$S: drawing $_pl_pages pages"
+	if ! pipe_pages "$_pl_d"; then
+		skip "$S" "$_pl_s" "no pages drawn"
+		return 1
+	fi
+	PIPE_SPOOLD="" PIPE_XARGS=""
+	pipe_spoold "$_pl_d"
+	pipe_xargs "$_pl_d"
+	if [ -n "$PIPE_SPOOLD" ]; then
+		_pl_r=$(calc "$_pl_pages / $PIPE_SPOOLD")
+		rec "$S" "$_pl_s" "$_pl_r" pages/s "$_pl_r pages/s ($PIPE_SPOOLD s)" \
+		    "\"seconds\": $PIPE_SPOOLD, \"comics\": $PIPE_K, \"pages\": $_pl_pages" \
+		    "$_pl_x"
+	fi
+	if [ -n "$PIPE_XARGS" ]; then
+		_pl_r=$(calc "$_pl_pages / $PIPE_XARGS")
+		rec "$S" "$_pl_x" "$_pl_r" pages/s "$_pl_r pages/s ($PIPE_XARGS s)" \
+		    "\"seconds\": $PIPE_XARGS, \"comics\": $PIPE_K, \"pages\": $_pl_pages" \
+		    "$_pl_x"
+	fi
+	[ "$KEEP" = 1 ] || rm -rf "$_pl_d"
+}
+
 # ---------------------------------------------------------------- slurm
 
 # slurm_bare N: N jobs of /bin/true given to sbatch directly, all at once,
@@ -1011,9 +1208,9 @@ SECS=$WORK/sections.tsv
 log "N=$N, latency $LAT_N jobs, scale up to $SCALE_MAX, idle $IDLE s, in $WORK"
 TIMES=$WORK/times
 : >"$TIMES"
-for _s in ${BENCH_SECTIONS:-throughput latency durability scale idle slurm}; do
+for _s in ${BENCH_SECTIONS:-throughput latency durability scale idle slurm pipeline}; do
 	case $_s in
-	throughput|latency|durability|scale|idle|slurm) ;;
+	throughput|latency|durability|scale|idle|slurm|pipeline) ;;
 	*) die "BENCH_SECTIONS: no section $_s" ;;
 	esac
 	_t=$(now_ns)

@@ -5,7 +5,9 @@
 # real spoold on a temporary spool: a comic in, a searchable PDF out; bad
 # archives end in prep/error/ with their reason; the same comic submitted
 # again is a duplicate, not run; spoolctl info shows the stages' tools; the
-# on_error hook of contrib/notify writes its message in the job's log.
+# on_error hook of contrib/notify writes its message in the job's log; a
+# small page without a resolution (a 640x682 map) comes out with at least
+# the words tesseract reads from the image itself.
 set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -97,7 +99,37 @@ with zipfile.ZipFile(sys.argv[2], "w") as z:
         z.writestr("p%d.png" % i, page)
 PY
 
-for f in sample order corrupt empty bomb; do
+# The map: 640x682, small labels, no resolution (no pHYs chunk), as a
+# screen picture is; its eleven words.
+MAP_WORDS="North Harbour Old Mill Road Market Square Lighthouse Point River
+Crossing"
+IM=$(for c in convert-im6.q16 magick convert; do
+	command -v "$c" && break
+done)
+mkdir "$W/map"
+if [ -n "$IM" ] && command -v tesseract >/dev/null 2>&1 &&
+    "$IM" -size 640x682 xc:'#f2efe6' \
+    -stroke '#9fc3e8' -strokewidth 12 -draw 'line 0,300 640,360' \
+    -stroke white -strokewidth 6 -draw 'line 320,0 290,682' \
+    -stroke '#e0a060' -strokewidth 4 -draw 'line 0,560 640,500' \
+    -stroke none -fill '#cfe8c0' -draw 'rectangle 40,60 260,220' \
+    -draw 'circle 470,560 540,600' \
+    -fill '#333333' -font DejaVu-Sans -pointsize 9 \
+    -annotate +60+120 'North Harbour' -annotate +380+120 'Old Mill Road' \
+    -annotate +60+420 'Market Square' -pointsize 8 \
+    -annotate +400+470 'Lighthouse Point' -annotate +120+640 'River Crossing' \
+    -alpha off -depth 8 -define png:exclude-chunks=pHYs,date,time \
+    "$W/map/map.png" 2>"$W/map/im.err" &&
+    (cd "$W/map" && python3 -c '
+import sys, zipfile
+with zipfile.ZipFile("../map.cbz", "w") as z:
+    z.write("map.png")'); then
+	MAP=map
+else
+	MAP=""
+fi
+
+for f in sample order corrupt empty bomb $MAP; do
 	"$SPOOLCTL" -c "$W/spoold.conf" submit --name "$f.cbz" "$W/$f.cbz" \
 	    >"$W/$f.id" || notok "submit $f" "spoolctl failed"
 done
@@ -119,6 +151,36 @@ if wait_for '[ -f "$OUT/order.pdf" ]' 120 &&
 else
 	notok "pages in natural order, non-images skipped" \
 	    "page 9 is not the first of two pages"
+fi
+# found FILE: how many of the map's words FILE holds (each word once).
+found() {
+	_n=0
+	for _w in $MAP_WORDS; do
+		! grep -qw "$_w" "$1" || _n=$((_n + 1))
+	done
+	echo "$_n"
+}
+if [ -z "$MAP" ]; then
+	skip "a page without a resolution: the words tesseract reads" \
+	    "no ImageMagick or tesseract, or it failed: $(head -c 200 \
+	    "$W/map/im.err" 2>/dev/null)"
+elif wait_for '[ -f "$OUT/map.pdf" ]' 120; then
+	tesseract "$W/map/map.png" - >"$W/map/direct.txt" 2>/dev/null
+	pdftotext "$OUT/map.pdf" "$W/map/pipeline.txt"
+	direct=$(found "$W/map/direct.txt")
+	piped=$(found "$W/map/pipeline.txt")
+	echo "# the 640x682 map without a resolution, of 11 words:" \
+	    "tesseract reads $direct, the pipeline's PDF holds $piped"
+	if [ "$piped" -ge "$direct" ] && [ "$piped" -gt 0 ]; then
+		ok "a page without a resolution: the words tesseract reads"
+	else
+		notok "a page without a resolution: the words tesseract reads" \
+		    "$piped words in the PDF, $direct read directly: $(tr '\n' ' ' \
+		    <"$W/map/pipeline.txt")"
+	fi
+else
+	notok "a page without a resolution: the words tesseract reads" \
+	    "no out/map.pdf; $(find "$D" -path '*/error/*')"
 fi
 for f in corrupt empty bomb; do
 	case $f in
@@ -143,7 +205,7 @@ if wait_for '[ -f "$D/prep/error/$(job_id again)" ]' 30 &&
     "$D/work/$(job_id again)/status.json" &&
     ! grep -qs "stage prep attempt" "$D/log/$(job_id again).log" &&
     [ ! -e "$OUT/again.pdf" ] &&
-    [ "$(find "$OUT" -name '*.pdf' | wc -l)" = 2 ]; then
+    [ "$(find "$OUT" -name '*.pdf' ! -name map.pdf | wc -l)" = 2 ]; then
 	ok "the same comic submitted twice is processed once"
 else
 	notok "the same comic submitted twice is processed once" \
