@@ -161,20 +161,38 @@ ctl_progress_of(const struct entry *e, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * What ls says of a job beside its state: its progress, or for a job
+ * ready in its queue what its stage's next run waits for.
+ */
+static const char *
+entry_note(const struct entry *e, json_t *sched, char *buf, size_t len)
+{
+	const char *w;
+
+	ctl_progress_of(e, buf, len);
+	if (buf[0] == '\0' && e->state == JS_QUEUED &&
+	    (w = ctl_waiting(sched, C.stages[e->stage])) != NULL)
+		strlcpy(buf, w, len);
+	return buf;
+}
+
 static json_t *
-entry_json(const struct entry *e, time_t now)
+entry_json(const struct entry *e, time_t now, json_t *sched)
 {
 	char name[4 * NAME_MAX + 1], prog[PROGRESS_MAX];
 
 	ctl_shown(e->id, name, sizeof(name));
 	ctl_progress_of(e, prog, sizeof(prog));
-	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s?, s:s?}",
+	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s?, s:s?, s:s?}",
 	    "id", name, "stage", C.stages[e->stage],
 	    "state", status_state_name(e->state), "attempt", e->st.attempt,
 	    "age_s", (json_int_t)(now - (e->st.submitted ? e->st.submitted :
 	    e->mtime.tv_sec)), "priority", spool_priority(e->id),
 	    "key", e->st.key[0] ? e->st.key : NULL,
-	    "progress", prog[0] ? prog : NULL);
+	    "progress", prog[0] ? prog : NULL,
+	    "waiting", e->state == JS_QUEUED ? ctl_waiting(sched,
+	    C.stages[e->stage]) : NULL);
 }
 
 int
@@ -190,7 +208,7 @@ ctl_ls(int argc, char **argv)
 	char name[4 * NAME_MAX + 1], age[32], prog[PROGRESS_MAX];
 	int ch, json = 0, state = -1;
 	time_t now = time(NULL);
-	json_t *a;
+	json_t *a, *sched;
 	size_t i;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -210,10 +228,13 @@ ctl_ls(int argc, char **argv)
 		usage();
 	ctl_open(0);
 	ls_collect(stage != NULL ? (long)stage_arg(stage) : -1, state);
+	sched = ctl_index_read("schedule.json");
 	if (json) {
 		a = json_array();
 		for (i = 0; i < nents; i++)
-			json_array_append_new(a, entry_json(&ents[i], now));
+			json_array_append_new(a, entry_json(&ents[i], now,
+			    sched));
+		json_decref(sched);
 		json_dumpf(a, stdout, JSON_INDENT(1));
 		putchar('\n');
 		json_decref(a);
@@ -229,9 +250,24 @@ ctl_ls(int argc, char **argv)
 		printf("%-40s %-10s %-8s %7d %5s %-12s %s\n", name,
 		    C.stages[e->stage], status_state_name(e->state),
 		    e->st.attempt, age, e->st.key[0] ? e->st.key : "-",
-		    ctl_progress_of(e, prog, sizeof(prog)));
+		    entry_note(e, sched, prog, sizeof(prog)));
 	}
+	json_decref(sched);
 	return EX_OK;
+}
+
+/* For a job in a queue/: what its stage's next run waits for. */
+static void
+show_waiting(size_t s, int d)
+{
+	json_t *sched;
+	const char *w;
+
+	if (d != DIR_QUEUE || (sched = ctl_index_read("schedule.json")) == NULL)
+		return;
+	if ((w = ctl_waiting(sched, C.stages[s])) != NULL)
+		printf("waiting:   %s\n", w);
+	json_decref(sched);
 }
 
 /* The one job a verb names after its options: opens the spool, finds it. */
@@ -327,6 +363,7 @@ ctl_show(int argc, char **argv)
 		printf("signal:    %d (%s)\n", st.signal, strsignal(st.signal));
 	if (st.reason[0])
 		printf("reason:    %s\n", st.reason);
+	show_waiting(s, d);
 	if (st.submitted) {
 		spool_isotime(when, sizeof(when), st.submitted);
 		printf("submitted: %s\n", when);
@@ -394,13 +431,14 @@ ctl_log(int argc, char **argv)
 	return EX_OK;
 }
 
+/* index/<file> (metrics.json, schedule.json) as JSON, or NULL. */
 json_t *
-ctl_metrics_read(void)
+ctl_index_read(const char *file)
 {
 	char *text;
 	json_t *o;
 
-	if ((text = spool_read(C.sp.indexfd, "metrics.json", 1 << 20)) == NULL)
+	if ((text = spool_read(C.sp.indexfd, file, 1 << 20)) == NULL)
 		return NULL;
 	o = json_loads(text, 0, NULL);
 	free(text);
@@ -413,6 +451,52 @@ ctl_jint(json_t *o, const char *k)
 	return (long long)json_integer_value(json_object_get(o, k));
 }
 
+/*
+ * What the next run of a stage waits for, by the schedule.json of sched:
+ * "waiting for 2 CPUs", "waiting for memory"; or NULL.
+ */
+const char *
+ctl_waiting(json_t *sched, const char *stage)
+{
+	return json_string_value(json_object_get(json_object_get(
+	    json_object_get(sched, "stages"), stage), "waiting"));
+}
+
+/* A forecast of schedule.json in words: "12s", "5m", or "unknown". */
+static const char *
+forecast_words(json_t *o, const char *key, char *buf, size_t len)
+{
+	if (!json_is_integer(json_object_get(o, key)))
+		return "unknown";
+	ctl_fmt_age(ctl_jint(o, key), buf, len);
+	return buf;
+}
+
+/* stats' last lines: the CPUs taken and the forecast of schedule.json. */
+static void
+stats_forecast(void)
+{
+	const char *name, *w;
+	char t[32];
+	json_t *o, *v;
+
+	if ((o = ctl_index_read("schedule.json")) == NULL)
+		return;
+	printf("\nforecast: pipeline empty in about %s; %lld of %lld CPUs "
+	    "taken\n", forecast_words(o, "eta_s", t, sizeof(t)),
+	    ctl_jint(o, "cpus_used"), ctl_jint(o, "cpus"));
+	json_object_foreach(json_object_get(o, "stages"), name, v) {
+		printf("  %s: queue drains in %s, %lld at once", name,
+		    forecast_words(v, "drain_s", t, sizeof(t)),
+		    ctl_jint(v, "parallel"));
+		if ((w = json_string_value(json_object_get(v, "waiting"))) !=
+		    NULL)
+			printf("; next run %s", w);
+		putchar('\n');
+	}
+	json_decref(o);
+}
+
 int
 ctl_stats(int argc, char **argv)
 {
@@ -423,7 +507,7 @@ ctl_stats(int argc, char **argv)
 	if (argc > 2 || (argc == 2 && !json))
 		usage();
 	ctl_open(0);
-	if ((o = ctl_metrics_read()) == NULL)
+	if ((o = ctl_index_read("metrics.json")) == NULL)
 		die(EX_NOINPUT, "%s/index/metrics.json: none yet (has spoold "
 		    "run on this spool?)", C.spooldir);
 	if (json) {
@@ -449,5 +533,6 @@ ctl_stats(int argc, char **argv)
 	    ctl_jint(o, "running"), ctl_jint(o, "done"), ctl_jint(o, "error"),
 	    ctl_jint(o, "retries"), ctl_jint(o, "timeouts"));
 	json_decref(o);
+	stats_forecast();
 	return EX_OK;
 }

@@ -66,24 +66,48 @@ watch_id_width(void)
 	return w;
 }
 
+/*
+ * The forecast of schedule.json: of the pipeline (stage NULL), a line; of
+ * a stage, its DRAINS column.
+ */
+static void
+watch_forecast(json_t *sched, const char *stage)
+{
+	json_t *v = json_object_get(json_object_get(sched, "stages"), stage);
+	char t[32] = "-";
+
+	if (stage != NULL) {
+		if (json_is_integer(json_object_get(v, "drain_s")))
+			ctl_fmt_age(ctl_jint(v, "drain_s"), t, sizeof(t));
+		printf("%7s  ", t);
+		return;
+	}
+	if (json_is_integer(json_object_get(sched, "eta_s")))
+		ctl_fmt_age(ctl_jint(sched, "eta_s"), t, sizeof(t));
+	printf("pipeline empty in about %s   %lld of %lld CPUs taken\r\n", t,
+	    ctl_jint(sched, "cpus_used"), ctl_jint(sched, "cpus"));
+}
+
 static void
 watch_draw(void)
 {
 	char name[4 * NAME_MAX + 1], age[32], prog[PROGRESS_MAX];
 	time_t now = time(NULL);
-	json_t *o, *stages, *v;
+	json_t *o, *stages, *v, *sched;
 	long long n[5], total;
 	size_t i;
 	int idw;
 
-	o = ctl_metrics_read();
+	o = ctl_index_read("metrics.json");
+	sched = ctl_index_read("schedule.json");
 	stages = json_object_get(o, "stages");
 	printf("\033[H\033[2J");
 	printf("spoold %s   %s   q: quit\r\n\r\n", C.spooldir,
 	    o != NULL ? json_string_value(json_object_get(o, "updatedAt")) :
 	    "(no metrics)");
-	printf("%-12s %7s %8s %7s %8s %8s  %s\r\n", "STAGE", "QUEUED",
-	    "DEFERRED", "RUNNING", "DONE", "ERROR",
+	watch_forecast(sched, NULL);
+	printf("\r\n%-12s %7s %8s %7s %8s %8s %7s  %s\r\n", "STAGE", "QUEUED",
+	    "DEFERRED", "RUNNING", "DONE", "ERROR", "DRAINS",
 	    "[# done  x error  > running  . queued  : deferred]");
 	for (i = 0; i < C.nstages; i++) {
 		v = json_object_get(stages, C.stages[i]);
@@ -93,12 +117,14 @@ watch_draw(void)
 		n[3] = ctl_jint(v, "queued");
 		n[4] = ctl_jint(v, "deferred");
 		total = n[0] + n[1] + n[2] + n[3] + n[4];
-		printf("%-12s %7lld %8lld %7lld %8lld %8lld  ", C.stages[i],
+		printf("%-12s %7lld %8lld %7lld %8lld %8lld ", C.stages[i],
 		    n[3], n[4], n[2], n[0], n[1]);
+		watch_forecast(sched, C.stages[i]);
 		watch_bar(n, total, 40);
 		printf("\r\n");
 	}
 	json_decref(o);
+	json_decref(sched);
 	idw = watch_id_width();
 	printf("\r\nRUNNING\r\n%-10s %-*s %8s  %s\r\n", "STAGE", idw, "ID",
 	    "ELAPSED", "PROGRESS");
