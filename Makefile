@@ -59,7 +59,7 @@ INSTALL_SED := -e 's|"\.\./stages/|"$(LIBEXECDIR)/|' \
     -e 's|/var/spool/spoold|$(SPOOLDIR)|g'
 
 .PHONY: all deps deps-pipeline sample run check check-all check-unit \
-        check-conf check-man check-lane-fast1 check-lane-fast2 \
+        check-conf check-man check-modgraph check-lane-fast1 check-lane-fast2 \
         check-lane-all1 check-lane-all2 bb-crash bench torture \
         install uninstall clean
 
@@ -169,6 +169,11 @@ check-lane-all2:
 CONF_SPOOLD := $(B)/spoold
 check-conf:
 	SPOOLD=$(CURDIR)/$(CONF_SPOOLD) sh tests/conf/run.sh
+
+# The modules call one way: none calls, directly or through others, back
+# into one that calls it. Read from the objects of the plain build.
+check-modgraph: all
+	sh tests/modgraph.sh $(B)
 
 UNIT_BUILDS := $(B) $(B)/san
 check-unit:
