@@ -40,10 +40,11 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             convert-im6.q16:imagemagick \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-CORE := conf log status events dedupe spool child queue metrics page
+CORE := conf log fileio status events dedupe spool child queue metrics page
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/cgroup.o $(B)/hook.o $(B)/notify.o \
                $(B)/slurm.o $(B)/loop.o $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_H := $(wildcard tests/unit/*.h)
 MAN1 := $(wildcard supervisor/*.1)
 MAN5 := supervisor/spoold.conf.5
 MAN8 := supervisor/spoold.8
@@ -109,13 +110,11 @@ $(B)/crash/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/crash/%)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests link the modules they test, with and without sanitizers.
-$(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) tests/unit/unit.h \
-    tests/unit/unit_spool.h tests/unit/unit_stages.h | $(B)
+$(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) $(UNIT_H) | $(B)
 	$(CC) $(CFLAGS) $(XCFLAGS) -Isupervisor -o $@ $(filter %.c %.o,$^) \
 	    $(LDLIBS) -lcmocka
 
-$(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) \
-    tests/unit/unit.h tests/unit/unit_spool.h tests/unit/unit_stages.h | \
+$(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) $(UNIT_H) | \
     $(B)/san
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ \
 	    $(filter %.c %.o,$^) $(LDLIBS) -lcmocka

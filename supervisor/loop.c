@@ -218,8 +218,8 @@ stage_scan(struct stage *st)
 {
 	queue_clear(&st->q);
 	scan_count = 0;
-	if (spool_scan(st->sd.fd[DIR_QUEUE], stage_count_one, NULL) == -1 ||
-	    spool_scan(st->sd.fd[DIR_QUEUE], stage_scan_one, st) == -1)
+	if (fileio_scan(st->sd.fd[DIR_QUEUE], stage_count_one, NULL) == -1 ||
+	    fileio_scan(st->sd.fd[DIR_QUEUE], stage_scan_one, st) == -1)
 		log_warn("read %s/queue", st->name);
 }
 
@@ -345,7 +345,7 @@ stage_recover_one(void *arg, const char *id, int type)
 		return 0;
 	}
 	known = spool_status_read(L.sp, id, &s) == 0;
-	spool_path(path, sizeof(path), "%s/%s/running/%s", L.conf->spool,
+	fileio_path(path, sizeof(path), "%s/%s/running/%s", L.conf->spool,
 	    st->name, id);
 	if (known && s.state == JS_RUNNING && strcmp(s.stage, st->name) == 0 &&
 	    (s.slurm > 0 || st->sc->slurm)) {
@@ -422,7 +422,7 @@ stage_watch(struct stage *st)
 {
 	char path[PATH_MAX];
 
-	spool_path(path, sizeof(path), "%s/%s/queue", L.conf->spool, st->name);
+	fileio_path(path, sizeof(path), "%s/%s/queue", L.conf->spool, st->name);
 	st->wd = inotify_add_watch(L.infd, path, IN_MOVED_TO | IN_CLOSE_WRITE |
 	    IN_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW);
 	if (st->wd == -1) {
@@ -470,7 +470,7 @@ stages_apply(struct conf *conf, int startup)
 	/* Once every stage is there, for jobs on their way to the next. */
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (st->fresh)
-			spool_scan(st->sd.fd[DIR_RUNNING], stage_recover_one, st);
+			fileio_scan(st->sd.fd[DIR_RUNNING], stage_recover_one, st);
 	recover_recheck();
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (st->fresh) {
@@ -580,7 +580,7 @@ stage_hook(struct stage *st, const char *event, int dir, const char *id,
 {
 	char job[PATH_MAX];
 
-	spool_path(job, sizeof(job), "%s/%s/%s/%s", L.conf->spool, st->name,
+	fileio_path(job, sizeof(job), "%s/%s/%s/%s", L.conf->spool, st->name,
 	    spool_dir_name(dir), id);
 	hook_add(st->sc, event, id, job, s);
 }
@@ -673,10 +673,10 @@ run_start(struct stage *st, const char *id, struct status *s)
 		run_free(r);
 		return -1;
 	}
-	spool_path(job, sizeof(job), "%s/%s/running/%s", L.conf->spool,
+	fileio_path(job, sizeof(job), "%s/%s/running/%s", L.conf->spool,
 	    st->name, id);
-	spool_path(work, sizeof(work), "%s/work/%s", L.conf->spool, id);
-	spool_path(hb, sizeof(hb), "%s/heartbeat", work);
+	fileio_path(work, sizeof(work), "%s/work/%s", L.conf->spool, id);
+	fileio_path(hb, sizeof(hb), "%s/heartbeat", work);
 	if (!r->slurm)
 		cgfd = cgroup_enter(r->cg, sizeof(r->cg));
 	sw = (struct spawn){.sc = st->sc, .spooldir = L.conf->spool, .id = id,
@@ -843,7 +843,7 @@ stage_claim(struct stage *st)
 	if (st->sc->dedupe && !s.forced && stage_dedupe(st, id, &s) == 1)
 		return;
 	if (run_start(st, id, &s) == -1) {
-		spool_touch(st->sd.fd[DIR_RUNNING], id, now + L.conf->tick);
+		fileio_touch(st->sd.fd[DIR_RUNNING], id, now + L.conf->tick);
 		if (spool_move(L.sp, st->sd.fd[DIR_RUNNING],
 		    st->sd.fd[DIR_QUEUE], id) == -1)
 			log_warn("requeue %s/running/%s", st->name, id);
@@ -1027,7 +1027,7 @@ run_place(struct run *r, enum outcome out, const char *why)
 	} else if (out == OUT_RETRY || out == OUT_LOST) {
 		delay = spool_backoff(st->sc->backoff, st->sc->backoff_max,
 		    r->st.attempt, arc4random());
-		spool_touch(from, r->id, time(NULL) + delay);
+		fileio_touch(from, r->id, time(NULL) + delay);
 		todir = DIR_QUEUE;
 		if (out == OUT_LOST)
 			r->st.attempt--; /* not the job's doing */
@@ -1415,7 +1415,7 @@ run_ours(pid_t pid, const char *job)
 		    slurm_ours(pid);
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry) {
-			spool_path(path, sizeof(path), "%s/%s/running/%s",
+			fileio_path(path, sizeof(path), "%s/%s/running/%s",
 			    L.conf->spool, st->name, r->id);
 			if (strcmp(path, job) == 0)
 				return 1;
@@ -1648,7 +1648,7 @@ loop_retain(void)
 		if (st->retired || st->sc->retain == 0)
 			continue;
 		L.retain_before = time(NULL) - st->sc->retain * 86400;
-		if (spool_scan(st->sd.fd[DIR_DONE], retain_one, st) == -1)
+		if (fileio_scan(st->sd.fd[DIR_DONE], retain_one, st) == -1)
 			log_warn("read %s/done", st->name);
 	}
 }
@@ -1658,7 +1658,7 @@ loop_watch_cancel(void)
 {
 	char path[PATH_MAX];
 
-	spool_path(path, sizeof(path), "%s/index/cancel", L.conf->spool);
+	fileio_path(path, sizeof(path), "%s/index/cancel", L.conf->spool);
 	if ((L.cancelwd = inotify_add_watch(L.infd, path, IN_MOVED_TO |
 	    IN_CLOSE_WRITE | IN_ONLYDIR | IN_DONT_FOLLOW)) == -1) {
 		log_warn("inotify %s", path);
@@ -1935,7 +1935,7 @@ loop_rescan(void)
 
 	L.rescan = 0;
 	log_warnx("inotify queue overflowed: reading every queue again");
-	spool_scan(L.sp->cancelfd, cancel_one, NULL);
+	fileio_scan(L.sp->cancelfd, cancel_one, NULL);
 	TAILQ_FOREACH(st, &L.stages, entry) {
 		if (st->wd == -1)
 			stage_watch(st);
@@ -2097,7 +2097,7 @@ loop_run(struct conf *conf, struct spool *sp)
 	if (loop_setup() == -1 || stages_apply(conf, 1) == -1)
 		return -1;
 	metrics_load(sp, &L.total, metrics_stage, NULL);
-	spool_scan(sp->cancelfd, cancel_one, NULL);
+	fileio_scan(sp->cancelfd, cancel_one, NULL);
 	spool_sync(sp);
 	log_info("started, pid %ld, spool %s", (long)getpid(), conf->spool);
 	notify_send("READY=1");

@@ -173,7 +173,7 @@ page_head(FILE *f, time_t now, pid_t pid, time_t started, long tick,
 	char when[32], up[32];
 	long refresh = tick <= 0 ? 5 : tick < 720 ? tick * 5 : 3600;
 
-	spool_isotime(when, sizeof(when), now);
+	fileio_isotime(when, sizeof(when), now);
 	page_duration(up, sizeof(up), (long long)(now - started));
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
@@ -379,7 +379,7 @@ page_errors(FILE *f)
 	    "<th>stage</th><th>id</th><th>reason</th></tr>\n", f);
 	for (i = 0; i < P.nerr; i++) {
 		e = &P.err[(P.errnext + PAGE_ERRORS - 1 - i) % PAGE_ERRORS];
-		spool_isotime(when, sizeof(when), e->when);
+		fileio_isotime(when, sizeof(when), e->when);
 		fprintf(f, "<tr><td>%s</td><td>", when);
 		page_put(f, e->stage);
 		fputs("</td><td class=\"t\">", f);

@@ -42,26 +42,6 @@ spool_dir_name(int dir)
 	return dirnames[dir];
 }
 
-char *
-spool_path(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-void
-spool_isotime(char *buf, size_t len, time_t t)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /*
  * The mode of a folder of the spool: 0750, its owner's and its group's;
  * with the submitters' group, setgid to it, and where members put things
@@ -761,109 +741,18 @@ spool_submit(struct spool *sp, int queuefd, const char *tmpname,
 		return -1;
 	if (logged)
 		events_add(sp, id, status_state_name(rec.state), &rec);
-	if (spool_touch(sp->tmpfd, tmpname, when) == -1 ||
+	if (fileio_touch(sp->tmpfd, tmpname, when) == -1 ||
 	    spool_rename(sp, sp->tmpfd, tmpname, queuefd, id) == -1) {
 		int saved = errno;
 		snprintf(rec.reason, sizeof(rec.reason), "not submitted: %s",
 		    strerror(saved));
 		if (logged)
 			events_add(sp, id, "purged", &rec);
-		spool_rmtree(sp->workfd, id);
+		fileio_rmtree(sp->workfd, id);
 		errno = saved;
 		return -1;
 	}
 	spool_sync_wait(sp);
-	return 0;
-}
-
-/* Sets the mtime of a job: the time before which it is not claimed. */
-int
-spool_touch(int dirfd, const char *id, time_t when)
-{
-	struct timespec ts[2] = {{0, UTIME_OMIT}, {when, 0}};
-
-	if (utimensat(dirfd, id, ts, AT_SYMLINK_NOFOLLOW) == -1)
-		return -1;
-	return 0;
-}
-
-static int
-spool_write_all(int fd, const char *data, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, data, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/*
- * Opens name in folder dirfd to be written from its start: a file of
- * spoold's own that only this name links to, reused, or else a new one in
- * place of whatever was there (a link, a FIFO, a folder, a file of a
- * child's), which is never followed, opened for long or written through.
- */
-static int
-spool_reuse(int dirfd, const char *name)
-{
-	struct stat sb;
-	int fd;
-
-	fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd != -1) {
-		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-		    sb.st_nlink == 1 && sb.st_uid == geteuid() &&
-		    ftruncate(fd, 0) == 0)
-			return fd;
-		close(fd);
-	}
-	if ((fd != -1 || errno != ENOENT) && unlinkat(dirfd, name, 0) == -1 &&
-	    errno != ENOENT && spool_rmtree(dirfd, name) == -1)
-		return -1;
-	return openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
-}
-
-/*
- * The daemon's way to replace a file: write ".NAME.new" beside it, then
- * swap the two names in one rename. The old file becomes the next one's
- * ".new", so a record rewritten often costs no new inode each time (the
- * filesystem's search for free inodes was the largest cost of a run).
- */
-static int
-spool_write_swap(struct spool *sp, int dirfd, const char *name,
-    const char *data, size_t len, int durable)
-{
-	char tmp[NAME_MAX + 1];
-	int fd, saved;
-
-	spool_path(tmp, sizeof(tmp), ".%s.new", name);
-	if ((fd = spool_reuse(dirfd, tmp)) == -1)
-		return -1;
-	if (spool_write_all(fd, data, len) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	if (close(fd) == -1)
-		return -1;
-	if (strcmp(name, "metrics.json") == 0)
-		CRASHPOINT(CP_METRICS);
-	else if (strcmp(name, "status.json") == 0)
-		CRASHPOINT(CP_STATUS);
-	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == -1 &&
-	    renameat(dirfd, tmp, dirfd, name) == -1)
-		return -1;
-	if (durable)
-		sp->dirty = 1;
 	return 0;
 }
 
@@ -877,95 +766,18 @@ int
 spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
     size_t len, int durable)
 {
-	static unsigned long seq;
-	static pid_t pid;
-	char tmp[64];
-	int fd, saved;
+	int point = 0;
 
-	if (sp->swap)
-		return spool_write_swap(sp, dirfd, name, data, len, durable);
-	if (pid == 0)
-		pid = getpid();
-	snprintf(tmp, sizeof(tmp), ".w.%ld.%lu", (long)pid, seq++);
-	fd = openat(sp->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
-	if (fd == -1)
+	if (strcmp(name, "metrics.json") == 0)
+		point = CP_METRICS;
+	else if (strcmp(name, "status.json") == 0)
+		point = CP_STATUS;
+	if ((sp->swap ? fileio_swap(dirfd, name, data, len, point) :
+	    fileio_write(sp->tmpfd, dirfd, name, data, len)) == -1)
 		return -1;
-	if (spool_write_all(fd, data, len) == -1) {
-		saved = errno;
-		close(fd);
-		unlinkat(sp->tmpfd, tmp, 0);
-		errno = saved;
-		return -1;
-	}
-	if (close(fd) == -1 || renameat(sp->tmpfd, tmp, dirfd, name) == -1) {
-		saved = errno;
-		unlinkat(sp->tmpfd, tmp, 0);
-		errno = saved;
-		return -1;
-	}
 	if (durable)
 		sp->dirty = 1;
 	return 0;
-}
-
-/*
- * The whole of a small regular file, NUL-terminated, or NULL: never
- * through a link at its last component, never waiting on a FIFO. With sb,
- * the file's stat.
- */
-char *
-spool_read_st(int dirfd, const char *name, size_t max, struct stat *sb)
-{
-	struct stat st;
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK)) == -1)
-		return NULL;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
-	if (sb != NULL)
-		*sb = st;
-	if ((buf = malloc(max + 1)) == NULL)
-		fatal("malloc");
-	while (len < max && (n = read(fd, buf + len, max - len)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		len += n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-}
-
-char *
-spool_read(int dirfd, const char *name, size_t max)
-{
-	return spool_read_st(dirfd, name, max, NULL);
-}
-
-/* The text with a newline added; the old text is freed. */
-char *
-spool_line(char *text)
-{
-	char *line;
-
-	if (asprintf(&line, "%s\n", text) == -1)
-		fatal("asprintf");
-	free(text);
-	return line;
 }
 
 /*
@@ -1075,7 +887,7 @@ spool_progress_at(int jfd, char *buf, size_t len)
 {
 	char *text, *end, *line;
 
-	if ((text = spool_read(jfd, "heartbeat", 4096)) == NULL)
+	if ((text = fileio_read(jfd, "heartbeat", 4096)) == NULL)
 		return -1;
 	for (end = text + strlen(text); end > text && (end[-1] == '\n' ||
 	    end[-1] == '\r'); end--)
@@ -1114,7 +926,7 @@ spool_status_read(struct spool *sp, const char *id, struct status *st)
 
 	if ((fd = spool_job_open(sp, id)) == -1)
 		return -1;
-	text = spool_read_st(fd, "status.json", 64 * 1024, &sb);
+	text = fileio_read_st(fd, "status.json", 64 * 1024, &sb);
 	close(fd);
 	if (text == NULL)
 		return -1;
@@ -1135,7 +947,7 @@ spool_status_write(struct spool *sp, const char *id, const struct status *st)
 		log_warnx("status of a job: cannot encode");
 		return -1;
 	}
-	text = spool_line(text);
+	text = fileio_line(text);
 	if ((fd = spool_job_open(sp, id)) == -1 && (errno == ENOENT ||
 	    errno == ENOTDIR))
 		fd = spool_job_make(sp, id, (uid_t)-1, (gid_t)-1);
@@ -1155,7 +967,7 @@ spool_log_open(struct spool *sp, const char *id)
 	char name[NAME_MAX + 1];
 	int fd;
 
-	spool_path(name, sizeof(name), "%s.log", id);
+	fileio_path(name, sizeof(name), "%s.log", id);
 	fd = openat(sp->logfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0640);
 	if (fd == -1)
@@ -1169,7 +981,7 @@ spool_log_header(int fd, const char *stage, const char *run, time_t t)
 {
 	char when[32];
 
-	spool_isotime(when, sizeof(when), t);
+	fileio_isotime(when, sizeof(when), t);
 	if (dprintf(fd, "=== spoold: %s stage %s %s started\n", when, stage,
 	    run) < 0) {
 		log_warn("write a job's log");
@@ -1184,7 +996,7 @@ spool_log_footer(int fd, const char *stage, const char *run,
 {
 	char when[32];
 
-	spool_isotime(when, sizeof(when), time(NULL));
+	fileio_isotime(when, sizeof(when), time(NULL));
 	dprintf(fd, "=== spoold: %s stage %s %s %s after %lld.%03llds\n", when,
 	    stage, run, what, ms / 1000, ms % 1000);
 }
@@ -1365,35 +1177,6 @@ spool_backoff(long base, long max, int attempt, uint32_t rnd)
 }
 
 /*
- * Lists the entries of a folder, skipping those whose name starts with a
- * dot; calls fn with each name and its type from the directory entry
- * (DT_UNKNOWN when the filesystem does not say).
- */
-int
-spool_scan(int dirfd, int (*fn)(void *, const char *, int), void *arg)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	if ((fd = dup(dirfd)) == -1)
-		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (fn(arg, de->d_name, de->d_type) == -1)
-			break;
-	}
-	closedir(d);
-	return 0;
-}
-
-/*
  * The pid of the process that left a file in tmp/ (or index/): the writer
  * of ".w.PID.N" or ".sha256.PID.N", or the spoolctl that was submitting
  * ".ID", whose id spoolctl names "D.YYYYmmddTHHMMSS.uuuuuu-PID-N.name";
@@ -1457,44 +1240,6 @@ spool_tmp_clean(struct spool *sp, int dfd, int (*job)(const char *id))
 	closedir(d);
 }
 
-/*
- * Removes name under dirfd and, if it is a folder, all it holds, depth
- * levels deep at most; never following a link.
- */
-static int
-spool_rmtree_depth(int at, const char *name, int depth)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd, r = 0;
-
-	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if ((errno != EISDIR && errno != EPERM) || depth == 0)
-		return -1;
-	if ((fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-		    spool_rmtree_depth(dirfd(d), de->d_name, depth - 1) == -1)
-			r = -1;
-	closedir(d);
-	if (unlinkat(at, name, AT_REMOVEDIR) == -1)
-		r = -1;
-	return r;
-}
-
-int
-spool_rmtree(int at, const char *name)
-{
-	return spool_rmtree_depth(at, name, 64);
-}
-
 /* What a job leaves besides its file: its hash's entry, work folder, log. */
 static void
 spool_remains(struct spool *sp, const char *id, const struct status *st)
@@ -1502,9 +1247,9 @@ spool_remains(struct spool *sp, const char *id, const struct status *st)
 	char log[NAME_MAX + 1];
 
 	dedupe_forget(sp, st->sha256, id);
-	if (spool_rmtree(sp->workfd, id) == -1)
+	if (fileio_rmtree(sp->workfd, id) == -1)
 		log_warn("purge work/%s", id);
-	spool_path(log, sizeof(log), "%s.log", id);
+	fileio_path(log, sizeof(log), "%s.log", id);
 	if (unlinkat(sp->logfd, log, 0) == -1 && errno != ENOENT)
 		log_warn("purge log/%s", log);
 	sp->dirty = 1;
@@ -1535,7 +1280,7 @@ spool_purge(struct spool *sp, int at, const char *id)
 	if (spool_status_read(sp, id, &st) == -1)
 		status_init(&st, "");
 	spool_remains(sp, id, &st);
-	if (spool_rmtree(at, id) == -1) {
+	if (fileio_rmtree(at, id) == -1) {
 		log_warn("purge %s", id);
 		return -1;
 	}

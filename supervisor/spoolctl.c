@@ -162,7 +162,7 @@ ctl_stages_from_spool(void)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		spool_path(path, sizeof(path), "%s/%s/queue", C.spooldir,
+		fileio_path(path, sizeof(path), "%s/%s/queue", C.spooldir,
 		    de->d_name);
 		if (stat(path, &sb) == -1 || !S_ISDIR(sb.st_mode))
 			continue;
@@ -222,14 +222,14 @@ ctl_writable(size_t stage, int dir)
 	size_t i;
 
 	for (i = 0; i < sizeof(sub) / sizeof(*sub); i++) {
-		spool_path(path, sizeof(path), "%s/%s", C.spooldir, sub[i]);
+		fileio_path(path, sizeof(path), "%s/%s", C.spooldir, sub[i]);
 		if (access(path, W_OK) == -1)
 			die(EX_NOPERM, "cannot write %s: %s", path,
 			    strerror(errno));
 	}
 	if (dir < 0)
 		return;
-	spool_path(path, sizeof(path), "%s/%s/%s", C.spooldir, C.stages[stage],
+	fileio_path(path, sizeof(path), "%s/%s/%s", C.spooldir, C.stages[stage],
 	    spool_dir_name(dir));
 	if (access(path, W_OK) == -1)
 		die(EX_NOPERM, "cannot write %s: %s", path, strerror(errno));
@@ -607,7 +607,7 @@ ls_collect(long stage, int state)
 		for (d = 0; d < NDIRS; d++) {
 			ls_stage = i;
 			ls_dir = d;
-			spool_scan(C.sd[i].fd[d], ls_one, NULL);
+			fileio_scan(C.sd[i].fd[d], ls_one, NULL);
 		}
 	}
 	if (state >= 0) {
@@ -713,7 +713,7 @@ log_tail(const char *id, int n)
 	off_t from;
 	int fd;
 
-	spool_path(name, sizeof(name), "%s.log", id);
+	fileio_path(name, sizeof(name), "%s.log", id);
 	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
 	if (fstat(fd, &sb) == -1) {
@@ -722,7 +722,7 @@ log_tail(const char *id, int n)
 	}
 	from = sb.st_size > 65536 ? sb.st_size - 65536 : 0;
 	close(fd);
-	spool_path(name, sizeof(name), "%s.log", id);
+	fileio_path(name, sizeof(name), "%s.log", id);
 	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
 	lseek(fd, from, SEEK_SET);
@@ -791,15 +791,15 @@ ctl_show(int argc, char **argv)
 	if (st.reason[0])
 		printf("reason:    %s\n", st.reason);
 	if (st.submitted) {
-		spool_isotime(when, sizeof(when), st.submitted);
+		fileio_isotime(when, sizeof(when), st.submitted);
 		printf("submitted: %s\n", when);
 	}
 	if (st.started) {
-		spool_isotime(when, sizeof(when), st.started);
+		fileio_isotime(when, sizeof(when), st.started);
 		printf("started:   %s\n", when);
 	}
 	if (st.finished) {
-		spool_isotime(when, sizeof(when), st.finished);
+		fileio_isotime(when, sizeof(when), st.finished);
 		printf("finished:  %s\n", when);
 	}
 	printf("priority:  %d\n", st.priority);
@@ -836,7 +836,7 @@ ctl_log(int argc, char **argv)
 		usage();
 	ctl_open(0);
 	ctl_find_all(1, argv + optind, &s, &d);
-	spool_path(name, sizeof(name), "%s.log", argv[optind]);
+	fileio_path(name, sizeof(name), "%s.log", argv[optind]);
 	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT && !follow)
 			return EX_OK;
@@ -1015,7 +1015,7 @@ ctl_may_move(size_t s, int from, int to)
 	int i, dir[2] = {from, to};
 
 	for (i = 0; i < 2; i++) {
-		spool_path(path, sizeof(path), "%s/%s/%s", C.spooldir,
+		fileio_path(path, sizeof(path), "%s/%s/%s", C.spooldir,
 		    C.stages[s], spool_dir_name(dir[i]));
 		if (access(path, W_OK) == -1)
 			return 0;
@@ -1115,7 +1115,7 @@ metrics_read(void)
 	char *text;
 	json_t *o;
 
-	if ((text = spool_read(C.sp.indexfd, "metrics.json", 1 << 20)) == NULL)
+	if ((text = fileio_read(C.sp.indexfd, "metrics.json", 1 << 20)) == NULL)
 		return NULL;
 	o = json_loads(text, 0, NULL);
 	free(text);
@@ -1490,7 +1490,7 @@ info_pid(void)
 	long pid;
 
 	if (C.sp.indexfd <= 0 || !spoold_running() ||
-	    (text = spool_read(C.sp.indexfd, "spoold.pid", 32)) == NULL)
+	    (text = fileio_read(C.sp.indexfd, "spoold.pid", 32)) == NULL)
 		return 0;
 	pid = strtol(text, NULL, 10);
 	free(text);

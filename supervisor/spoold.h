@@ -163,6 +163,23 @@ void crash_point(int);
 #define CRASHPOINT(n) ((void)0)
 #endif
 
+/* fileio.c: file I/O through folder descriptors, knowing no layout. */
+struct stat;
+char *fileio_path(char *buf, size_t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void fileio_isotime(char *buf, size_t, time_t);
+int fileio_touch(int dirfd, const char *name, time_t when);
+int fileio_swap(int dirfd, const char *name, const char *data, size_t len,
+    int point);
+int fileio_write(int tmpfd, int dirfd, const char *name, const char *data,
+    size_t len);
+char *fileio_read_fd(int fd, size_t max, size_t *lenp);
+char *fileio_read_st(int dirfd, const char *name, size_t max, struct stat *);
+char *fileio_read(int dirfd, const char *name, size_t max);
+char *fileio_line(char *);
+int fileio_scan(int dirfd, int (*)(void *, const char *, int), void *);
+int fileio_rmtree(int dirfd, const char *name);
+
 /* status.c: the job's status record, work/<id>/status.json. */
 enum jstate { JS_QUEUED, JS_DEFERRED, JS_RUNNING, JS_DONE, JS_ERROR };
 
@@ -250,13 +267,8 @@ int spool_resubmit(struct spool *, int fromfd, int tofd, const char *id,
     const struct status *, const struct status *old);
 int spool_submit(struct spool *, int queuefd, const char *tmpname,
     const char *id, const struct status *, time_t when);
-int spool_touch(int dirfd, const char *id, time_t when);
 int spool_write(struct spool *, int dirfd, const char *name, const char *data,
     size_t len, int durable);
-char *spool_line(char *);
-struct stat;
-char *spool_read_st(int dirfd, const char *name, size_t max, struct stat *);
-char *spool_read(int dirfd, const char *name, size_t max);
 int spool_job_open(struct spool *, const char *id);
 int spool_job_make(struct spool *, const char *id, uid_t, gid_t);
 int spool_progress_at(int jfd, char *buf, size_t len);
@@ -273,16 +285,11 @@ int spool_syncer(struct spool *);
 void spool_sync(struct spool *);
 void spool_sync_done(struct spool *);
 void spool_sync_wait(struct spool *);
-int spool_rmtree(int dirfd, const char *name);
 pid_t spool_leftover(const char *name, const char **id);
 void spool_tmp_clean(struct spool *, int dirfd, int (*job)(const char *id));
 void spool_forget(struct spool *, const char *id, const char *why);
 int spool_purge(struct spool *, int dirfd, const char *id);
-int spool_scan(int dirfd, int (*)(void *, const char *, int), void *);
 long spool_backoff(long base, long max, int attempt, uint32_t rnd);
-char *spool_path(char *buf, size_t, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void spool_isotime(char *buf, size_t, time_t);
 
 /* child.c: spawn, stop and read the children. */
 enum stop { STOP_NONE, STOP_TIMEOUT, STOP_HEARTBEAT, STOP_CANCEL,

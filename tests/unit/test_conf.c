@@ -54,7 +54,7 @@ teardown(void **state)
 	struct fx *f = *state;
 	int r;
 
-	r = spool_rmtree(AT_FDCWD, f->dir);
+	r = fileio_rmtree(AT_FDCWD, f->dir);
 	free(f);
 	return r;
 }

@@ -191,7 +191,7 @@ test_claim(void **state)
 	assert_int_equal(dedupe_claim(&f->sp, h, "one", first, sizeof(first)),
 	    0);
 	str(path, sizeof(path), "sha256/ba/%s", h);
-	text = spool_read(f->sp.indexfd, path, 512);
+	text = fileio_read(f->sp.indexfd, path, 512);
 	assert_non_null(text);
 	assert_string_equal(text, "one\n");
 	free(text);

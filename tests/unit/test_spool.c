@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "unit_files.h"
 #include "unit_spool.h"
 
 
@@ -414,48 +415,6 @@ assert_dir(const char *fmt, ...)
 	assert_true(S_ISDIR(st.st_mode));
 }
 
-/* The number of entries of a folder, its dot files included. */
-static int
-entries(int dirfd)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd, n = 0;
-
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY);
-	assert_true(fd != -1);
-	d = fdopendir(fd);
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
-static void
-make_file(int dirfd, const char *name, const char *text)
-{
-	int fd;
-
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
-	assert_true(fd != -1);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(close(fd), 0);
-}
-
-static void
-assert_file(int dirfd, const char *name, const char *text)
-{
-	char *got = spool_read(dirfd, name, 65536);
-
-	if (got == NULL)
-		fail_msg("%s: %s", name, strerror(errno));
-	assert_string_equal(got, text);
-	free(got);
-}
-
 static void
 test_open_layout(void **state)
 {
@@ -623,7 +582,7 @@ test_write_atomic(void **state)
 	assert_int_equal(spool_write(&f->sp, f->sp.workfd, "big", big,
 	    strlen(big), 1), 0);
 	{
-		char *got = spool_read(f->sp.workfd, "big", sizeof(big));
+		char *got = fileio_read(f->sp.workfd, "big", sizeof(big));
 		assert_non_null(got);
 		assert_int_equal(strlen(got), strlen(big));
 		assert_memory_equal(got, big, strlen(big));
@@ -681,7 +640,7 @@ test_status_round_trip(void **state)
 
 	/* The file is one line of JSON. */
 	str(path, sizeof(path), "%s/status.json", id);
-	text = spool_read(f->sp.workfd, path, 65536);
+	text = fileio_read(f->sp.workfd, path, 65536);
 	assert_non_null(text);
 	assert_true(text[0] == '{');
 	assert_non_null(strchr(text, '\n'));
@@ -716,22 +675,6 @@ test_status_minimal_round_trip(void **state)
 	assert_int_equal(got.state, JS_QUEUED);
 }
 
-static void
-test_touch(void **state)
-{
-	struct fx *f = *state;
-	struct sdirs sd;
-	struct stat st;
-
-	assert_int_equal(spool_stage_open(&f->sp, "s", &sd, 1), 0);
-	make_file(sd.fd[DIR_QUEUE], "j", "x");
-	assert_int_equal(spool_touch(sd.fd[DIR_QUEUE], "j", 2000000000), 0);
-	assert_int_equal(fstatat(sd.fd[DIR_QUEUE], "j", &st, 0), 0);
-	assert_int_equal(st.st_mtim.tv_sec, 2000000000);
-	assert_int_equal(spool_touch(sd.fd[DIR_QUEUE], "none", 1), -1);
-	spool_stage_close(&sd);
-}
-
 int
 main(void)
 {
@@ -758,7 +701,6 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_status_minimal_round_trip,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_touch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("spool", tests, NULL, NULL);
