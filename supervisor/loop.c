@@ -153,7 +153,7 @@ stage_seen(struct stage *st, const char *id, int wait_close)
 
 	if (id[0] == '.')
 		return;
-	if (spool_name_check(id, &why) == -1) {
+	if (name_check(id, &why) == -1) {
 		spool_quarantine(L.sp, st->name, &st->sd, DIR_QUEUE, id, why);
 		return;
 	}
@@ -171,7 +171,7 @@ stage_seen(struct stage *st, const char *id, int wait_close)
 		return;
 	/* The mtime defers; the name's time, if any, orders. */
 	now = wall_now();
-	if (sb.st_mtim.tv_sec > now || !spool_name_time(id, &t) ||
+	if (sb.st_mtim.tv_sec > now || !name_time(id, &t) ||
 	    t.tv_sec > now)
 		t = sb.st_mtim;
 	queue_add(&st->q, id, &t, now);
@@ -201,11 +201,11 @@ stage_scan_one(void *arg, const char *id, int type)
 		return 0;
 	}
 	/* A long queue is ordered by its names: no stat of each job. */
-	if (spool_name_check(id, &why) == -1)
+	if (name_check(id, &why) == -1)
 		spool_quarantine(L.sp, st->name, &st->sd, DIR_QUEUE, id, why);
 	else {
 		/* Not deferred by a name's time: the mtime is read at claim. */
-		if (spool_name_time(id, &t) && t.tv_sec > wall_now())
+		if (name_time(id, &t) && t.tv_sec > wall_now())
 			t.tv_sec = wall_now();
 		queue_add(&st->q, id, &t, wall_now());
 	}
@@ -337,7 +337,7 @@ stage_recover_one(void *arg, const char *id, int type)
 	int todir, known;
 
 	(void)type;
-	if (spool_name_check(id, &why) == -1 ||
+	if (name_check(id, &why) == -1 ||
 	    fstatat(st->sd.fd[DIR_RUNNING], id, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(sb.st_mode)) {
 		spool_quarantine(L.sp, st->name, &st->sd, DIR_RUNNING, id,

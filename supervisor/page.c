@@ -94,9 +94,9 @@ page_error(time_t when, const char *stage, const char *id, const char *reason)
 	if (P.nerr < PAGE_ERRORS)
 		P.nerr++;
 	e->when = when;
-	spool_text(e->stage, stage != NULL ? stage : "", sizeof(e->stage));
-	spool_text(e->id, id != NULL ? id : "", sizeof(e->id));
-	spool_text(e->reason, reason != NULL ? reason : "", sizeof(e->reason));
+	name_text(e->stage, stage != NULL ? stage : "", sizeof(e->stage));
+	name_text(e->id, id != NULL ? id : "", sizeof(e->id));
+	name_text(e->reason, reason != NULL ? reason : "", sizeof(e->reason));
 }
 
 /* The text of a job, as valid UTF-8 without control characters, escaped. */
@@ -106,7 +106,7 @@ page_put(FILE *f, const char *s)
 	char buf[PAGE_TEXT];
 	const char *p;
 
-	spool_text(buf, s != NULL ? s : "", sizeof(buf));
+	name_text(buf, s != NULL ? s : "", sizeof(buf));
 	for (p = buf; *p != '\0'; p++) {
 		switch (*p) {
 		case '&':

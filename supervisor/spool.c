@@ -483,157 +483,6 @@ spool_stage_close(struct sdirs *sd)
 		}
 }
 
-/*
- * Length of the UTF-8 sequence at s, or 0 when it is not one; its code
- * point in *cpp.
- */
-static size_t
-spool_utf8(const unsigned char *s, unsigned long *cpp)
-{
-	size_t n, i;
-	unsigned c = s[0];
-	unsigned long cp;
-
-	*cpp = c;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 ||
-	    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*cpp = cp;
-	return n;
-}
-
-/* The marks and overrides that make a name read otherwise than it is. */
-static int
-spool_bidi(unsigned long cp)
-{
-	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
-	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
-}
-
-/*
- * Copies text to buf, of len bytes, as valid UTF-8 with no control
- * character: each byte that is not is a '?', and a character that does
- * not fit whole is left out.
- */
-void
-spool_text(char *buf, const char *text, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)text;
-	unsigned long cp;
-	size_t n, o = 0;
-
-	for (; *p != '\0' && o + 1 < len; p += n) {
-		if ((n = spool_utf8(p, &cp)) == 0 || cp < 0x20 || cp == 0x7f ||
-		    (cp >= 0x80 && cp < 0xa0)) {
-			buf[o++] = '?';
-			n = n == 0 ? 1 : n;
-			continue;
-		}
-		if (o + n >= len)
-			break;
-		memmove(buf + o, p, n); /* buf may be text */
-		o += n;
-	}
-	if (len > 0)
-		buf[o] = '\0';
-}
-
-/*
- * 0 when id can name a job; -1 with why set when it cannot. Names that
- * start with '.' are writes in progress and are the caller's to skip.
- */
-int
-spool_name_check(const char *id, const char **why)
-{
-	const unsigned char *p;
-	unsigned long cp;
-	size_t n;
-
-	if (strlen(id) > ID_MAX) {
-		*why = "name longer than 251 bytes";
-		return -1;
-	}
-	for (p = (const unsigned char *)id; *p != '\0'; p += n) {
-		if (*p < 0x20 || *p == 0x7f) {
-			*why = "control character in name";
-			return -1;
-		}
-		if ((n = spool_utf8(p, &cp)) == 0) {
-			*why = "name is not UTF-8";
-			return -1;
-		}
-		if (cp >= 0x80 && cp < 0xa0) {
-			*why = "control character in name";
-			return -1;
-		}
-		if (spool_bidi(cp)) {
-			*why = "bidirectional control character in name";
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Whether id starts "D.YYYYmmddTHHMMSS.", as spoolctl names jobs. */
-static int
-spool_named(const char *id)
-{
-	size_t i;
-
-	if (id[0] < '0' || id[0] > '9' || id[1] != '.')
-		return 0;
-	for (i = 2; i < 17; i++)
-		if (i == 10 ? id[i] != 'T' : (id[i] < '0' || id[i] > '9'))
-			return 0;
-	return id[17] == '.';
-}
-
-/* A job named "D.YYYYmmddTHHMMSS..." has priority D; others 0. */
-int
-spool_priority(const char *id)
-{
-	return spool_named(id) ? id[0] - '0' : 0;
-}
-
-/*
- * The submission time a job's name carries ("D.YYYYmmddTHHMMSS.uuuuuu"):
- * 1 with ts set, or 0 with ts zero when the name carries none.
- */
-int
-spool_name_time(const char *id, struct timespec *ts)
-{
-	struct tm tm;
-	char *end;
-	long us;
-
-	memset(ts, 0, sizeof(*ts));
-	if (!spool_named(id))
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(id + 2, "%Y%m%dT%H%M%S", &tm) == NULL)
-		return 0;
-	ts->tv_sec = timegm(&tm);
-	us = strtol(id + 18, &end, 10);
-	if (end != id + 18 && us >= 0 && us < 1000000)
-		ts->tv_nsec = us * 1000;
-	return 1;
-}
-
 /* Renames an entry, never replacing one of the same name in its new place. */
 int
 spool_rename(struct spool *sp, int fromfd, const char *from, int tofd,
@@ -894,7 +743,7 @@ spool_progress_at(int jfd, char *buf, size_t len)
 		;
 	*end = '\0';
 	line = strrchr(text, '\n');
-	spool_text(buf, line != NULL ? line + 1 : text, len);
+	name_text(buf, line != NULL ? line + 1 : text, len);
 	free(text);
 	return 0;
 }
@@ -1012,16 +861,8 @@ spool_quarantine(struct spool *sp, const char *stage, struct sdirs *sd,
 {
 	struct status st;
 	char shown[4 * ID_MAX + 1];
-	size_t i, j;
 
-	for (i = j = 0; id[i] != '\0' && j + 4 < sizeof(shown); i++) {
-		unsigned char c = id[i];
-		if (c < 0x20 || c >= 0x7f)
-			j += snprintf(shown + j, sizeof(shown) - j, "\\%03o", c);
-		else
-			shown[j++] = c;
-	}
-	shown[j] = '\0';
+	name_shown(shown, id, sizeof(shown));
 	status_init(&st, stage);
 	st.state = JS_ERROR;
 	st.updated = st.finished = time(NULL);
@@ -1177,36 +1018,6 @@ spool_backoff(long base, long max, int attempt, uint32_t rnd)
 }
 
 /*
- * The pid of the process that left a file in tmp/ (or index/): the writer
- * of ".w.PID.N" or ".sha256.PID.N", or the spoolctl that was submitting
- * ".ID", whose id spoolctl names "D.YYYYmmddTHHMMSS.uuuuuu-PID-N.name";
- * 0 for a file of another kind.
- */
-pid_t
-spool_leftover(const char *name, const char **id)
-{
-	const char *p;
-	char *end;
-	long pid;
-
-	*id = NULL;
-	if (strncmp(name, ".w.", 3) == 0)
-		p = name + 3;
-	else if (strncmp(name, ".sha256.", 8) == 0)
-		p = name + 8;
-	else if (name[0] == '.' && spool_named(name + 1) &&
-	    (p = strchr(name + 19, '-')) != NULL) {
-		*id = name + 1;
-		p++;
-	} else
-		return 0;
-	pid = strtol(p, &end, 10);
-	if ((*end != '.' && *end != '-') || pid <= 0 || pid > INT32_MAX)
-		return 0;
-	return (pid_t)pid;
-}
-
-/*
  * Removes from folder dfd (tmp/ or index/) what writers that are gone
  * left there. A submission cut short goes with the work folder it had
  * made, unless gone(id) says its job exists after all.
@@ -1227,7 +1038,7 @@ spool_tmp_clean(struct spool *sp, int dfd, int (*job)(const char *id))
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		if ((pid = spool_leftover(de->d_name, &id)) == 0 ||
+		if ((pid = name_leftover(de->d_name, &id)) == 0 ||
 		    kill(pid, 0) == 0 || errno != ESRCH ||
 		    unlinkat(dfd, de->d_name, 0) == -1)
 			continue;

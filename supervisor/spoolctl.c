@@ -245,7 +245,7 @@ ctl_find(const char *id, size_t *stage, int *dir)
 	int d;
 
 	if (strchr(id, '/') != NULL || id[0] == '.' ||
-	    spool_name_check(id, &why) == -1)
+	    name_check(id, &why) == -1)
 		return -1;
 	for (i = 0; i < C.nstages; i++)
 		for (d = 0; d < NDIRS; d++)
@@ -273,7 +273,7 @@ ctl_status(const char *id, size_t stage, struct status *st)
 {
 	if (spool_status_read(&C.sp, id, st) == -1) {
 		status_init(st, C.stages[stage]);
-		st->priority = spool_priority(id);
+		st->priority = name_priority(id);
 	} else if (strcmp(st->stage, C.stages[stage]) != 0)
 		status_renew(st, C.stages[stage]);
 }
@@ -439,7 +439,7 @@ ctl_submit(int argc, char **argv)
 	argv += optind;
 	if (argc == 0)
 		usage();
-	if (strlen(key) >= sizeof(st.key) || spool_name_check(key, &why) == -1)
+	if (strlen(key) >= sizeof(st.key) || name_check(key, &why) == -1)
 		die(EX_USAGE, "--key: at most %zu bytes of UTF-8, with no control "
 		    "or bidirectional character", sizeof(st.key) - 1);
 	ctl_stages();
@@ -458,7 +458,7 @@ ctl_submit(int argc, char **argv)
 		submit_id(ids[i], sizeof(ids[i]), (int)prio, name != NULL ?
 		    name : strcmp(argv[i], "-") == 0 ? "stdin" : base != NULL ?
 		    base + 1 : argv[i]);
-		if (spool_name_check(ids[i], &why) == -1 ||
+		if (name_check(ids[i], &why) == -1 ||
 		    strchr(ids[i], '/') != NULL)
 			die(EX_USAGE, "%s: cannot be a job name: %s", argv[i],
 			    strchr(ids[i], '/') != NULL ? "it has a '/'" : why);
@@ -488,24 +488,6 @@ ctl_submit(int argc, char **argv)
 	}
 	free(ids);
 	return EX_OK;
-}
-
-/* The name as shown: bytes that are not printable as octal escapes. */
-static void
-shown(const char *id, char *buf, size_t len)
-{
-	size_t i, j = 0;
-	const char *why;
-	int ok = spool_name_check(id, &why) == 0;
-
-	for (i = 0; id[i] != '\0' && j + 5 < len; i++) {
-		unsigned char c = id[i];
-		if (c < 0x20 || c == 0x7f || (!ok && c >= 0x80))
-			j += snprintf(buf + j, len - j, "\\%03o", c);
-		else
-			buf[j++] = c;
-	}
-	buf[j] = '\0';
 }
 
 static void
@@ -562,7 +544,7 @@ ls_one(void *arg, const char *id, int type)
 	e->has_status = spool_status_read(&C.sp, id, &e->st) != -1;
 	if (!e->has_status) {
 		status_init(&e->st, C.stages[ls_stage]);
-		e->st.priority = spool_priority(id);
+		e->st.priority = name_priority(id);
 	}
 	return 0;
 }
@@ -580,7 +562,7 @@ static int
 entry_cmp(const void *va, const void *vb)
 {
 	const struct entry *a = va, *b = vb;
-	int pa = spool_priority(a->id), pb = spool_priority(b->id);
+	int pa = name_priority(a->id), pb = name_priority(b->id);
 
 	if (a->stage != b->stage)
 		return a->stage < b->stage ? -1 : 1;
@@ -636,13 +618,13 @@ entry_json(const struct entry *e, time_t now)
 {
 	char name[4 * NAME_MAX + 1], prog[PROGRESS_MAX];
 
-	shown(e->id, name, sizeof(name));
+	name_shown(name, e->id, sizeof(name));
 	progress_of(e, prog, sizeof(prog));
 	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s?, s:s?}",
 	    "id", name, "stage", C.stages[e->stage],
 	    "state", status_state_name(e->state), "attempt", e->st.attempt,
 	    "age_s", (json_int_t)(now - (e->st.submitted ? e->st.submitted :
-	    e->mtime.tv_sec)), "priority", spool_priority(e->id),
+	    e->mtime.tv_sec)), "priority", name_priority(e->id),
 	    "key", e->st.key[0] ? e->st.key : NULL,
 	    "progress", prog[0] ? prog : NULL);
 }
@@ -693,7 +675,7 @@ ctl_ls(int argc, char **argv)
 	    "ATTEMPT", "AGE", "KEY", "PROGRESS");
 	for (i = 0; i < nents; i++) {
 		const struct entry *e = &ents[i];
-		shown(e->id, name, sizeof(name));
+		name_shown(name, e->id, sizeof(name));
 		fmt_age(now - (e->st.submitted ? e->st.submitted :
 		    e->mtime.tv_sec), age, sizeof(age));
 		printf("%-40s %-10s %-8s %7d %5s %-12s %s\n", name,
@@ -1245,7 +1227,7 @@ watch_draw(void)
 	nents = 0;
 	ls_collect(-1, JS_RUNNING);
 	for (i = 0; i < nents; i++) {
-		shown(ents[i].id, name, sizeof(name));
+		name_shown(name, ents[i].id, sizeof(name));
 		fmt_age(ents[i].st.started ? now - ents[i].st.started : 0, age,
 		    sizeof(age));
 		printf("%-10s %-*.*s %8s  %.60s\r\n", C.stages[ents[i].stage],
@@ -1522,7 +1504,7 @@ info_stage(const struct stconf *sc, int *failed)
 		next = line + strcspn(line, "\n");
 		if (*next != '\0')
 			*next++ = '\0';
-		spool_text(line, line, strlen(line) + 1);
+		name_text(line, line, strlen(line) + 1);
 		if (line[0] != '\0')
 			json_array_append_new(lines, json_string(line));
 	}

@@ -180,6 +180,14 @@ char *fileio_line(char *);
 int fileio_scan(int dirfd, int (*)(void *, const char *, int), void *);
 int fileio_rmtree(int dirfd, const char *name);
 
+/* name.c: the grammar of job names. */
+int name_check(const char *id, const char **why);
+void name_text(char *buf, const char *text, size_t len);
+void name_shown(char *buf, const char *id, size_t len);
+int name_priority(const char *id);
+int name_time(const char *id, struct timespec *);
+pid_t name_leftover(const char *name, const char **id);
+
 /* status.c: the job's status record, work/<id>/status.json. */
 enum jstate { JS_QUEUED, JS_DEFERRED, JS_RUNNING, JS_DONE, JS_ERROR };
 
@@ -254,10 +262,6 @@ int spool_stage_open(struct spool *, const char *stage, struct sdirs *,
     int create);
 void spool_stage_close(struct sdirs *);
 const char *spool_dir_name(int dir);
-int spool_name_check(const char *id, const char **why);
-void spool_text(char *buf, const char *text, size_t len);
-int spool_priority(const char *id);
-int spool_name_time(const char *id, struct timespec *);
 int spool_rename(struct spool *, int fromfd, const char *from, int tofd,
     const char *to);
 int spool_move(struct spool *, int fromfd, int tofd, const char *id);
@@ -285,7 +289,6 @@ int spool_syncer(struct spool *);
 void spool_sync(struct spool *);
 void spool_sync_done(struct spool *);
 void spool_sync_wait(struct spool *);
-pid_t spool_leftover(const char *name, const char **id);
 void spool_tmp_clean(struct spool *, int dirfd, int (*job)(const char *id));
 void spool_forget(struct spool *, const char *id, const char *why);
 int spool_purge(struct spool *, int dirfd, const char *id);
