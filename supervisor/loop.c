@@ -2045,7 +2045,7 @@ loop_pass(void)
 		loop_claim();
 	}
 	hook_start(L.sp, L.conf->spool, stage_conf);
-	spool_sync(L.sp);
+	syncer_sync(L.sp);
 }
 
 static void
@@ -2098,7 +2098,7 @@ loop_run(struct conf *conf, struct spool *sp)
 		return -1;
 	metrics_load(sp, &L.total, metrics_stage, NULL);
 	fileio_scan(sp->cancelfd, cancel_one, NULL);
-	spool_sync(sp);
+	syncer_sync(sp);
 	log_info("started, pid %ld, spool %s", (long)getpid(), conf->spool);
 	notify_send("READY=1");
 	pfd[0] = (struct pollfd){.fd = L.sigfd, .events = POLLIN};
@@ -2123,7 +2123,7 @@ loop_run(struct conf *conf, struct spool *sp)
 		if ((n = poll(pfd, 4, timeout)) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfd[2].revents & (POLLIN | POLLHUP))
-			spool_sync_done(sp);
+			syncer_done(sp);
 		if (pfd[3].revents & POLLIN)
 			loop_output();
 		if (pfd[0].revents & POLLIN)
@@ -2134,7 +2134,7 @@ loop_run(struct conf *conf, struct spool *sp)
 			loop_stale();
 	}
 	loop_metrics();
-	spool_sync_wait(sp);
+	syncer_wait(sp);
 	loop_free();
 	log_info("stopped");
 	return L.gone ? 1 : 0;

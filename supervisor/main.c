@@ -107,7 +107,7 @@ main(int argc, char *argv[], char *envp[])
 	notify_init();
 	main_spool(&sp, conf);
 	sp.swap = 1; /* spoold alone rewrites its records by RENAME_EXCHANGE */
-	if (spool_syncer(&sp) == -1)
+	if (syncer_start(&sp) == -1)
 		log_warn("sync helper; syncing in the loop");
 	spool_pidfile(&sp);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)

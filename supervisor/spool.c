@@ -32,7 +32,6 @@
 
 static const char *dirnames[NDIRS] = {"queue", "running", "done", "error"};
 
-static void spool_syncer_stop(struct spool *);
 static int spool_path_lock(struct spool *, const char *);
 static int spool_lock(struct spool *);
 
@@ -265,7 +264,7 @@ spool_repair(struct spool *sp)
 void
 spool_close(struct spool *sp)
 {
-	spool_syncer_stop(sp);
+	syncer_stop(sp);
 	spool_close_dirs(sp, 0);
 	if (sp->evfd != -1)
 		close(sp->evfd);
@@ -601,7 +600,7 @@ spool_submit(struct spool *sp, int queuefd, const char *tmpname,
 		errno = saved;
 		return -1;
 	}
-	spool_sync_wait(sp);
+	syncer_wait(sp);
 	return 0;
 }
 
@@ -609,7 +608,7 @@ spool_submit(struct spool *sp, int queuefd, const char *tmpname,
  * Writes data to name (a name, not a path) in folder dirfd: a reader sees
  * the old file or the new one, never a part. spoold swaps it with a file
  * beside it; spoolctl writes it in tmp/ and renames it into place. With
- * durable set it is part of what the next spool_sync makes durable.
+ * durable set it is part of what the next syncer_sync makes durable.
  */
 int
 spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
@@ -878,123 +877,6 @@ spool_quarantine(struct spool *sp, const char *stage, struct sdirs *sd,
 	log_warnx("%s/%s/%s: %s: moved to error/", stage, dirnames[fromdir],
 	    shown, why);
 	return 0;
-}
-
-/*
- * Starts the helper process that makes the spool durable while spoold goes
- * on: each byte it reads asks for one syncfs, each byte it writes back says
- * one is done. Changes made while a sync runs wait for the next one, so
- * syncs group as many passes as come while the disk works.
- */
-int
-spool_syncer(struct spool *sp)
-{
-	int req[2], ack[2];
-	pid_t parent = getpid();
-	ssize_t n;
-	char buf[64];
-
-	if (!sp->fsync)
-		return 0;
-	if (pipe2(req, O_CLOEXEC) == -1)
-		return -1;
-	if (pipe2(ack, O_CLOEXEC) == -1) {
-		close(req[0]);
-		close(req[1]);
-		return -1;
-	}
-	switch (sp->syncpid = fork()) {
-	case -1:
-		close(req[0]);
-		close(req[1]);
-		close(ack[0]);
-		close(ack[1]);
-		return -1;
-	case 0:
-		close(req[1]);
-		close(ack[0]);
-		if (sp->lockfd != -1)
-			close(sp->lockfd); /* the locks are spoold's alone */
-		if (sp->pathfd != -1)
-			close(sp->pathfd);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(0);
-		setproctitle("sync");
-		while ((n = read(req[0], buf, sizeof(buf))) != 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 || syncfs(sp->dfd) == -1 ||
-			    write(ack[1], "s", 1) != 1)
-				_exit(1);
-		}
-		_exit(0);
-	}
-	close(req[0]);
-	close(ack[1]);
-	sp->syncreq = req[1];
-	sp->syncack = ack[0];
-	return 0;
-}
-
-static void
-spool_syncer_stop(struct spool *sp)
-{
-	if (sp->syncreq == -1)
-		return;
-	close(sp->syncreq);
-	close(sp->syncack);
-	sp->syncreq = sp->syncack = -1;
-	sp->syncing = 0;
-}
-
-/*
- * Makes the renames and writes done so far durable: asks the helper when
- * there is one (and returns at once), or syncs here.
- */
-void
-spool_sync(struct spool *sp)
-{
-	if (!sp->dirty || sp->syncing)
-		return;
-	sp->dirty = 0;
-	if (!sp->fsync)
-		return;
-	if (sp->syncreq != -1) {
-		if (write(sp->syncreq, "s", 1) == 1) {
-			sp->syncing = 1;
-			return;
-		}
-		log_warn("sync helper; syncing in the loop from now on");
-		spool_syncer_stop(sp);
-	}
-	if (syncfs(sp->dfd) == -1)
-		log_warn("syncfs");
-}
-
-/* The helper said a sync is done; ask for the next if there is more. */
-void
-spool_sync_done(struct spool *sp)
-{
-	char buf[64];
-	ssize_t n;
-
-	n = read(sp->syncack, buf, sizeof(buf));
-	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
-		log_warnx("sync helper gone; syncing in the loop from now on");
-		spool_syncer_stop(sp);
-	}
-	sp->syncing = 0;
-	spool_sync(sp);
-}
-
-/* Everything durable before returning, helper or not. */
-void
-spool_sync_wait(struct spool *sp)
-{
-	sp->dirty = 0;
-	if (sp->fsync && syncfs(sp->dfd) == -1)
-		log_warn("syncfs");
 }
 
 /*

@@ -905,7 +905,7 @@ ctl_retry(int argc, char **argv)
 		for (i = 0; i < nents; i++)
 			if (retry_one(ents[i].id, si, force) == -1)
 				r = EX_IOERR;
-		spool_sync(&C.sp);
+		syncer_sync(&C.sp);
 		return r;
 	}
 	if ((s = C.at_stage = calloc(argc, sizeof(*s))) == NULL ||
@@ -923,7 +923,7 @@ ctl_retry(int argc, char **argv)
 	for (i = 0; i < (size_t)argc; i++)
 		if (retry_one(argv[i], s[i], force) == -1)
 			r = EX_IOERR;
-	spool_sync(&C.sp);
+	syncer_sync(&C.sp);
 	return r;
 }
 
@@ -1037,7 +1037,7 @@ ctl_cancel(int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		if (d[i] != DIR_ERROR && (ri = cancel_request(argv[i])) != EX_OK)
 			r = ri;
-	spool_sync(&C.sp);
+	syncer_sync(&C.sp);
 	return r;
 }
 
@@ -1086,7 +1086,7 @@ ctl_purge(int argc, char **argv)
 		if (spool_purge(&C.sp, fd, e->id) == 0)
 			n++;
 	}
-	spool_sync(&C.sp);
+	syncer_sync(&C.sp);
 	printf("%d purged\n", n);
 	return EX_OK;
 }

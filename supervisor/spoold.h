@@ -239,7 +239,7 @@ struct spool {
 	int cancelfd; /* index/cancel/: a file per job to cancel */
 	int evfd;     /* index/events.jsonl, or -1 until it is opened */
 	int fsync;   /* make every change durable */
-	int dirty;   /* something changed since the last spool_sync */
+	int dirty;   /* something changed since the last syncer_sync */
 	int syncreq, syncack; /* pipes to and from the sync helper */
 	pid_t syncpid;
 	int syncing; /* a sync asked of the helper is not done yet */
@@ -285,14 +285,17 @@ void spool_log_footer(int fd, const char *stage, const char *run,
     const char *what, long long ms);
 int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
     int fromdir, const char *id, const char *why);
-int spool_syncer(struct spool *);
-void spool_sync(struct spool *);
-void spool_sync_done(struct spool *);
-void spool_sync_wait(struct spool *);
 void spool_tmp_clean(struct spool *, int dirfd, int (*job)(const char *id));
 void spool_forget(struct spool *, const char *id, const char *why);
 int spool_purge(struct spool *, int dirfd, const char *id);
 long spool_backoff(long base, long max, int attempt, uint32_t rnd);
+
+/* syncer.c: the helper that makes the spool durable beside the loop. */
+int syncer_start(struct spool *);
+void syncer_stop(struct spool *);
+void syncer_sync(struct spool *);
+void syncer_done(struct spool *);
+void syncer_wait(struct spool *);
 
 /* child.c: spawn, stop and read the children. */
 enum stop { STOP_NONE, STOP_TIMEOUT, STOP_HEARTBEAT, STOP_CANCEL,

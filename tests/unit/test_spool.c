@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "unit_files.h"
+#include "unit_log.h"
 #include "unit_spool.h"
 
 
@@ -173,38 +174,6 @@ test_backoff_huge(void **state)
 }
 
 /* --- on disk --- */
-
-static char logged[4096];
-
-/* Sends fd 2 to a temporary file until logged_end() puts it in logged. */
-static FILE *log_tmp;
-static int log_saved = -1;
-
-static void
-logged_begin(void)
-{
-	log_tmp = tmpfile();
-	assert_non_null(log_tmp);
-	fflush(stderr);
-	log_saved = dup(STDERR_FILENO);
-	assert_true(log_saved != -1);
-	assert_true(dup2(fileno(log_tmp), STDERR_FILENO) != -1);
-}
-
-static const char *
-logged_end(void)
-{
-	size_t n;
-
-	fflush(stderr);
-	assert_true(dup2(log_saved, STDERR_FILENO) != -1);
-	close(log_saved);
-	rewind(log_tmp);
-	n = fread(logged, 1, sizeof(logged) - 1, log_tmp);
-	logged[n] = '\0';
-	fclose(log_tmp);
-	return logged;
-}
 
 static void
 assert_dir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
