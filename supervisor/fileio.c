@@ -254,12 +254,13 @@ fileio_line(char *text)
 }
 
 /*
- * Lists the entries of a folder, skipping those whose name starts with a
- * dot; calls fn with each name and its type from the directory entry
- * (DT_UNKNOWN when the filesystem does not say).
+ * Calls fn with the name of each entry of a folder whose name starts with
+ * a dot (hidden set) or does not, and its type from the directory entry
+ * (DT_UNKNOWN when the filesystem does not say), until fn returns -1.
  */
-int
-fileio_scan(int dirfd, int (*fn)(void *, const char *, int), void *arg)
+static int
+fileio_list(int dirfd, int hidden, int (*fn)(void *, const char *, int),
+    void *arg)
 {
 	struct dirent *de;
 	DIR *d;
@@ -273,13 +274,30 @@ fileio_scan(int dirfd, int (*fn)(void *, const char *, int), void *arg)
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+		if ((de->d_name[0] == '.') != hidden ||
+		    strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (fn(arg, de->d_name, de->d_type) == -1)
 			break;
 	}
 	closedir(d);
 	return 0;
+}
+
+/* Lists the entries of a folder but those whose name starts with a dot. */
+int
+fileio_scan(int dirfd, int (*fn)(void *, const char *, int), void *arg)
+{
+	return fileio_list(dirfd, 0, fn, arg);
+}
+
+/* Lists the entries whose name starts with a dot, but "." and "..". */
+int
+fileio_scan_hidden(int dirfd, int (*fn)(void *, const char *, int),
+    void *arg)
+{
+	return fileio_list(dirfd, 1, fn, arg);
 }
 
 /*

@@ -1632,7 +1632,7 @@ retain_one(void *arg, const char *id, int type)
 	(void)type;
 	if (fstatat(st->sd.fd[DIR_DONE], id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    sb.st_ctime < L.retain_before &&
-	    spool_purge(L.sp, st->sd.fd[DIR_DONE], id) == 0)
+	    purge_job(L.sp, st->sd.fd[DIR_DONE], id) == 0)
 		log_debug("%s/done/%s: purged after %ld days", st->name, id,
 		    st->sc->retain);
 	return 0;
@@ -1732,8 +1732,8 @@ loop_job(const char *id)
 static void
 loop_clean(void)
 {
-	spool_tmp_clean(L.sp, L.sp->tmpfd, loop_job);
-	spool_tmp_clean(L.sp, L.sp->indexfd, NULL);
+	purge_tmp(L.sp, L.sp->tmpfd, loop_job);
+	purge_tmp(L.sp, L.sp->indexfd, NULL);
 }
 
 static void

@@ -1083,7 +1083,7 @@ ctl_purge(int argc, char **argv)
 		if (fstatat(fd, e->id, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    now - sb.st_ctime < older)
 			continue;
-		if (spool_purge(&C.sp, fd, e->id) == 0)
+		if (purge_job(&C.sp, fd, e->id) == 0)
 			n++;
 	}
 	syncer_sync(&C.sp);

@@ -178,6 +178,7 @@ char *fileio_read_st(int dirfd, const char *name, size_t max, struct stat *);
 char *fileio_read(int dirfd, const char *name, size_t max);
 char *fileio_line(char *);
 int fileio_scan(int dirfd, int (*)(void *, const char *, int), void *);
+int fileio_scan_hidden(int dirfd, int (*)(void *, const char *, int), void *);
 int fileio_rmtree(int dirfd, const char *name);
 
 /* name.c: the grammar of job names. */
@@ -285,9 +286,6 @@ void spool_log_footer(int fd, const char *stage, const char *run,
     const char *what, long long ms);
 int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
     int fromdir, const char *id, const char *why);
-void spool_tmp_clean(struct spool *, int dirfd, int (*job)(const char *id));
-void spool_forget(struct spool *, const char *id, const char *why);
-int spool_purge(struct spool *, int dirfd, const char *id);
 long spool_backoff(long base, long max, int attempt, uint32_t rnd);
 
 /* syncer.c: the helper that makes the spool durable beside the loop. */
@@ -296,6 +294,11 @@ void syncer_stop(struct spool *);
 void syncer_sync(struct spool *);
 void syncer_done(struct spool *);
 void syncer_wait(struct spool *);
+
+/* purge.c: a job removed with all it leaves, and what writers left. */
+int purge_job(struct spool *, int dirfd, const char *id);
+void purge_forget(struct spool *, const char *id, const char *why);
+void purge_tmp(struct spool *, int dirfd, int (*job)(const char *id));
 
 /* child.c: spawn, stop and read the children. */
 enum stop { STOP_NONE, STOP_TIMEOUT, STOP_HEARTBEAT, STOP_CANCEL,

@@ -255,7 +255,7 @@ seen_type(const struct seen *s, const char *name)
 	return -1;
 }
 
-/* Names that start with a dot are skipped; fn may stop the listing. */
+/* Names that start with a dot are listed apart; fn may stop a listing. */
 static void
 test_scan(void **state)
 {
@@ -278,6 +278,12 @@ test_scan(void **state)
 	assert_int_equal(fileio_scan(t->fd, seen_one, &s), 0);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(fileio_scan(-1, seen_one, &s), -1);
+	/* The hidden ones alone, "." and ".." left out. */
+	memset(&s, 0, sizeof(s));
+	s.stop = -1;
+	assert_int_equal(fileio_scan_hidden(t->fd, seen_one, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.names[0], ".hidden");
 }
 
 /* A tree goes whole; what a link in it points to stays. */
