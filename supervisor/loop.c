@@ -1709,7 +1709,7 @@ loop_spool(void)
 	if (L.gone)
 		return;
 	if (!spool_replaced(L.sp, L.conf->spool)) {
-		spool_pidfile(L.sp);
+		lock_pidfile(L.sp);
 		return;
 	}
 	L.gone = 1;

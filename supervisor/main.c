@@ -109,7 +109,7 @@ main(int argc, char *argv[], char *envp[])
 	sp.swap = 1; /* spoold alone rewrites its records by RENAME_EXCHANGE */
 	if (syncer_start(&sp) == -1)
 		log_warn("sync helper; syncing in the loop");
-	spool_pidfile(&sp);
+	lock_pidfile(&sp);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("prctl PR_SET_CHILD_SUBREAPER");
 	cgroup_init(sp.dev, sp.ino);

@@ -931,7 +931,7 @@ ctl_retry(int argc, char **argv)
 static int
 spoold_running(void)
 {
-	return spool_holder(C.sp.dfd) > 0;
+	return lock_holder(C.sp.dfd) > 0;
 }
 
 static int

@@ -254,8 +254,6 @@ struct sdirs {
 
 int spool_open(struct spool *, const char *path, int flags, gid_t);
 void spool_close(struct spool *);
-pid_t spool_holder(int dfd);
-int spool_pidfile(struct spool *);
 int spool_gone(int fd);
 int spool_replaced(const struct spool *, const char *path);
 int spool_repair(struct spool *);
@@ -287,6 +285,13 @@ void spool_log_footer(int fd, const char *stage, const char *run,
 int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
     int fromdir, const char *id, const char *why);
 long spool_backoff(long base, long max, int attempt, uint32_t rnd);
+
+/* lock.c: which spoold holds the spool. */
+int lock_path(struct spool *, const char *path);
+int lock_take(struct spool *);
+pid_t lock_holder(int dfd);
+int lock_pidfile(struct spool *);
+void lock_release(struct spool *);
 
 /* syncer.c: the helper that makes the spool durable beside the loop. */
 int syncer_start(struct spool *);

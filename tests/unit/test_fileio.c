@@ -317,20 +317,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_isotime),
-		cmocka_unit_test_setup_teardown(test_write, tmpdir_setup,
-		    tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_swap, tmpdir_setup,
-		    tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_swap_hostile, tmpdir_setup,
-		    tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_read, tmpdir_setup,
-		    tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_touch, tmpdir_setup,
-		    tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_scan, tmpdir_setup,
-		    tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_rmtree, tmpdir_setup,
-		    tmpdir_teardown),
+		TMPDIR_TEST(test_write),
+		TMPDIR_TEST(test_swap),
+		TMPDIR_TEST(test_swap_hostile),
+		TMPDIR_TEST(test_read),
+		TMPDIR_TEST(test_touch),
+		TMPDIR_TEST(test_scan),
+		TMPDIR_TEST(test_rmtree),
 	};
 
 	return cmocka_run_group_tests_name("fileio", tests, NULL, NULL);

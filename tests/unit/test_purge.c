@@ -239,9 +239,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_purge_job, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tmp, setup, teardown),
+		SPOOL_TEST(test_purge_job),
+		SPOOL_TEST(test_forget),
+		SPOOL_TEST(test_tmp),
 	};
 
 	return cmocka_run_group_tests_name("purge", tests, NULL, NULL);

@@ -177,13 +177,11 @@ int
 main(int argc, char *argv[], char *envp[])
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ask_answer_stop, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_grouped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_helper_gone, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_nosync, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
+		SPOOL_TEST(test_ask_answer_stop),
+		SPOOL_TEST(test_grouped),
+		SPOOL_TEST(test_helper_gone),
+		SPOOL_TEST(test_nosync),
+		SPOOL_TEST(test_wait),
 	};
 
 	/* spoold's way: a write to a pipe no one reads is an error. */

@@ -22,6 +22,10 @@ struct tmpdir {
 	int fd;
 };
 
+/* A test run in a folder of its own. */
+#define TMPDIR_TEST(f) \
+    cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
+
 static inline int
 tmpdir_setup(void **state)
 {

@@ -18,6 +18,9 @@ struct fx {
 	struct spool sp;
 };
 
+/* A test run in a spool of its own. */
+#define SPOOL_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 static inline int
 setup(void **state)
 {
