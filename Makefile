@@ -131,8 +131,8 @@ run: deps deps-pipeline
 	exec ./$(B)/spoold -c conf/spoold.conf
 
 # The fast suite, for every change (a few minutes): one build with ASan
-# and UBSan of the daemon and the CLI, its unit tests, the config corpus
-# and the core black-box suites, in two lanes at once.
+# and UBSan of the daemon and the CLI, its unit tests, the modules' graph,
+# the config corpus and the core black-box suites, in two lanes at once.
 check: deps
 	$(MAKE) -j2 WERROR=-Werror $(B)/san/spoold $(B)/san/spoolctl \
 	    $(UNITS:%=$(B)/san/%)
@@ -143,12 +143,13 @@ check-lane-fast1:
 	$(MAKE) check-unit UNIT_BUILDS=$(B)/san
 	$(MAKE) bb-san-run bb-san-events
 check-lane-fast2:
+	$(MAKE) check-modgraph
 	$(MAKE) check-conf CONF_SPOOLD=$(B)/san/spoold
 	$(MAKE) bb-san-spoolctl bb-san-children bb-san-trust
 
 # Everything: both builds and the crash build, the unit tests of both, the
-# core suites with each, hostile, page, crash points and valgrind in two
-# lanes at once; then, one at a time, what shares a machine-wide resource
+# modules' graph, the core suites with each, hostile, page, crash points
+# and valgrind in two lanes at once; then, one at a time, what shares a machine-wide resource
 # or most of its CPUs: Slurm, the OCR pipeline, the book, the service
 # managers, and the fuzzers' reproducers.
 check-all: deps deps-pipeline
@@ -161,6 +162,7 @@ check-all: deps deps-pipeline
 CORE_BB := run spoolctl events children trust
 check-lane-all1 check-lane-all2: export LONG := 1
 check-lane-all1:
+	$(MAKE) check-modgraph
 	$(MAKE) $(CORE_BB:%=bb-%) bb-hostile bb-page bb-crash
 check-lane-all2:
 	$(MAKE) $(CORE_BB:%=bb-san-%) bb-san-hostile bb-valgrind-run
