@@ -497,6 +497,32 @@ spool_job_own(struct spool *sp, int fd, const char *id, uid_t uid, gid_t gid)
 }
 
 /*
+ * Makes room for work/<id>/ after spool_job_open failed: the folder made,
+ * or what else had the name removed. 0, or -1 when it cannot be.
+ */
+static int
+spool_job_room(struct spool *sp, const char *id)
+{
+	if (errno == ENOENT) {
+		if (mkdirat(sp->workfd, id, 0700) == -1 && errno != EEXIST) {
+			log_warn("mkdir work/%s", id);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOTDIR) {
+		log_warn("open work/%s", id);
+		return -1;
+	}
+	log_warnx("work/%s: not a folder; removed", id);
+	if (unlinkat(sp->workfd, id, 0) == -1 && errno != ENOENT) {
+		log_warn("unlink work/%s", id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Makes work/<id>/ a folder fit for a run, owned as spool_job_own says,
  * and opens it. Whatever else had the name (a link, a file) is removed and
  * a folder a member made is taken over: nothing is followed.
@@ -506,25 +532,11 @@ spool_job_make(struct spool *sp, const char *id, uid_t uid, gid_t gid)
 {
 	int fd = -1, i;
 
-	for (i = 0; i < 3 && fd == -1; i++) {
+	for (i = 0; i < 3; i++) {
 		if ((fd = spool_job_open(sp, id)) != -1)
 			break;
-		if (errno == ENOENT) {
-			if (mkdirat(sp->workfd, id, 0700) == -1 &&
-			    errno != EEXIST) {
-				log_warn("mkdir work/%s", id);
-				return -1;
-			}
-		} else if (errno == ENOTDIR) {
-			log_warnx("work/%s: not a folder; removed", id);
-			if (unlinkat(sp->workfd, id, 0) == -1 && errno != ENOENT) {
-				log_warn("unlink work/%s", id);
-				return -1;
-			}
-		} else {
-			log_warn("open work/%s", id);
+		if (spool_job_room(sp, id) == -1)
 			return -1;
-		}
 	}
 	if (fd == -1) {
 		log_warnx("work/%s: replaced again as it was made", id);

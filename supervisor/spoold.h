@@ -220,7 +220,7 @@ int status_decode(const char *json, struct status *);
 const char *status_state_name(enum jstate);
 int status_state_parse(const char *);
 
-/* spool.c: every change of state on disk. */
+/* spool.c: the layout, and every change of a job's state on disk. */
 #define SPOOL_CREATE 1 /* make the layout where it is missing */
 #define SPOOL_MODES 2  /* give every folder of the layout its mode */
 #define SPOOL_LOCK 4   /* take the spool's lock, or fail with EWOULDBLOCK */
