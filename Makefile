@@ -40,13 +40,15 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             convert-im6.q16:imagemagick \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-CORE := conf log status events dedupe spool child place queue metrics page
+CORE := conf log fileio name status events dedupe lock syncer spool purge \
+        child place queue metrics page
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/cgroup.o $(B)/hook.o $(B)/notify.o \
                $(B)/slurm.o $(B)/loop.o $(B)/main.o
 # spoolctl: main and its verbs, over the modules it shares with spoold.
 CTL := spoolctl ctl_spool ctl_submit ctl_list ctl_move ctl_watch ctl_info
 CTL_OBJS := $(CTL:%=$(B)/%.o)
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_H := $(wildcard tests/unit/*.h)
 MAN1 := $(wildcard supervisor/*.1)
 MAN5 := supervisor/spoold.conf.5
 MAN8 := supervisor/spoold.8
@@ -62,7 +64,7 @@ INSTALL_SED := -e 's|"\.\./stages/|"$(LIBEXECDIR)/|' \
     -e 's|/var/spool/spoold|$(SPOOLDIR)|g'
 
 .PHONY: all deps deps-pipeline sample run check check-all check-unit \
-        check-conf check-man check-lane-fast1 check-lane-fast2 \
+        check-conf check-man check-modgraph check-lane-fast1 check-lane-fast2 \
         check-lane-all1 check-lane-all2 bb-crash bench torture \
         install uninstall clean
 
@@ -114,7 +116,6 @@ $(B)/crash/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/crash/%)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests link the modules they test, with and without sanitizers.
-UNIT_H := $(wildcard tests/unit/unit*.h)
 $(B)/test_%: tests/unit/test_%.c $(CORE:%=$(B)/%.o) $(UNIT_H) | $(B)
 	$(CC) $(CFLAGS) $(XCFLAGS) -Isupervisor -o $@ $(filter %.c %.o,$^) \
 	    $(LDLIBS) -lcmocka
@@ -135,8 +136,8 @@ run: deps deps-pipeline
 	exec ./$(B)/spoold -c conf/spoold.conf
 
 # The fast suite, for every change (a few minutes): one build with ASan
-# and UBSan of the daemon and the CLI, its unit tests, the config corpus
-# and the core black-box suites, in two lanes at once.
+# and UBSan of the daemon and the CLI, its unit tests, the modules' graph,
+# the config corpus and the core black-box suites, in two lanes at once.
 check: deps
 	$(MAKE) -j2 WERROR=-Werror $(B)/san/spoold $(B)/san/spoolctl \
 	    $(UNITS:%=$(B)/san/%)
@@ -147,12 +148,13 @@ check-lane-fast1:
 	$(MAKE) check-unit UNIT_BUILDS=$(B)/san
 	$(MAKE) bb-san-run bb-san-events
 check-lane-fast2:
+	$(MAKE) check-modgraph
 	$(MAKE) check-conf CONF_SPOOLD=$(B)/san/spoold
 	$(MAKE) bb-san-spoolctl bb-san-children bb-san-trust
 
 # Everything: both builds and the crash build, the unit tests of both, the
-# core suites with each, hostile, page, crash points and valgrind in two
-# lanes at once; then, one at a time, what shares a machine-wide resource
+# modules' graph, the core suites with each, hostile, page, crash points
+# and valgrind in two lanes at once; then, one at a time, what shares a machine-wide resource
 # or most of its CPUs: Slurm, the OCR pipeline, the book, the service
 # managers, and the fuzzers' reproducers.
 check-all: deps deps-pipeline
@@ -165,6 +167,7 @@ check-all: deps deps-pipeline
 CORE_BB := run spoolctl events children trust
 check-lane-all1 check-lane-all2: export LONG := 1
 check-lane-all1:
+	$(MAKE) check-modgraph
 	$(MAKE) $(CORE_BB:%=bb-%) bb-hostile bb-page bb-crash
 check-lane-all2:
 	$(MAKE) $(CORE_BB:%=bb-san-%) bb-san-hostile bb-valgrind-run
@@ -173,6 +176,11 @@ check-lane-all2:
 CONF_SPOOLD := $(B)/spoold
 check-conf:
 	SPOOLD=$(CURDIR)/$(CONF_SPOOLD) sh tests/conf/run.sh
+
+# The modules call one way: none calls, directly or through others, back
+# into one that calls it. Read from the objects of the plain build.
+check-modgraph: all
+	sh tests/modgraph.sh $(B)
 
 UNIT_BUILDS := $(B) $(B)/san
 check-unit:

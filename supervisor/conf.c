@@ -314,8 +314,6 @@ conf_read(const char *path, size_t *lenp)
 {
 	struct stat st;
 	char *buf;
-	ssize_t n;
-	size_t len = 0;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -335,23 +333,9 @@ conf_read(const char *path, size_t *lenp)
 		close(fd);
 		return NULL;
 	}
-	if ((buf = malloc(st.st_size + 1)) == NULL)
-		fatal("malloc");
-	while (len < (size_t)st.st_size &&
-	    (n = read(fd, buf + len, st.st_size - len)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			conf_fail(0, "read: %s", strerror(errno));
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		len += n;
-	}
+	if ((buf = fileio_read_fd(fd, st.st_size, lenp)) == NULL)
+		conf_fail(0, "read: %s", strerror(errno));
 	close(fd);
-	buf[len] = '\0';
-	*lenp = len;
 	return buf;
 }
 

@@ -104,7 +104,7 @@ info_pid(void)
 	long pid;
 
 	if (C.sp.indexfd <= 0 || !spoold_running() ||
-	    (text = spool_read(C.sp.indexfd, "spoold.pid", 32)) == NULL)
+	    (text = fileio_read(C.sp.indexfd, "spoold.pid", 32)) == NULL)
 		return 0;
 	pid = strtol(text, NULL, 10);
 	free(text);
@@ -136,7 +136,7 @@ info_stage(const struct stconf *sc, int *failed)
 		next = line + strcspn(line, "\n");
 		if (*next != '\0')
 			*next++ = '\0';
-		spool_text(line, line, strlen(line) + 1);
+		name_text(line, line, strlen(line) + 1);
 		if (line[0] != '\0')
 			json_array_append_new(lines, json_string(line));
 	}

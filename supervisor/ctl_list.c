@@ -27,24 +27,6 @@
 #include "spoold.h"
 #include "spoolctl.h"
 
-/* The name as shown: bytes that are not printable as octal escapes. */
-void
-ctl_shown(const char *id, char *buf, size_t len)
-{
-	size_t i, j = 0;
-	const char *why;
-	int ok = spool_name_check(id, &why) == 0;
-
-	for (i = 0; id[i] != '\0' && j + 5 < len; i++) {
-		unsigned char c = id[i];
-		if (c < 0x20 || c == 0x7f || (!ok && c >= 0x80))
-			j += snprintf(buf + j, len - j, "\\%03o", c);
-		else
-			buf[j++] = c;
-	}
-	buf[j] = '\0';
-}
-
 void
 ctl_fmt_age(time_t secs, char *buf, size_t len)
 {
@@ -100,7 +82,7 @@ ls_one(void *arg, const char *id, int type)
 	e->has_status = spool_status_read(&C.sp, id, &e->st) != -1;
 	if (!e->has_status) {
 		status_init(&e->st, C.stages[ls_stage]);
-		e->st.priority = spool_priority(id);
+		e->st.priority = name_priority(id);
 	}
 	return 0;
 }
@@ -110,7 +92,7 @@ static int
 entry_cmp(const void *va, const void *vb)
 {
 	const struct entry *a = va, *b = vb;
-	int pa = spool_priority(a->id), pb = spool_priority(b->id);
+	int pa = name_priority(a->id), pb = name_priority(b->id);
 
 	if (a->stage != b->stage)
 		return a->stage < b->stage ? -1 : 1;
@@ -137,7 +119,7 @@ ls_collect(long stage, int state)
 		for (d = 0; d < NDIRS; d++) {
 			ls_stage = i;
 			ls_dir = d;
-			spool_scan(C.sd[i].fd[d], ls_one, NULL);
+			fileio_scan(C.sd[i].fd[d], ls_one, NULL);
 		}
 	}
 	if (state >= 0) {
@@ -182,13 +164,13 @@ entry_json(const struct entry *e, time_t now, json_t *sched)
 {
 	char name[4 * NAME_MAX + 1], prog[PROGRESS_MAX];
 
-	ctl_shown(e->id, name, sizeof(name));
+	name_shown(name, e->id, sizeof(name));
 	ctl_progress_of(e, prog, sizeof(prog));
 	return json_pack("{s:s, s:s, s:s, s:i, s:I, s:i, s:s?, s:s?, s:s?}",
 	    "id", name, "stage", C.stages[e->stage],
 	    "state", status_state_name(e->state), "attempt", e->st.attempt,
 	    "age_s", (json_int_t)(now - (e->st.submitted ? e->st.submitted :
-	    e->mtime.tv_sec)), "priority", spool_priority(e->id),
+	    e->mtime.tv_sec)), "priority", name_priority(e->id),
 	    "key", e->st.key[0] ? e->st.key : NULL,
 	    "progress", prog[0] ? prog : NULL,
 	    "waiting", e->state == JS_QUEUED ? ctl_waiting(sched,
@@ -244,7 +226,7 @@ ctl_ls(int argc, char **argv)
 	    "ATTEMPT", "AGE", "KEY", "PROGRESS");
 	for (i = 0; i < nents; i++) {
 		const struct entry *e = &ents[i];
-		ctl_shown(e->id, name, sizeof(name));
+		name_shown(name, e->id, sizeof(name));
 		ctl_fmt_age(now - (e->st.submitted ? e->st.submitted :
 		    e->mtime.tv_sec), age, sizeof(age));
 		printf("%-40s %-10s %-8s %7d %5s %-12s %s\n", name,
@@ -289,7 +271,7 @@ log_tail(const char *id, int n)
 	off_t from;
 	int fd;
 
-	spool_path(name, sizeof(name), "%s.log", id);
+	fileio_path(name, sizeof(name), "%s.log", id);
 	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
 	if (fstat(fd, &sb) == -1) {
@@ -298,7 +280,7 @@ log_tail(const char *id, int n)
 	}
 	from = sb.st_size > 65536 ? sb.st_size - 65536 : 0;
 	close(fd);
-	spool_path(name, sizeof(name), "%s.log", id);
+	fileio_path(name, sizeof(name), "%s.log", id);
 	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
 	lseek(fd, from, SEEK_SET);
@@ -365,15 +347,15 @@ ctl_show(int argc, char **argv)
 		printf("reason:    %s\n", st.reason);
 	show_waiting(s, d);
 	if (st.submitted) {
-		spool_isotime(when, sizeof(when), st.submitted);
+		fileio_isotime(when, sizeof(when), st.submitted);
 		printf("submitted: %s\n", when);
 	}
 	if (st.started) {
-		spool_isotime(when, sizeof(when), st.started);
+		fileio_isotime(when, sizeof(when), st.started);
 		printf("started:   %s\n", when);
 	}
 	if (st.finished) {
-		spool_isotime(when, sizeof(when), st.finished);
+		fileio_isotime(when, sizeof(when), st.finished);
 		printf("finished:  %s\n", when);
 	}
 	printf("priority:  %d\n", st.priority);
@@ -407,7 +389,7 @@ ctl_log(int argc, char **argv)
 		else
 			usage();
 	one_job(argc, argv, &s, &d);
-	spool_path(name, sizeof(name), "%s.log", argv[optind]);
+	fileio_path(name, sizeof(name), "%s.log", argv[optind]);
 	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT && !follow)
 			return EX_OK;
@@ -438,7 +420,7 @@ ctl_index_read(const char *file)
 	char *text;
 	json_t *o;
 
-	if ((text = spool_read(C.sp.indexfd, file, 1 << 20)) == NULL)
+	if ((text = fileio_read(C.sp.indexfd, file, 1 << 20)) == NULL)
 		return NULL;
 	o = json_loads(text, 0, NULL);
 	free(text);

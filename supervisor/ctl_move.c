@@ -82,7 +82,7 @@ ctl_retry(int argc, char **argv)
 		for (i = 0; i < nents; i++)
 			if (retry_one(ents[i].id, si, force) == -1)
 				r = EX_IOERR;
-		spool_sync(&C.sp);
+		syncer_sync(&C.sp);
 		return r;
 	}
 	if ((s = C.at_stage = calloc(argc, sizeof(*s))) == NULL ||
@@ -100,7 +100,7 @@ ctl_retry(int argc, char **argv)
 	for (i = 0; i < (size_t)argc; i++)
 		if (retry_one(argv[i], s[i], force) == -1)
 			r = EX_IOERR;
-	spool_sync(&C.sp);
+	syncer_sync(&C.sp);
 	return r;
 }
 
@@ -165,7 +165,7 @@ ctl_may_move(size_t s, int from, int to)
 	int i, dir[2] = {from, to};
 
 	for (i = 0; i < 2; i++) {
-		spool_path(path, sizeof(path), "%s/%s/%s", C.spooldir,
+		fileio_path(path, sizeof(path), "%s/%s/%s", C.spooldir,
 		    C.stages[s], spool_dir_name(dir[i]));
 		if (access(path, W_OK) == -1)
 			return 0;
@@ -205,7 +205,7 @@ ctl_cancel(int argc, char **argv)
 	for (i = 0; i < argc; i++)
 		if (d[i] != DIR_ERROR && (ri = cancel_request(argv[i])) != EX_OK)
 			r = ri;
-	spool_sync(&C.sp);
+	syncer_sync(&C.sp);
 	return r;
 }
 
@@ -251,10 +251,10 @@ ctl_purge(int argc, char **argv)
 		if (fstatat(fd, e->id, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    now - sb.st_ctime < older)
 			continue;
-		if (spool_purge(&C.sp, fd, e->id) == 0)
+		if (purge_job(&C.sp, fd, e->id) == 0)
 			n++;
 	}
-	spool_sync(&C.sp);
+	syncer_sync(&C.sp);
 	printf("%d purged\n", n);
 	return EX_OK;
 }

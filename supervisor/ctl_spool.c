@@ -130,7 +130,7 @@ ctl_stages_from_spool(void)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		spool_path(path, sizeof(path), "%s/%s/queue", C.spooldir,
+		fileio_path(path, sizeof(path), "%s/%s/queue", C.spooldir,
 		    de->d_name);
 		if (stat(path, &sb) == -1 || !S_ISDIR(sb.st_mode))
 			continue;
@@ -190,14 +190,14 @@ ctl_writable(size_t stage, int dir)
 	size_t i;
 
 	for (i = 0; i < sizeof(sub) / sizeof(*sub); i++) {
-		spool_path(path, sizeof(path), "%s/%s", C.spooldir, sub[i]);
+		fileio_path(path, sizeof(path), "%s/%s", C.spooldir, sub[i]);
 		if (access(path, W_OK) == -1)
 			die(EX_NOPERM, "cannot write %s: %s", path,
 			    strerror(errno));
 	}
 	if (dir < 0)
 		return;
-	spool_path(path, sizeof(path), "%s/%s/%s", C.spooldir, C.stages[stage],
+	fileio_path(path, sizeof(path), "%s/%s/%s", C.spooldir, C.stages[stage],
 	    spool_dir_name(dir));
 	if (access(path, W_OK) == -1)
 		die(EX_NOPERM, "cannot write %s: %s", path, strerror(errno));
@@ -213,7 +213,7 @@ ctl_find(const char *id, size_t *stage, int *dir)
 	int d;
 
 	if (strchr(id, '/') != NULL || id[0] == '.' ||
-	    spool_name_check(id, &why) == -1)
+	    name_check(id, &why) == -1)
 		return -1;
 	for (i = 0; i < C.nstages; i++)
 		for (d = 0; d < NDIRS; d++)
@@ -241,7 +241,7 @@ ctl_status(const char *id, size_t stage, struct status *st)
 {
 	if (spool_status_read(&C.sp, id, st) == -1) {
 		status_init(st, C.stages[stage]);
-		st->priority = spool_priority(id);
+		st->priority = name_priority(id);
 	} else if (strcmp(st->stage, C.stages[stage]) != 0)
 		status_renew(st, C.stages[stage]);
 }
@@ -250,5 +250,5 @@ ctl_status(const char *id, size_t stage, struct status *st)
 int
 spoold_running(void)
 {
-	return spool_holder(C.sp.dfd) > 0;
+	return lock_holder(C.sp.dfd) > 0;
 }

@@ -187,7 +187,7 @@ ctl_submit(int argc, char **argv)
 	argv += optind;
 	if (argc == 0)
 		usage();
-	if (strlen(key) >= sizeof(st.key) || spool_name_check(key, &why) == -1)
+	if (strlen(key) >= sizeof(st.key) || name_check(key, &why) == -1)
 		die(EX_USAGE, "--key: at most %zu bytes of UTF-8, with no control "
 		    "or bidirectional character", sizeof(st.key) - 1);
 	ctl_stages();
@@ -206,7 +206,7 @@ ctl_submit(int argc, char **argv)
 		submit_id(ids[i], sizeof(ids[i]), (int)prio, name != NULL ?
 		    name : strcmp(argv[i], "-") == 0 ? "stdin" : base != NULL ?
 		    base + 1 : argv[i]);
-		if (spool_name_check(ids[i], &why) == -1 ||
+		if (name_check(ids[i], &why) == -1 ||
 		    strchr(ids[i], '/') != NULL)
 			die(EX_USAGE, "%s: cannot be a job name: %s", argv[i],
 			    strchr(ids[i], '/') != NULL ? "it has a '/'" : why);

@@ -133,7 +133,7 @@ watch_draw(void)
 	nents = 0;
 	ls_collect(-1, JS_RUNNING);
 	for (i = 0; i < nents; i++) {
-		ctl_shown(ents[i].id, name, sizeof(name));
+		name_shown(name, ents[i].id, sizeof(name));
 		ctl_fmt_age(ents[i].st.started ? now - ents[i].st.started : 0,
 		    age, sizeof(age));
 		printf("%-10s %-*.*s %8s  %.60s\r\n", C.stages[ents[i].stage],

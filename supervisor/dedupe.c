@@ -58,7 +58,7 @@ dedupe_valid(const char *hex)
 static void
 dedupe_path(char *buf, size_t len, const char *hex)
 {
-	spool_path(buf, len, "sha256/%.2s/%s", hex, hex);
+	fileio_path(buf, len, "sha256/%.2s/%s", hex, hex);
 }
 
 /*
@@ -72,7 +72,7 @@ dedupe_write(struct spool *sp, const char *hex, const char *name,
 	char dir[16];
 	int fd, r;
 
-	spool_path(dir, sizeof(dir), "sha256/%.2s", hex);
+	fileio_path(dir, sizeof(dir), "sha256/%.2s", hex);
 	if ((mkdirat(sp->indexfd, "sha256", 0750) == -1 && errno != EEXIST) ||
 	    (mkdirat(sp->indexfd, dir, 0750) == -1 && errno != EEXIST))
 		return -1;
@@ -94,7 +94,7 @@ dedupe_read(struct spool *sp, const char *hex, char *first, size_t len)
 	char path[PATH_MAX], *text;
 
 	dedupe_path(path, sizeof(path), hex);
-	if ((text = spool_read(sp->indexfd, path, ID_MAX + 2)) == NULL)
+	if ((text = fileio_read(sp->indexfd, path, ID_MAX + 2)) == NULL)
 		return -1;
 	text[strcspn(text, "\n")] = '\0';
 	strlcpy(first, text, len);

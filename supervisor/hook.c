@@ -106,8 +106,8 @@ hook_spawn(struct hook *h, struct spool *sp, const struct stconf *sc,
 	struct spawn sw;
 
 	snprintf(run, sizeof(run), "hook on_%s", h->event);
-	spool_path(work, sizeof(work), "%s/work/%s", spooldir, h->id);
-	spool_path(hb, sizeof(hb), "%s/heartbeat", work);
+	fileio_path(work, sizeof(work), "%s/work/%s", spooldir, h->id);
+	fileio_path(hb, sizeof(hb), "%s/heartbeat", work);
 	if ((h->logfd = spool_log_open(sp, h->id)) == -1)
 		return -1;
 	spool_log_header(h->logfd, h->stage, run, time(NULL));

@@ -153,7 +153,7 @@ stage_seen(struct stage *st, const char *id, int wait_close)
 
 	if (id[0] == '.')
 		return;
-	if (spool_name_check(id, &why) == -1) {
+	if (name_check(id, &why) == -1) {
 		spool_quarantine(L.sp, st->name, &st->sd, DIR_QUEUE, id, why);
 		return;
 	}
@@ -171,7 +171,7 @@ stage_seen(struct stage *st, const char *id, int wait_close)
 		return;
 	/* The mtime defers; the name's time, if any, orders. */
 	now = wall_now();
-	if (sb.st_mtim.tv_sec > now || !spool_name_time(id, &t) ||
+	if (sb.st_mtim.tv_sec > now || !name_time(id, &t) ||
 	    t.tv_sec > now)
 		t = sb.st_mtim;
 	queue_add(&st->q, id, &t, now);
@@ -201,11 +201,11 @@ stage_scan_one(void *arg, const char *id, int type)
 		return 0;
 	}
 	/* A long queue is ordered by its names: no stat of each job. */
-	if (spool_name_check(id, &why) == -1)
+	if (name_check(id, &why) == -1)
 		spool_quarantine(L.sp, st->name, &st->sd, DIR_QUEUE, id, why);
 	else {
 		/* Not deferred by a name's time: the mtime is read at claim. */
-		if (spool_name_time(id, &t) && t.tv_sec > wall_now())
+		if (name_time(id, &t) && t.tv_sec > wall_now())
 			t.tv_sec = wall_now();
 		queue_add(&st->q, id, &t, wall_now());
 	}
@@ -218,8 +218,8 @@ stage_scan(struct stage *st)
 {
 	queue_clear(&st->q);
 	scan_count = 0;
-	if (spool_scan(st->sd.fd[DIR_QUEUE], stage_count_one, NULL) == -1 ||
-	    spool_scan(st->sd.fd[DIR_QUEUE], stage_scan_one, st) == -1)
+	if (fileio_scan(st->sd.fd[DIR_QUEUE], stage_count_one, NULL) == -1 ||
+	    fileio_scan(st->sd.fd[DIR_QUEUE], stage_scan_one, st) == -1)
 		log_warn("read %s/queue", st->name);
 }
 
@@ -303,7 +303,7 @@ stage_recover_one(void *arg, const char *id, int type)
 	enum outcome out;
 
 	(void)type;
-	if (spool_name_check(id, &why) == -1 ||
+	if (name_check(id, &why) == -1 ||
 	    fstatat(st->sd.fd[DIR_RUNNING], id, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(sb.st_mode)) {
 		spool_quarantine(L.sp, st->name, &st->sd, DIR_RUNNING, id,
@@ -311,7 +311,7 @@ stage_recover_one(void *arg, const char *id, int type)
 		return 0;
 	}
 	known = spool_status_read(L.sp, id, &s) == 0;
-	spool_path(path, sizeof(path), "%s/%s/running/%s", L.conf->spool,
+	fileio_path(path, sizeof(path), "%s/%s/running/%s", L.conf->spool,
 	    st->name, id);
 	if (known && s.state == JS_RUNNING && strcmp(s.stage, st->name) == 0 &&
 	    (s.slurm > 0 || st->sc->slurm)) {
@@ -398,7 +398,7 @@ stage_watch(struct stage *st)
 {
 	char path[PATH_MAX];
 
-	spool_path(path, sizeof(path), "%s/%s/queue", L.conf->spool, st->name);
+	fileio_path(path, sizeof(path), "%s/%s/queue", L.conf->spool, st->name);
 	st->wd = inotify_add_watch(L.infd, path, IN_MOVED_TO | IN_CLOSE_WRITE |
 	    IN_CREATE | IN_ONLYDIR | IN_DONT_FOLLOW);
 	if (st->wd == -1) {
@@ -446,7 +446,7 @@ stages_apply(struct conf *conf, int startup)
 	/* Once every stage is there, for jobs on their way to the next. */
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (st->fresh)
-			spool_scan(st->sd.fd[DIR_RUNNING], stage_recover_one, st);
+			fileio_scan(st->sd.fd[DIR_RUNNING], stage_recover_one, st);
 	recover_recheck();
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (st->fresh) {
@@ -556,7 +556,7 @@ stage_hook(struct stage *st, const char *event, int dir, const char *id,
 {
 	char job[PATH_MAX];
 
-	spool_path(job, sizeof(job), "%s/%s/%s/%s", L.conf->spool, st->name,
+	fileio_path(job, sizeof(job), "%s/%s/%s/%s", L.conf->spool, st->name,
 	    spool_dir_name(dir), id);
 	hook_add(st->sc, event, id, job, s);
 }
@@ -669,10 +669,10 @@ run_start(struct stage *st, const char *id, struct status *s)
 		run_free(r);
 		return -1;
 	}
-	spool_path(job, sizeof(job), "%s/%s/running/%s", L.conf->spool,
+	fileio_path(job, sizeof(job), "%s/%s/running/%s", L.conf->spool,
 	    st->name, id);
-	spool_path(work, sizeof(work), "%s/work/%s", L.conf->spool, id);
-	spool_path(hb, sizeof(hb), "%s/heartbeat", work);
+	fileio_path(work, sizeof(work), "%s/work/%s", L.conf->spool, id);
+	fileio_path(hb, sizeof(hb), "%s/heartbeat", work);
 	if (!r->slurm)
 		cgfd = cgroup_enter(r->cg, sizeof(r->cg));
 	sw = (struct spawn){.sc = st->sc, .spooldir = L.conf->spool, .id = id,
@@ -839,7 +839,7 @@ stage_claim(struct stage *st)
 	if (st->sc->dedupe && !s.forced && stage_dedupe(st, id, &s) == 1)
 		return;
 	if (run_start(st, id, &s) == -1) {
-		spool_touch(st->sd.fd[DIR_RUNNING], id, now + L.conf->tick);
+		fileio_touch(st->sd.fd[DIR_RUNNING], id, now + L.conf->tick);
 		if (spool_move(L.sp, st->sd.fd[DIR_RUNNING],
 		    st->sd.fd[DIR_QUEUE], id) == -1)
 			log_warn("requeue %s/running/%s", st->name, id);
@@ -1027,7 +1027,7 @@ run_place(struct run *r, enum outcome out, const char *why)
 	if (p->state == JS_DEFERRED) {
 		delay = place_backoff(st->sc->backoff, st->sc->backoff_max,
 		    r->st.attempt, arc4random());
-		spool_touch(from, r->id, time(NULL) + delay);
+		fileio_touch(from, r->id, time(NULL) + delay);
 	}
 	place_record(&r->st, out, to->name, why, delay, time(NULL));
 	moved = spool_transition(L.sp, from, to->sd.fd[p->dir], r->id, &r->st,
@@ -1381,7 +1381,7 @@ run_ours(pid_t pid, const char *job)
 		    slurm_ours(pid);
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry) {
-			spool_path(path, sizeof(path), "%s/%s/running/%s",
+			fileio_path(path, sizeof(path), "%s/%s/running/%s",
 			    L.conf->spool, st->name, r->id);
 			if (strcmp(path, job) == 0)
 				return 1;
@@ -1598,7 +1598,7 @@ retain_one(void *arg, const char *id, int type)
 	(void)type;
 	if (fstatat(st->sd.fd[DIR_DONE], id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    sb.st_ctime < L.retain_before &&
-	    spool_purge(L.sp, st->sd.fd[DIR_DONE], id) == 0)
+	    purge_job(L.sp, st->sd.fd[DIR_DONE], id) == 0)
 		log_debug("%s/done/%s: purged after %ld days", st->name, id,
 		    st->sc->retain);
 	return 0;
@@ -1614,7 +1614,7 @@ loop_retain(void)
 		if (st->retired || st->sc->retain == 0)
 			continue;
 		L.retain_before = time(NULL) - st->sc->retain * 86400;
-		if (spool_scan(st->sd.fd[DIR_DONE], retain_one, st) == -1)
+		if (fileio_scan(st->sd.fd[DIR_DONE], retain_one, st) == -1)
 			log_warn("read %s/done", st->name);
 	}
 }
@@ -1624,7 +1624,7 @@ loop_watch_cancel(void)
 {
 	char path[PATH_MAX];
 
-	spool_path(path, sizeof(path), "%s/index/cancel", L.conf->spool);
+	fileio_path(path, sizeof(path), "%s/index/cancel", L.conf->spool);
 	if ((L.cancelwd = inotify_add_watch(L.infd, path, IN_MOVED_TO |
 	    IN_CLOSE_WRITE | IN_ONLYDIR | IN_DONT_FOLLOW)) == -1) {
 		log_warn("inotify %s", path);
@@ -1675,7 +1675,7 @@ loop_spool(void)
 	if (L.gone)
 		return;
 	if (!spool_replaced(L.sp, L.conf->spool)) {
-		spool_pidfile(L.sp);
+		lock_pidfile(L.sp);
 		return;
 	}
 	L.gone = 1;
@@ -1698,8 +1698,8 @@ loop_job(const char *id)
 static void
 loop_clean(void)
 {
-	spool_tmp_clean(L.sp, L.sp->tmpfd, loop_job);
-	spool_tmp_clean(L.sp, L.sp->indexfd, NULL);
+	purge_tmp(L.sp, L.sp->tmpfd, loop_job);
+	purge_tmp(L.sp, L.sp->indexfd, NULL);
 }
 
 static void
@@ -1899,7 +1899,7 @@ loop_rescan(void)
 
 	L.rescan = 0;
 	log_warnx("inotify queue overflowed: reading every queue again");
-	spool_scan(L.sp->cancelfd, cancel_one, NULL);
+	fileio_scan(L.sp->cancelfd, cancel_one, NULL);
 	TAILQ_FOREACH(st, &L.stages, entry) {
 		if (st->wd == -1)
 			stage_watch(st);
@@ -2009,7 +2009,7 @@ loop_pass(void)
 		loop_claim();
 	}
 	hook_start(L.sp, L.conf->spool, stage_conf);
-	spool_sync(L.sp);
+	syncer_sync(L.sp);
 }
 
 static void
@@ -2061,8 +2061,8 @@ loop_run(struct conf *conf, struct spool *sp)
 	if (loop_setup() == -1 || stages_apply(conf, 1) == -1)
 		return -1;
 	metrics_load(sp, &L.total, metrics_stage, NULL);
-	spool_scan(sp->cancelfd, cancel_one, NULL);
-	spool_sync(sp);
+	fileio_scan(sp->cancelfd, cancel_one, NULL);
+	syncer_sync(sp);
 	log_info("started, pid %ld, spool %s", (long)getpid(), conf->spool);
 	notify_send("READY=1");
 	pfd[0] = (struct pollfd){.fd = L.sigfd, .events = POLLIN};
@@ -2087,7 +2087,7 @@ loop_run(struct conf *conf, struct spool *sp)
 		if ((n = poll(pfd, 4, timeout)) == -1 && errno != EINTR)
 			fatal("poll");
 		if (pfd[2].revents & (POLLIN | POLLHUP))
-			spool_sync_done(sp);
+			syncer_done(sp);
 		if (pfd[3].revents & POLLIN)
 			loop_output();
 		if (pfd[0].revents & POLLIN)
@@ -2098,7 +2098,7 @@ loop_run(struct conf *conf, struct spool *sp)
 			loop_stale();
 	}
 	loop_metrics();
-	spool_sync_wait(sp);
+	syncer_wait(sp);
 	loop_free();
 	log_info("stopped");
 	return L.gone ? 1 : 0;

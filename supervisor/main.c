@@ -107,9 +107,9 @@ main(int argc, char *argv[], char *envp[])
 	notify_init();
 	main_spool(&sp, conf);
 	sp.swap = 1; /* spoold alone rewrites its records by RENAME_EXCHANGE */
-	if (spool_syncer(&sp) == -1)
+	if (syncer_start(&sp) == -1)
 		log_warn("sync helper; syncing in the loop");
-	spool_pidfile(&sp);
+	lock_pidfile(&sp);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("prctl PR_SET_CHILD_SUBREAPER");
 	cgroup_init(sp.dev, sp.ino);

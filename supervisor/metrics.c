@@ -65,7 +65,7 @@ metrics_encode(time_t now, pid_t pid, time_t started,
 		json_object_set_new(stages, st[i].name,
 		    metrics_counters(s, st[i].c, 1));
 	}
-	spool_isotime(when, sizeof(when), now);
+	fileio_isotime(when, sizeof(when), now);
 	o = json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:I}",
 	    "version", 1, "updatedAt", when, "pid", (json_int_t)pid,
 	    "uptime_s", (json_int_t)(now - started),
@@ -112,7 +112,8 @@ metrics_load(struct spool *sp, struct counters *total,
 	char *text;
 
 	memset(total, 0, sizeof(*total));
-	if ((text = spool_read(sp->indexfd, METRICS_FILE, 1024 * 1024)) == NULL)
+	if ((text = fileio_read(sp->indexfd, METRICS_FILE,
+	    1024 * 1024)) == NULL)
 		return -1;
 	o = json_loads(text, 0, NULL);
 	free(text);
@@ -138,7 +139,7 @@ metrics_write(struct spool *sp, const char *json)
 	char *text;
 	int r;
 
-	text = spool_line(strdup(json));
+	text = fileio_line(strdup(json));
 	r = spool_write(sp, sp->indexfd, METRICS_FILE, text, strlen(text), 0);
 	free(text);
 	return r;

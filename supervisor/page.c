@@ -94,9 +94,9 @@ page_error(time_t when, const char *stage, const char *id, const char *reason)
 	if (P.nerr < PAGE_ERRORS)
 		P.nerr++;
 	e->when = when;
-	spool_text(e->stage, stage != NULL ? stage : "", sizeof(e->stage));
-	spool_text(e->id, id != NULL ? id : "", sizeof(e->id));
-	spool_text(e->reason, reason != NULL ? reason : "", sizeof(e->reason));
+	name_text(e->stage, stage != NULL ? stage : "", sizeof(e->stage));
+	name_text(e->id, id != NULL ? id : "", sizeof(e->id));
+	name_text(e->reason, reason != NULL ? reason : "", sizeof(e->reason));
 }
 
 /* The text of a job, as valid UTF-8 without control characters, escaped. */
@@ -106,7 +106,7 @@ page_put(FILE *f, const char *s)
 	char buf[PAGE_TEXT];
 	const char *p;
 
-	spool_text(buf, s != NULL ? s : "", sizeof(buf));
+	name_text(buf, s != NULL ? s : "", sizeof(buf));
 	for (p = buf; *p != '\0'; p++) {
 		switch (*p) {
 		case '&':
@@ -173,7 +173,7 @@ page_head(FILE *f, time_t now, pid_t pid, time_t started, long tick,
 	char when[32], up[32];
 	long refresh = tick <= 0 ? 5 : tick < 720 ? tick * 5 : 3600;
 
-	spool_isotime(when, sizeof(when), now);
+	fileio_isotime(when, sizeof(when), now);
 	page_duration(up, sizeof(up), (long long)(now - started));
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
@@ -379,7 +379,7 @@ page_errors(FILE *f)
 	    "<th>stage</th><th>id</th><th>reason</th></tr>\n", f);
 	for (i = 0; i < P.nerr; i++) {
 		e = &P.err[(P.errnext + PAGE_ERRORS - 1 - i) % PAGE_ERRORS];
-		spool_isotime(when, sizeof(when), e->when);
+		fileio_isotime(when, sizeof(when), e->when);
 		fprintf(f, "<tr><td>%s</td><td>", when);
 		page_put(f, e->stage);
 		fputs("</td><td class=\"t\">", f);

@@ -184,7 +184,7 @@ queue_add(struct queue *q, const char *id, const struct timespec *mtime,
 		fatal("calloc");
 	strcpy(e->id, id);
 	e->mtime = *mtime;
-	e->prio = spool_priority(id);
+	e->prio = name_priority(id);
 	b = queue_hash(id) & (q->hsize - 1);
 	e->hnext = q->hash[b];
 	q->hash[b] = e;

@@ -127,16 +127,16 @@ slurm_argv(const struct spawn *s)
 	for (o = opts; *o != NULL; o++)
 		argv = strv_add(argv, *o);
 	/* slurm.<job>.out: %j is the job's number, which Slurm puts in. */
-	spool_path(path, sizeof(path), "%s/slurm.%%j.out", s->workdir);
+	fileio_path(path, sizeof(path), "%s/slurm.%%j.out", s->workdir);
 	argv = slurm_add(argv, "--output=", path);
 	argv = slurm_add(argv, "--job-name=", s->id);
 	argv = slurm_add(argv, "--chdir=", s->workdir);
 	for (a = s->sc->slurm_args; a != NULL && *a != NULL; a++)
 		argv = strv_add(argv, *a);
-	spool_path(path, sizeof(path), "%s/index/%s", s->spooldir,
+	fileio_path(path, sizeof(path), "%s/index/%s", s->spooldir,
 	    SLURM_SCRIPT);
 	argv = slurm_add(argv, "", path);
-	spool_path(path, sizeof(path), "%s/%s", s->workdir, SLURM_EXIT);
+	fileio_path(path, sizeof(path), "%s/%s", s->workdir, SLURM_EXIT);
 	argv = slurm_add(argv, "", path);
 	for (a = s->sc->command; *a != NULL; a++)
 		argv = strv_add(argv, *a);
@@ -515,7 +515,7 @@ slurm_exit(struct spool *sp, const char *id, long long job, int *code)
 
 	if ((fd = spool_job_open(sp, id)) == -1)
 		return 0;
-	text = spool_read(fd, SLURM_EXIT, 64);
+	text = fileio_read(fd, SLURM_EXIT, 64);
 	close(fd);
 	if (text == NULL)
 		return 0;

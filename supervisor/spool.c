@@ -1,65 +1,32 @@
 /*
- * spool.c: every change of state on disk. A job's state is the folder its
- * file sits in; it changes by one rename that never replaces another file.
- * Every other file spoold writes is written under tmp/ and renamed into
- * place. A pass of renames is made durable by one sync of the filesystem.
+ * spool.c: the spool's layout and every change of a job's state on disk.
+ * A job's state is the folder its file sits in; it changes by one rename
+ * that never replaces another file, its status record written beside the
+ * rename in the order that recovery after a crash relies on. The job's
+ * own files (its work folder, status record and log) are made here, never
+ * through a link; every other file spoold writes is written whole
+ * (fileio.c) and made durable by the next sync (syncer.c).
  */
-#include <sys/file.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sha2.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <bsd/libutil.h>
 #include <bsd/string.h>
-#include <bsd/unistd.h>
 
 #include "spoold.h"
 
 static const char *dirnames[NDIRS] = {"queue", "running", "done", "error"};
 
-static void spool_syncer_stop(struct spool *);
-static int spool_path_lock(struct spool *, const char *);
-static int spool_lock(struct spool *);
-
 const char *
 spool_dir_name(int dir)
 {
 	return dirnames[dir];
-}
-
-char *
-spool_path(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	return buf;
-}
-
-void
-spool_isotime(char *buf, size_t len, time_t t)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /*
@@ -160,7 +127,7 @@ spool_open_dirs(struct spool *sp, const char *path, int flags)
 	struct stat sb;
 	int made = 0;
 
-	if ((flags & SPOOL_LOCK) && spool_path_lock(sp, path) == -1)
+	if ((flags & SPOOL_LOCK) && lock_path(sp, path) == -1)
 		return -1;
 	if ((flags & SPOOL_CREATE) && !(made = mkdir(path, 0700) == 0) &&
 	    errno != EEXIST) {
@@ -177,7 +144,7 @@ spool_open_dirs(struct spool *sp, const char *path, int flags)
 	}
 	sp->dev = sb.st_dev;
 	sp->ino = sb.st_ino;
-	if ((flags & SPOOL_LOCK) && spool_lock(sp) == -1)
+	if ((flags & SPOOL_LOCK) && lock_take(sp) == -1)
 		return -1;
 	if ((made || (flags & SPOOL_MODES)) &&
 	    spool_fix(sp, sp->dfd, path, spool_mode(sp, 0)) == -1)
@@ -285,187 +252,12 @@ spool_repair(struct spool *sp)
 void
 spool_close(struct spool *sp)
 {
-	spool_syncer_stop(sp);
+	syncer_stop(sp);
 	spool_close_dirs(sp, 0);
 	if (sp->evfd != -1)
 		close(sp->evfd);
 	sp->evfd = -1;
-	if (sp->pfh != NULL)
-		pidfile_close(sp->pfh);
-	sp->pfh = NULL;
-	if (sp->lockfd != -1)
-		close(sp->lockfd);
-	if (sp->pathfd != -1)
-		close(sp->pathfd);
-	sp->lockfd = sp->pathfd = -1;
-}
-
-/*
- * The pid of the process holding an exclusive flock(2) on the folder open
- * at dfd, from /proc/locks; 0 when none does.
- */
-pid_t
-spool_holder(int dfd)
-{
-	char line[256], kind[16], mode[16];
-	unsigned maj, min;
-	unsigned long long ino;
-	struct stat sb;
-	pid_t pid = 0;
-	FILE *fp;
-	int p;
-
-	if (fstat(dfd, &sb) == -1 || (fp = fopen("/proc/locks", "re")) == NULL)
-		return 0;
-	while (pid == 0 && fgets(line, sizeof(line), fp) != NULL)
-		if (strstr(line, "->") == NULL &&
-		    sscanf(line, "%*d: %15s %*s %15s %d %x:%x:%llu", kind, mode,
-		    &p, &maj, &min, &ino) == 6 && strcmp(kind, "FLOCK") == 0 &&
-		    strcmp(mode, "WRITE") == 0 && ino == sb.st_ino &&
-		    maj == major(sb.st_dev) && min == minor(sb.st_dev))
-			pid = p;
-	fclose(fp);
-	return pid;
-}
-
-/* The pid of a process with socket inode ino open, or 0. */
-static pid_t
-spool_socket_owner(unsigned long ino)
-{
-	char want[64], path[PATH_MAX], link[64];
-	struct dirent *p, *f;
-	DIR *pd, *fd;
-	pid_t pid = 0;
-	ssize_t n;
-
-	snprintf(want, sizeof(want), "socket:[%lu]", ino);
-	if ((pd = opendir("/proc")) == NULL)
-		return 0;
-	while (pid == 0 && (p = readdir(pd)) != NULL) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/fd", p->d_name);
-		if ((fd = opendir(path)) == NULL)
-			continue;
-		while (pid == 0 && (f = readdir(fd)) != NULL) {
-			snprintf(path, sizeof(path), "/proc/%s/fd/%s", p->d_name,
-			    f->d_name);
-			if ((n = readlink(path, link, sizeof(link) - 1)) > 0) {
-				link[n] = '\0';
-				if (strcmp(link, want) == 0)
-					pid = (pid_t)strtol(p->d_name, NULL, 10);
-			}
-		}
-		closedir(fd);
-	}
-	closedir(pd);
-	return pid;
-}
-
-/* The pid of the process bound to abstract socket name, or 0. */
-static pid_t
-spool_name_owner(const char *name)
-{
-	char line[512], path[300];
-	unsigned long ino;
-	pid_t pid = 0;
-	FILE *fp;
-
-	if ((fp = fopen("/proc/net/unix", "re")) == NULL)
-		return 0;
-	while (pid == 0 && fgets(line, sizeof(line), fp) != NULL)
-		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %299s", &ino,
-		    path) == 2 && path[0] == '@' && strcmp(path + 1, name) == 0)
-			pid = spool_socket_owner(ino);
-	fclose(fp);
-	return pid;
-}
-
-/*
- * The lock on the spool's path: an abstract socket named for it, bound
- * until exit. A spool folder removed and made again at the same path is
- * still held, by the spoold that had the old one, until it exits.
- */
-static int
-spool_path_lock(struct spool *sp, const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char hex[SHA256_HEX], name[80];
-	socklen_t len;
-
-	SHA256Data((const uint8_t *)path, strlen(path), hex);
-	len = snprintf(name, sizeof(name), "spoold/%s", hex);
-	memcpy(sa.sun_path + 1, name, len);
-	if ((sp->pathfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (bind(sp->pathfd, (struct sockaddr *)&sa,
-	    offsetof(struct sockaddr_un, sun_path) + 1 + len) == 0)
-		return 0;
-	if (errno == EADDRINUSE) {
-		sp->holder = spool_name_owner(name);
-		errno = EWOULDBLOCK;
-	}
-	return -1;
-}
-
-/*
- * Takes the spool for this process: an exclusive flock(2) on the spool's
- * folder, by a descriptor of its own held until exit, which nothing in the
- * spool can remove. 0; or -1, with sp->holder the pid that has it (0 when
- * /proc/locks does not say).
- */
-static int
-spool_lock(struct spool *sp)
-{
-	if ((sp->lockfd = openat(sp->dfd, ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	if (flock(sp->lockfd, LOCK_EX | LOCK_NB) == 0)
-		return 0;
-	if (errno == EWOULDBLOCK) {
-		sp->holder = spool_holder(sp->dfd);
-		errno = EWOULDBLOCK;
-	}
-	return -1;
-}
-
-/* Opens index/spoold.pid through the folder's descriptor, not its path. */
-static struct pidfh *
-spool_pidfile_open(struct spool *sp)
-{
-	char path[64];
-	pid_t other;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d/spoold.pid", sp->indexfd);
-	return pidfile_open(path, 0644, &other);
-}
-
-/*
- * index/spoold.pid, which says which spoold holds the spool: made at
- * start, and made again each tick when it was removed. It is information
- * only; the lock is spool_lock's.
- */
-int
-spool_pidfile(struct spool *sp)
-{
-	struct stat a, b;
-
-	if (sp->pfh != NULL && fstatat(sp->indexfd, "spoold.pid", &a,
-	    AT_SYMLINK_NOFOLLOW) == 0 && fstat(pidfile_fileno(sp->pfh),
-	    &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-		return 0;
-	if (sp->pfh != NULL) {
-		log_warnx("index/spoold.pid was removed or replaced; made again");
-		pidfile_close(sp->pfh);
-	}
-	if ((sp->pfh = spool_pidfile_open(sp)) == NULL ||
-	    pidfile_write(sp->pfh) == -1) {
-		if (!sp->pidwarned++)
-			log_warn("index/spoold.pid");
-		return -1;
-	}
-	sp->pidwarned = 0;
-	return 0;
+	lock_release(sp);
 }
 
 int
@@ -501,157 +293,6 @@ spool_stage_close(struct sdirs *sd)
 			close(sd->fd[i]);
 			sd->fd[i] = -1;
 		}
-}
-
-/*
- * Length of the UTF-8 sequence at s, or 0 when it is not one; its code
- * point in *cpp.
- */
-static size_t
-spool_utf8(const unsigned char *s, unsigned long *cpp)
-{
-	size_t n, i;
-	unsigned c = s[0];
-	unsigned long cp;
-
-	*cpp = c;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 ||
-	    cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*cpp = cp;
-	return n;
-}
-
-/* The marks and overrides that make a name read otherwise than it is. */
-static int
-spool_bidi(unsigned long cp)
-{
-	return cp == 0x061c || cp == 0x200e || cp == 0x200f ||
-	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
-}
-
-/*
- * Copies text to buf, of len bytes, as valid UTF-8 with no control
- * character: each byte that is not is a '?', and a character that does
- * not fit whole is left out.
- */
-void
-spool_text(char *buf, const char *text, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)text;
-	unsigned long cp;
-	size_t n, o = 0;
-
-	for (; *p != '\0' && o + 1 < len; p += n) {
-		if ((n = spool_utf8(p, &cp)) == 0 || cp < 0x20 || cp == 0x7f ||
-		    (cp >= 0x80 && cp < 0xa0)) {
-			buf[o++] = '?';
-			n = n == 0 ? 1 : n;
-			continue;
-		}
-		if (o + n >= len)
-			break;
-		memmove(buf + o, p, n); /* buf may be text */
-		o += n;
-	}
-	if (len > 0)
-		buf[o] = '\0';
-}
-
-/*
- * 0 when id can name a job; -1 with why set when it cannot. Names that
- * start with '.' are writes in progress and are the caller's to skip.
- */
-int
-spool_name_check(const char *id, const char **why)
-{
-	const unsigned char *p;
-	unsigned long cp;
-	size_t n;
-
-	if (strlen(id) > ID_MAX) {
-		*why = "name longer than 251 bytes";
-		return -1;
-	}
-	for (p = (const unsigned char *)id; *p != '\0'; p += n) {
-		if (*p < 0x20 || *p == 0x7f) {
-			*why = "control character in name";
-			return -1;
-		}
-		if ((n = spool_utf8(p, &cp)) == 0) {
-			*why = "name is not UTF-8";
-			return -1;
-		}
-		if (cp >= 0x80 && cp < 0xa0) {
-			*why = "control character in name";
-			return -1;
-		}
-		if (spool_bidi(cp)) {
-			*why = "bidirectional control character in name";
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Whether id starts "D.YYYYmmddTHHMMSS.", as spoolctl names jobs. */
-static int
-spool_named(const char *id)
-{
-	size_t i;
-
-	if (id[0] < '0' || id[0] > '9' || id[1] != '.')
-		return 0;
-	for (i = 2; i < 17; i++)
-		if (i == 10 ? id[i] != 'T' : (id[i] < '0' || id[i] > '9'))
-			return 0;
-	return id[17] == '.';
-}
-
-/* A job named "D.YYYYmmddTHHMMSS..." has priority D; others 0. */
-int
-spool_priority(const char *id)
-{
-	return spool_named(id) ? id[0] - '0' : 0;
-}
-
-/*
- * The submission time a job's name carries ("D.YYYYmmddTHHMMSS.uuuuuu"):
- * 1 with ts set, or 0 with ts zero when the name carries none.
- */
-int
-spool_name_time(const char *id, struct timespec *ts)
-{
-	struct tm tm;
-	char *end;
-	long us;
-
-	memset(ts, 0, sizeof(*ts));
-	if (!spool_named(id))
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(id + 2, "%Y%m%dT%H%M%S", &tm) == NULL)
-		return 0;
-	ts->tv_sec = timegm(&tm);
-	us = strtol(id + 18, &end, 10);
-	if (end != id + 18 && us >= 0 && us < 1000000)
-		ts->tv_nsec = us * 1000;
-	return 1;
 }
 
 /* Renames an entry, never replacing one of the same name in its new place. */
@@ -761,109 +402,18 @@ spool_submit(struct spool *sp, int queuefd, const char *tmpname,
 		return -1;
 	if (logged)
 		events_add(sp, id, status_state_name(rec.state), &rec);
-	if (spool_touch(sp->tmpfd, tmpname, when) == -1 ||
+	if (fileio_touch(sp->tmpfd, tmpname, when) == -1 ||
 	    spool_rename(sp, sp->tmpfd, tmpname, queuefd, id) == -1) {
 		int saved = errno;
 		snprintf(rec.reason, sizeof(rec.reason), "not submitted: %s",
 		    strerror(saved));
 		if (logged)
 			events_add(sp, id, "purged", &rec);
-		spool_rmtree(sp->workfd, id);
+		fileio_rmtree(sp->workfd, id);
 		errno = saved;
 		return -1;
 	}
-	spool_sync_wait(sp);
-	return 0;
-}
-
-/* Sets the mtime of a job: the time before which it is not claimed. */
-int
-spool_touch(int dirfd, const char *id, time_t when)
-{
-	struct timespec ts[2] = {{0, UTIME_OMIT}, {when, 0}};
-
-	if (utimensat(dirfd, id, ts, AT_SYMLINK_NOFOLLOW) == -1)
-		return -1;
-	return 0;
-}
-
-static int
-spool_write_all(int fd, const char *data, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, data, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/*
- * Opens name in folder dirfd to be written from its start: a file of
- * spoold's own that only this name links to, reused, or else a new one in
- * place of whatever was there (a link, a FIFO, a folder, a file of a
- * child's), which is never followed, opened for long or written through.
- */
-static int
-spool_reuse(int dirfd, const char *name)
-{
-	struct stat sb;
-	int fd;
-
-	fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd != -1) {
-		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-		    sb.st_nlink == 1 && sb.st_uid == geteuid() &&
-		    ftruncate(fd, 0) == 0)
-			return fd;
-		close(fd);
-	}
-	if ((fd != -1 || errno != ENOENT) && unlinkat(dirfd, name, 0) == -1 &&
-	    errno != ENOENT && spool_rmtree(dirfd, name) == -1)
-		return -1;
-	return openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
-}
-
-/*
- * The daemon's way to replace a file: write ".NAME.new" beside it, then
- * swap the two names in one rename. The old file becomes the next one's
- * ".new", so a record rewritten often costs no new inode each time (the
- * filesystem's search for free inodes was the largest cost of a run).
- */
-static int
-spool_write_swap(struct spool *sp, int dirfd, const char *name,
-    const char *data, size_t len, int durable)
-{
-	char tmp[NAME_MAX + 1];
-	int fd, saved;
-
-	spool_path(tmp, sizeof(tmp), ".%s.new", name);
-	if ((fd = spool_reuse(dirfd, tmp)) == -1)
-		return -1;
-	if (spool_write_all(fd, data, len) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	if (close(fd) == -1)
-		return -1;
-	if (strcmp(name, "metrics.json") == 0)
-		CRASHPOINT(CP_METRICS);
-	else if (strcmp(name, "status.json") == 0)
-		CRASHPOINT(CP_STATUS);
-	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == -1 &&
-	    renameat(dirfd, tmp, dirfd, name) == -1)
-		return -1;
-	if (durable)
-		sp->dirty = 1;
+	syncer_wait(sp);
 	return 0;
 }
 
@@ -871,101 +421,24 @@ spool_write_swap(struct spool *sp, int dirfd, const char *name,
  * Writes data to name (a name, not a path) in folder dirfd: a reader sees
  * the old file or the new one, never a part. spoold swaps it with a file
  * beside it; spoolctl writes it in tmp/ and renames it into place. With
- * durable set it is part of what the next spool_sync makes durable.
+ * durable set it is part of what the next syncer_sync makes durable.
  */
 int
 spool_write(struct spool *sp, int dirfd, const char *name, const char *data,
     size_t len, int durable)
 {
-	static unsigned long seq;
-	static pid_t pid;
-	char tmp[64];
-	int fd, saved;
+	int point = 0;
 
-	if (sp->swap)
-		return spool_write_swap(sp, dirfd, name, data, len, durable);
-	if (pid == 0)
-		pid = getpid();
-	snprintf(tmp, sizeof(tmp), ".w.%ld.%lu", (long)pid, seq++);
-	fd = openat(sp->tmpfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0640);
-	if (fd == -1)
+	if (strcmp(name, "metrics.json") == 0)
+		point = CP_METRICS;
+	else if (strcmp(name, "status.json") == 0)
+		point = CP_STATUS;
+	if ((sp->swap ? fileio_swap(dirfd, name, data, len, point) :
+	    fileio_write(sp->tmpfd, dirfd, name, data, len)) == -1)
 		return -1;
-	if (spool_write_all(fd, data, len) == -1) {
-		saved = errno;
-		close(fd);
-		unlinkat(sp->tmpfd, tmp, 0);
-		errno = saved;
-		return -1;
-	}
-	if (close(fd) == -1 || renameat(sp->tmpfd, tmp, dirfd, name) == -1) {
-		saved = errno;
-		unlinkat(sp->tmpfd, tmp, 0);
-		errno = saved;
-		return -1;
-	}
 	if (durable)
 		sp->dirty = 1;
 	return 0;
-}
-
-/*
- * The whole of a small regular file, NUL-terminated, or NULL: never
- * through a link at its last component, never waiting on a FIFO. With sb,
- * the file's stat.
- */
-char *
-spool_read_st(int dirfd, const char *name, size_t max, struct stat *sb)
-{
-	struct stat st;
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK)) == -1)
-		return NULL;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
-	if (sb != NULL)
-		*sb = st;
-	if ((buf = malloc(max + 1)) == NULL)
-		fatal("malloc");
-	while (len < max && (n = read(fd, buf + len, max - len)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		len += n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-}
-
-char *
-spool_read(int dirfd, const char *name, size_t max)
-{
-	return spool_read_st(dirfd, name, max, NULL);
-}
-
-/* The text with a newline added; the old text is freed. */
-char *
-spool_line(char *text)
-{
-	char *line;
-
-	if (asprintf(&line, "%s\n", text) == -1)
-		fatal("asprintf");
-	free(text);
-	return line;
 }
 
 /*
@@ -1024,6 +497,32 @@ spool_job_own(struct spool *sp, int fd, const char *id, uid_t uid, gid_t gid)
 }
 
 /*
+ * Makes room for work/<id>/ after spool_job_open failed: the folder made,
+ * or what else had the name removed. 0, or -1 when it cannot be.
+ */
+static int
+spool_job_room(struct spool *sp, const char *id)
+{
+	if (errno == ENOENT) {
+		if (mkdirat(sp->workfd, id, 0700) == -1 && errno != EEXIST) {
+			log_warn("mkdir work/%s", id);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOTDIR) {
+		log_warn("open work/%s", id);
+		return -1;
+	}
+	log_warnx("work/%s: not a folder; removed", id);
+	if (unlinkat(sp->workfd, id, 0) == -1 && errno != ENOENT) {
+		log_warn("unlink work/%s", id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Makes work/<id>/ a folder fit for a run, owned as spool_job_own says,
  * and opens it. Whatever else had the name (a link, a file) is removed and
  * a folder a member made is taken over: nothing is followed.
@@ -1033,25 +532,11 @@ spool_job_make(struct spool *sp, const char *id, uid_t uid, gid_t gid)
 {
 	int fd = -1, i;
 
-	for (i = 0; i < 3 && fd == -1; i++) {
+	for (i = 0; i < 3; i++) {
 		if ((fd = spool_job_open(sp, id)) != -1)
 			break;
-		if (errno == ENOENT) {
-			if (mkdirat(sp->workfd, id, 0700) == -1 &&
-			    errno != EEXIST) {
-				log_warn("mkdir work/%s", id);
-				return -1;
-			}
-		} else if (errno == ENOTDIR) {
-			log_warnx("work/%s: not a folder; removed", id);
-			if (unlinkat(sp->workfd, id, 0) == -1 && errno != ENOENT) {
-				log_warn("unlink work/%s", id);
-				return -1;
-			}
-		} else {
-			log_warn("open work/%s", id);
+		if (spool_job_room(sp, id) == -1)
 			return -1;
-		}
 	}
 	if (fd == -1) {
 		log_warnx("work/%s: replaced again as it was made", id);
@@ -1075,14 +560,14 @@ spool_progress_at(int jfd, char *buf, size_t len)
 {
 	char *text, *end, *line;
 
-	if ((text = spool_read(jfd, "heartbeat", 4096)) == NULL)
+	if ((text = fileio_read(jfd, "heartbeat", 4096)) == NULL)
 		return -1;
 	for (end = text + strlen(text); end > text && (end[-1] == '\n' ||
 	    end[-1] == '\r'); end--)
 		;
 	*end = '\0';
 	line = strrchr(text, '\n');
-	spool_text(buf, line != NULL ? line + 1 : text, len);
+	name_text(buf, line != NULL ? line + 1 : text, len);
 	free(text);
 	return 0;
 }
@@ -1114,7 +599,7 @@ spool_status_read(struct spool *sp, const char *id, struct status *st)
 
 	if ((fd = spool_job_open(sp, id)) == -1)
 		return -1;
-	text = spool_read_st(fd, "status.json", 64 * 1024, &sb);
+	text = fileio_read_st(fd, "status.json", 64 * 1024, &sb);
 	close(fd);
 	if (text == NULL)
 		return -1;
@@ -1135,7 +620,7 @@ spool_status_write(struct spool *sp, const char *id, const struct status *st)
 		log_warnx("status of a job: cannot encode");
 		return -1;
 	}
-	text = spool_line(text);
+	text = fileio_line(text);
 	if ((fd = spool_job_open(sp, id)) == -1 && (errno == ENOENT ||
 	    errno == ENOTDIR))
 		fd = spool_job_make(sp, id, (uid_t)-1, (gid_t)-1);
@@ -1155,7 +640,7 @@ spool_log_open(struct spool *sp, const char *id)
 	char name[NAME_MAX + 1];
 	int fd;
 
-	spool_path(name, sizeof(name), "%s.log", id);
+	fileio_path(name, sizeof(name), "%s.log", id);
 	fd = openat(sp->logfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 	    O_NOFOLLOW, 0640);
 	if (fd == -1)
@@ -1169,7 +654,7 @@ spool_log_header(int fd, const char *stage, const char *run, time_t t)
 {
 	char when[32];
 
-	spool_isotime(when, sizeof(when), t);
+	fileio_isotime(when, sizeof(when), t);
 	if (dprintf(fd, "=== spoold: %s stage %s %s started\n", when, stage,
 	    run) < 0) {
 		log_warn("write a job's log");
@@ -1184,7 +669,7 @@ spool_log_footer(int fd, const char *stage, const char *run,
 {
 	char when[32];
 
-	spool_isotime(when, sizeof(when), time(NULL));
+	fileio_isotime(when, sizeof(when), time(NULL));
 	dprintf(fd, "=== spoold: %s stage %s %s %s after %lld.%03llds\n", when,
 	    stage, run, what, ms / 1000, ms % 1000);
 }
@@ -1200,16 +685,8 @@ spool_quarantine(struct spool *sp, const char *stage, struct sdirs *sd,
 {
 	struct status st;
 	char shown[4 * ID_MAX + 1];
-	size_t i, j;
 
-	for (i = j = 0; id[i] != '\0' && j + 4 < sizeof(shown); i++) {
-		unsigned char c = id[i];
-		if (c < 0x20 || c >= 0x7f)
-			j += snprintf(shown + j, sizeof(shown) - j, "\\%03o", c);
-		else
-			shown[j++] = c;
-	}
-	shown[j] = '\0';
+	name_shown(shown, id, sizeof(shown));
 	status_init(&st, stage);
 	st.state = JS_ERROR;
 	st.updated = st.finished = time(NULL);
@@ -1227,298 +704,3 @@ spool_quarantine(struct spool *sp, const char *stage, struct sdirs *sd,
 	return 0;
 }
 
-/*
- * Starts the helper process that makes the spool durable while spoold goes
- * on: each byte it reads asks for one syncfs, each byte it writes back says
- * one is done. Changes made while a sync runs wait for the next one, so
- * syncs group as many passes as come while the disk works.
- */
-int
-spool_syncer(struct spool *sp)
-{
-	int req[2], ack[2];
-	pid_t parent = getpid();
-	ssize_t n;
-	char buf[64];
-
-	if (!sp->fsync)
-		return 0;
-	if (pipe2(req, O_CLOEXEC) == -1)
-		return -1;
-	if (pipe2(ack, O_CLOEXEC) == -1) {
-		close(req[0]);
-		close(req[1]);
-		return -1;
-	}
-	switch (sp->syncpid = fork()) {
-	case -1:
-		close(req[0]);
-		close(req[1]);
-		close(ack[0]);
-		close(ack[1]);
-		return -1;
-	case 0:
-		close(req[1]);
-		close(ack[0]);
-		if (sp->lockfd != -1)
-			close(sp->lockfd); /* the locks are spoold's alone */
-		if (sp->pathfd != -1)
-			close(sp->pathfd);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(0);
-		setproctitle("sync");
-		while ((n = read(req[0], buf, sizeof(buf))) != 0) {
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 || syncfs(sp->dfd) == -1 ||
-			    write(ack[1], "s", 1) != 1)
-				_exit(1);
-		}
-		_exit(0);
-	}
-	close(req[0]);
-	close(ack[1]);
-	sp->syncreq = req[1];
-	sp->syncack = ack[0];
-	return 0;
-}
-
-static void
-spool_syncer_stop(struct spool *sp)
-{
-	if (sp->syncreq == -1)
-		return;
-	close(sp->syncreq);
-	close(sp->syncack);
-	sp->syncreq = sp->syncack = -1;
-	sp->syncing = 0;
-}
-
-/*
- * Makes the renames and writes done so far durable: asks the helper when
- * there is one (and returns at once), or syncs here.
- */
-void
-spool_sync(struct spool *sp)
-{
-	if (!sp->dirty || sp->syncing)
-		return;
-	sp->dirty = 0;
-	if (!sp->fsync)
-		return;
-	if (sp->syncreq != -1) {
-		if (write(sp->syncreq, "s", 1) == 1) {
-			sp->syncing = 1;
-			return;
-		}
-		log_warn("sync helper; syncing in the loop from now on");
-		spool_syncer_stop(sp);
-	}
-	if (syncfs(sp->dfd) == -1)
-		log_warn("syncfs");
-}
-
-/* The helper said a sync is done; ask for the next if there is more. */
-void
-spool_sync_done(struct spool *sp)
-{
-	char buf[64];
-	ssize_t n;
-
-	n = read(sp->syncack, buf, sizeof(buf));
-	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
-		log_warnx("sync helper gone; syncing in the loop from now on");
-		spool_syncer_stop(sp);
-	}
-	sp->syncing = 0;
-	spool_sync(sp);
-}
-
-/* Everything durable before returning, helper or not. */
-void
-spool_sync_wait(struct spool *sp)
-{
-	sp->dirty = 0;
-	if (sp->fsync && syncfs(sp->dfd) == -1)
-		log_warn("syncfs");
-}
-
-/*
- * Lists the entries of a folder, skipping those whose name starts with a
- * dot; calls fn with each name and its type from the directory entry
- * (DT_UNKNOWN when the filesystem does not say).
- */
-int
-spool_scan(int dirfd, int (*fn)(void *, const char *, int), void *arg)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd;
-
-	if ((fd = dup(dirfd)) == -1)
-		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (fn(arg, de->d_name, de->d_type) == -1)
-			break;
-	}
-	closedir(d);
-	return 0;
-}
-
-/*
- * The pid of the process that left a file in tmp/ (or index/): the writer
- * of ".w.PID.N" or ".sha256.PID.N", or the spoolctl that was submitting
- * ".ID", whose id spoolctl names "D.YYYYmmddTHHMMSS.uuuuuu-PID-N.name";
- * 0 for a file of another kind.
- */
-pid_t
-spool_leftover(const char *name, const char **id)
-{
-	const char *p;
-	char *end;
-	long pid;
-
-	*id = NULL;
-	if (strncmp(name, ".w.", 3) == 0)
-		p = name + 3;
-	else if (strncmp(name, ".sha256.", 8) == 0)
-		p = name + 8;
-	else if (name[0] == '.' && spool_named(name + 1) &&
-	    (p = strchr(name + 19, '-')) != NULL) {
-		*id = name + 1;
-		p++;
-	} else
-		return 0;
-	pid = strtol(p, &end, 10);
-	if ((*end != '.' && *end != '-') || pid <= 0 || pid > INT32_MAX)
-		return 0;
-	return (pid_t)pid;
-}
-
-/*
- * Removes from folder dfd (tmp/ or index/) what writers that are gone
- * left there. A submission cut short goes with the work folder it had
- * made, unless gone(id) says its job exists after all.
- */
-void
-spool_tmp_clean(struct spool *sp, int dfd, int (*job)(const char *id))
-{
-	struct dirent *de;
-	const char *id;
-	pid_t pid;
-	DIR *d;
-	int fd;
-
-	if ((fd = dup(dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return;
-	}
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		if ((pid = spool_leftover(de->d_name, &id)) == 0 ||
-		    kill(pid, 0) == 0 || errno != ESRCH ||
-		    unlinkat(dfd, de->d_name, 0) == -1)
-			continue;
-		log_info("%s: removed, its writer (pid %ld) is gone",
-		    de->d_name, (long)pid);
-		if (id != NULL && job != NULL && !job(id) &&
-		    faccessat(sp->workfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			spool_forget(sp, id, "not submitted: its spoolctl died");
-	}
-	closedir(d);
-}
-
-/*
- * Removes name under dirfd and, if it is a folder, all it holds, depth
- * levels deep at most; never following a link.
- */
-static int
-spool_rmtree_depth(int at, const char *name, int depth)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd, r = 0;
-
-	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if ((errno != EISDIR && errno != EPERM) || depth == 0)
-		return -1;
-	if ((fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-		    spool_rmtree_depth(dirfd(d), de->d_name, depth - 1) == -1)
-			r = -1;
-	closedir(d);
-	if (unlinkat(at, name, AT_REMOVEDIR) == -1)
-		r = -1;
-	return r;
-}
-
-int
-spool_rmtree(int at, const char *name)
-{
-	return spool_rmtree_depth(at, name, 64);
-}
-
-/* What a job leaves besides its file: its hash's entry, work folder, log. */
-static void
-spool_remains(struct spool *sp, const char *id, const struct status *st)
-{
-	char log[NAME_MAX + 1];
-
-	dedupe_forget(sp, st->sha256, id);
-	if (spool_rmtree(sp->workfd, id) == -1)
-		log_warn("purge work/%s", id);
-	spool_path(log, sizeof(log), "%s.log", id);
-	if (unlinkat(sp->logfd, log, 0) == -1 && errno != ENOENT)
-		log_warn("purge log/%s", log);
-	sp->dirty = 1;
-}
-
-/* Removes what job id left without its file, why in its last event. */
-void
-spool_forget(struct spool *sp, const char *id, const char *why)
-{
-	struct status st;
-
-	if (spool_status_read(sp, id, &st) == -1)
-		status_init(&st, "");
-	spool_remains(sp, id, &st);
-	strlcpy(st.reason, why, sizeof(st.reason));
-	events_add(sp, id, "purged", &st);
-}
-
-/*
- * Removes a finished job: what it leaves first, then its file, so that a
- * purge cut short leaves the job, for the next purge to remove.
- */
-int
-spool_purge(struct spool *sp, int at, const char *id)
-{
-	struct status st;
-
-	if (spool_status_read(sp, id, &st) == -1)
-		status_init(&st, "");
-	spool_remains(sp, id, &st);
-	if (spool_rmtree(at, id) == -1) {
-		log_warn("purge %s", id);
-		return -1;
-	}
-	events_add(sp, id, "purged", &st);
-	return 0;
-}

@@ -54,7 +54,7 @@ int spoold_running(void);
 extern struct entry *ents;
 extern size_t nents;
 void ls_collect(long stage, int state);
-void ctl_shown(const char *id, char *buf, size_t len);
+void name_shown(char *buf, const char *id, size_t len);
 void ctl_fmt_age(time_t secs, char *buf, size_t len);
 char *ctl_progress_of(const struct entry *e, char *buf, size_t len);
 json_t *ctl_index_read(const char *file);

@@ -163,6 +163,32 @@ void crash_point(int);
 #define CRASHPOINT(n) ((void)0)
 #endif
 
+/* fileio.c: file I/O through folder descriptors, knowing no layout. */
+struct stat;
+char *fileio_path(char *buf, size_t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void fileio_isotime(char *buf, size_t, time_t);
+int fileio_touch(int dirfd, const char *name, time_t when);
+int fileio_swap(int dirfd, const char *name, const char *data, size_t len,
+    int point);
+int fileio_write(int tmpfd, int dirfd, const char *name, const char *data,
+    size_t len);
+char *fileio_read_fd(int fd, size_t max, size_t *lenp);
+char *fileio_read_st(int dirfd, const char *name, size_t max, struct stat *);
+char *fileio_read(int dirfd, const char *name, size_t max);
+char *fileio_line(char *);
+int fileio_scan(int dirfd, int (*)(void *, const char *, int), void *);
+int fileio_scan_hidden(int dirfd, int (*)(void *, const char *, int), void *);
+int fileio_rmtree(int dirfd, const char *name);
+
+/* name.c: the grammar of job names. */
+int name_check(const char *id, const char **why);
+void name_text(char *buf, const char *text, size_t len);
+void name_shown(char *buf, const char *id, size_t len);
+int name_priority(const char *id);
+int name_time(const char *id, struct timespec *);
+pid_t name_leftover(const char *name, const char **id);
+
 /* status.c: the job's status record, work/<id>/status.json. */
 enum jstate { JS_QUEUED, JS_DEFERRED, JS_RUNNING, JS_DONE, JS_ERROR };
 
@@ -194,7 +220,7 @@ int status_decode(const char *json, struct status *);
 const char *status_state_name(enum jstate);
 int status_state_parse(const char *);
 
-/* spool.c: every change of state on disk. */
+/* spool.c: the layout, and every change of a job's state on disk. */
 #define SPOOL_CREATE 1 /* make the layout where it is missing */
 #define SPOOL_MODES 2  /* give every folder of the layout its mode */
 #define SPOOL_LOCK 4   /* take the spool's lock, or fail with EWOULDBLOCK */
@@ -214,7 +240,7 @@ struct spool {
 	int cancelfd; /* index/cancel/: a file per job to cancel */
 	int evfd;     /* index/events.jsonl, or -1 until it is opened */
 	int fsync;   /* make every change durable */
-	int dirty;   /* something changed since the last spool_sync */
+	int dirty;   /* something changed since the last syncer_sync */
 	int syncreq, syncack; /* pipes to and from the sync helper */
 	pid_t syncpid;
 	int syncing; /* a sync asked of the helper is not done yet */
@@ -228,8 +254,6 @@ struct sdirs {
 
 int spool_open(struct spool *, const char *path, int flags, gid_t);
 void spool_close(struct spool *);
-pid_t spool_holder(int dfd);
-int spool_pidfile(struct spool *);
 int spool_gone(int fd);
 int spool_replaced(const struct spool *, const char *path);
 int spool_repair(struct spool *);
@@ -237,10 +261,6 @@ int spool_stage_open(struct spool *, const char *stage, struct sdirs *,
     int create);
 void spool_stage_close(struct sdirs *);
 const char *spool_dir_name(int dir);
-int spool_name_check(const char *id, const char **why);
-void spool_text(char *buf, const char *text, size_t len);
-int spool_priority(const char *id);
-int spool_name_time(const char *id, struct timespec *);
 int spool_rename(struct spool *, int fromfd, const char *from, int tofd,
     const char *to);
 int spool_move(struct spool *, int fromfd, int tofd, const char *id);
@@ -250,13 +270,8 @@ int spool_resubmit(struct spool *, int fromfd, int tofd, const char *id,
     const struct status *, const struct status *old);
 int spool_submit(struct spool *, int queuefd, const char *tmpname,
     const char *id, const struct status *, time_t when);
-int spool_touch(int dirfd, const char *id, time_t when);
 int spool_write(struct spool *, int dirfd, const char *name, const char *data,
     size_t len, int durable);
-char *spool_line(char *);
-struct stat;
-char *spool_read_st(int dirfd, const char *name, size_t max, struct stat *);
-char *spool_read(int dirfd, const char *name, size_t max);
 int spool_job_open(struct spool *, const char *id);
 int spool_job_make(struct spool *, const char *id, uid_t, gid_t);
 int spool_progress_at(int jfd, char *buf, size_t len);
@@ -269,19 +284,24 @@ void spool_log_footer(int fd, const char *stage, const char *run,
     const char *what, long long ms);
 int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
     int fromdir, const char *id, const char *why);
-int spool_syncer(struct spool *);
-void spool_sync(struct spool *);
-void spool_sync_done(struct spool *);
-void spool_sync_wait(struct spool *);
-int spool_rmtree(int dirfd, const char *name);
-pid_t spool_leftover(const char *name, const char **id);
-void spool_tmp_clean(struct spool *, int dirfd, int (*job)(const char *id));
-void spool_forget(struct spool *, const char *id, const char *why);
-int spool_purge(struct spool *, int dirfd, const char *id);
-int spool_scan(int dirfd, int (*)(void *, const char *, int), void *);
-char *spool_path(char *buf, size_t, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void spool_isotime(char *buf, size_t, time_t);
+/* lock.c: which spoold holds the spool. */
+int lock_path(struct spool *, const char *path);
+int lock_take(struct spool *);
+pid_t lock_holder(int dfd);
+int lock_pidfile(struct spool *);
+void lock_release(struct spool *);
+
+/* syncer.c: the helper that makes the spool durable beside the loop. */
+int syncer_start(struct spool *);
+void syncer_stop(struct spool *);
+void syncer_sync(struct spool *);
+void syncer_done(struct spool *);
+void syncer_wait(struct spool *);
+
+/* purge.c: a job removed with all it leaves, and what writers left. */
+int purge_job(struct spool *, int dirfd, const char *id);
+void purge_forget(struct spool *, const char *id, const char *why);
+void purge_tmp(struct spool *, int dirfd, int (*job)(const char *id));
 
 /* child.c: spawn, stop and read the children. */
 enum stop { STOP_NONE, STOP_TIMEOUT, STOP_HEARTBEAT, STOP_CANCEL,

@@ -83,7 +83,7 @@ status_time(time_t t)
 
 	if (t == 0)
 		return json_null();
-	spool_isotime(buf, sizeof(buf), t);
+	fileio_isotime(buf, sizeof(buf), t);
 	return json_string(buf);
 }
 

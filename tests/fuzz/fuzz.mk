@@ -1,5 +1,5 @@
 # tests/fuzz/fuzz.mk: libFuzzer targets for the config loader (conf.c), the
-# job-name parsers (spool.c) and the status record (status.c). Included by
+# job-name parsers (name.c) and the status record (status.c). Included by
 # the Makefile, whose B, XCFLAGS, LDLIBS, SANITIZE, PKGS and DEPS_PKG it uses.
 #
 #	make fuzz-build             build/fuzz/fuzz_conf, fuzz_name, fuzz_status
@@ -31,9 +31,9 @@ FUZZERS     := conf name status
 # The modules each target links, and the longest input it is given: a
 # config of a few hundred lines, a file name (ID_MAX is 251 bytes), a
 # status record with strings escaped as \uXXXX.
-FUZZ_MODS_conf   := conf log
-FUZZ_MODS_name   := spool status events dedupe log
-FUZZ_MODS_status := status spool events dedupe log
+FUZZ_MODS_conf   := conf fileio log
+FUZZ_MODS_name   := name
+FUZZ_MODS_status := status fileio log
 FUZZ_LEN_conf    := 8192
 FUZZ_LEN_name    := 512
 FUZZ_LEN_status  := 4096

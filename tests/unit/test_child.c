@@ -219,7 +219,7 @@ spawn_teardown(void **state)
 	int r;
 
 	close(77);
-	r = spool_rmtree(AT_FDCWD, dir);
+	r = fileio_rmtree(AT_FDCWD, dir);
 	free(dir);
 	return r;
 }

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "unit.h"
+#include "unit_log.h"
 
 
 struct fx {
@@ -54,7 +54,7 @@ teardown(void **state)
 	struct fx *f = *state;
 	int r;
 
-	r = spool_rmtree(AT_FDCWD, f->dir);
+	r = fileio_rmtree(AT_FDCWD, f->dir);
 	free(f);
 	return r;
 }
@@ -78,29 +78,15 @@ write_conf(struct fx *f, const char *text)
 	write_conf_mode(f, text, 0600);
 }
 
-/* conf_load with fd 2 sent to a temporary file, whose text lands in f->err. */
+/* conf_load with what it logs caught in f->err. */
 static struct conf *
 load_path(struct fx *f, const char *path, uid_t euid)
 {
 	struct conf *c;
-	FILE *tmp;
-	size_t n;
-	int saved;
 
-	tmp = tmpfile();
-	assert_non_null(tmp);
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	assert_true(saved != -1);
-	assert_true(dup2(fileno(tmp), STDERR_FILENO) != -1);
+	logged_begin();
 	c = conf_load(path, euid);
-	fflush(stderr);
-	assert_true(dup2(saved, STDERR_FILENO) != -1);
-	close(saved);
-	rewind(tmp);
-	n = fread(f->err, 1, sizeof(f->err) - 1, tmp);
-	f->err[n] = '\0';
-	fclose(tmp);
+	str(f->err, sizeof(f->err), "%s", logged_end());
 	return c;
 }
 

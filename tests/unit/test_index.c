@@ -191,7 +191,7 @@ test_claim(void **state)
 	assert_int_equal(dedupe_claim(&f->sp, h, "one", first, sizeof(first)),
 	    0);
 	str(path, sizeof(path), "sha256/ba/%s", h);
-	text = spool_read(f->sp.indexfd, path, 512);
+	text = fileio_read(f->sp.indexfd, path, 512);
 	assert_non_null(text);
 	assert_string_equal(text, "one\n");
 	free(text);
@@ -214,7 +214,7 @@ test_claim(void **state)
 	status_init(&st, "prep");
 	strcpy(st.sha256, h);
 	assert_int_equal(spool_status_write(&f->sp, "one", &st), 0);
-	assert_int_equal(spool_purge(&f->sp, f->sp.tmpfd, "one"), 0);
+	assert_int_equal(purge_job(&f->sp, f->sp.tmpfd, "one"), 0);
 	assert_int_equal(faccessat(f->sp.indexfd, path, F_OK, 0), -1);
 	assert_int_equal(dedupe_claim(&f->sp, h, "two", first, sizeof(first)),
 	    0);

@@ -207,7 +207,7 @@ test_write_load(void **state)
 	assert_int_equal(metrics_write(&f->sp, text), 0);
 
 	/* The file: the JSON and a newline, written whole. */
-	file = spool_read(f->sp.indexfd, "metrics.json", 1 << 20);
+	file = fileio_read(f->sp.indexfd, "metrics.json", 1 << 20);
 	assert_non_null(file);
 	assert_int_equal(strlen(file), strlen(text) + 1);
 	assert_memory_equal(file, text, strlen(text));

@@ -351,7 +351,7 @@ test_write(void **state)
 	for (i = 0; i < 3; i++) {
 		html = bare(T0 + i);
 		assert_int_equal(page_write(&f->sp, html), 0);
-		file = spool_read(f->sp.indexfd, "status.html", 1 << 20);
+		file = fileio_read(f->sp.indexfd, "status.html", 1 << 20);
 		assert_non_null(file);
 		assert_string_equal(file, html);
 		free(file);

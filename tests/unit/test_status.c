@@ -204,7 +204,7 @@ test_times(void **state)
 	json_decref(o);
 	free(text);
 
-	spool_isotime(buf, sizeof(buf), 1);
+	fileio_isotime(buf, sizeof(buf), 1);
 	assert_string_equal(buf, "1970-01-01T00:00:01Z");
 
 	/* Read back as UTC whatever the local zone. */

@@ -18,6 +18,9 @@ struct fx {
 	struct spool sp;
 };
 
+/* A test run in a spool of its own. */
+#define SPOOL_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 static inline int
 setup(void **state)
 {
@@ -32,7 +35,7 @@ setup(void **state)
 	}
 	str(f->path, sizeof(f->path), "%s/data", f->dir);
 	if (spool_open(&f->sp, f->path, 1, (gid_t)-1) == -1) {
-		spool_rmtree(AT_FDCWD, f->dir);
+		fileio_rmtree(AT_FDCWD, f->dir);
 		free(f);
 		return -1;
 	}
@@ -47,7 +50,7 @@ teardown(void **state)
 	int r;
 
 	spool_close(&f->sp);
-	r = spool_rmtree(AT_FDCWD, f->dir);
+	r = fileio_rmtree(AT_FDCWD, f->dir);
 	free(f);
 	return r;
 }
