@@ -40,9 +40,10 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             convert-im6.q16:imagemagick \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-CORE := conf log status events dedupe spool child queue metrics page
-DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/cgroup.o $(B)/hook.o $(B)/notify.o \
-               $(B)/slurm.o $(B)/loop.o $(B)/main.o
+CORE := conf log status events dedupe spool child queue metrics page \
+        runner runner_local runner_slurm slurm cgroup
+DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/hook.o $(B)/notify.o \
+               $(B)/loop.o $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MAN1 := $(wildcard supervisor/*.1)
 MAN5 := supervisor/spoold.conf.5
@@ -83,10 +84,10 @@ deps:
 $(B) $(B)/san $(B)/crash:
 	mkdir -p $@
 
-$(B)/%.o: supervisor/%.c supervisor/spoold.h | $(B)
+$(B)/%.o: supervisor/%.c $(wildcard supervisor/*.h) | $(B)
 	$(CC) $(CFLAGS) $(XCFLAGS) -c -o $@ $<
 
-$(B)/san/%.o: supervisor/%.c supervisor/spoold.h | $(B)/san
+$(B)/san/%.o: supervisor/%.c $(wildcard supervisor/*.h) | $(B)/san
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -c -o $@ $<
 
 $(B)/spoold: $(DAEMON_OBJS)
@@ -102,7 +103,7 @@ $(B)/san/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/san/%)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The test build that aborts at a crash point named by SPOOLD_CRASH.
-$(B)/crash/%.o: supervisor/%.c supervisor/spoold.h | $(B)/crash
+$(B)/crash/%.o: supervisor/%.c $(wildcard supervisor/*.h) | $(B)/crash
 	$(CC) $(CFLAGS) $(XCFLAGS) -DSPOOLD_CRASHPOINTS -c -o $@ $<
 
 $(B)/crash/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/crash/%)

@@ -37,32 +37,6 @@
 #define CLEAN_EVERY 3600 /* seconds between looks at tmp/ for leftovers */
 #define FREE_MIN (1024 * 1024) /* bytes free in the spool to resume claims */
 
-struct run {
-	TAILQ_ENTRY(run) entry;
-	struct stage *stage;
-	char *id;
-	struct status st;
-	pid_t pid;
-	int logfd;
-	struct output out;	/* the pipe of its output, under log_max */
-	struct timespec t0;	/* monotonic start */
-	struct timespec beat;	/* monotonic time of the last heartbeat */
-	struct timespec hbmtime; /* mtime of the heartbeat file last seen */
-	struct timespec killat;	/* when SIGKILL is due, once stopping */
-	enum stop stop;
-	int killed;
-	int child;		/* has a process of spoold, counted in L.nrun */
-	int slurm;		/* a job of the Slurm cluster */
-	int sfd;		/* sbatch's answer, while sbatch runs */
-	int asked;		/* in the squeue under way */
-	int started;		/* Slurm runs it: its timeout counts */
-	int showing;		/* scontrol asked what became of it */
-	char seen[96];		/* its state and reason, as squeue last said */
-	char lost[256];		/* why Slurm lost it, when it did */
-	int wfd;		/* its work folder while it starts, or -1 */
-	char cg[32];		/* its control group, or "" */
-};
-
 struct stage {
 	TAILQ_ENTRY(stage) entry;
 	char *name;
@@ -281,21 +255,21 @@ run_new(struct stage *st, const char *id, const struct status *s)
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->id = strdup(id)) == NULL)
 		fatal("calloc");
 	r->stage = st;
+	r->stname = st->name;
+	r->runner = st->sc->runner;
 	r->st = *s;
-	r->slurm = st->sc->slurm;
-	r->out.fd = r->sfd = r->wfd = -1;
+	r->out.fd = r->wfd = -1;
 	return r;
 }
 
 /*
- * Takes over a Slurm run a previous spoold left: its job may still be on
- * the cluster, known by its number or, if sbatch's answer was never read,
- * by its name. The first squeue tells. Only an sbatch left running is
- * stopped. Its timeout counts from the run's start.
+ * Takes over a run a previous spoold left to a runner whose runs outlive
+ * it: only a process of spoold's left running is stopped. Its timeout
+ * counts from the run's start.
  */
 static void
 run_adopt(struct stage *st, const char *id, const struct status *s,
-    const char *path)
+    const char *path, const struct runner *rn)
 {
 	struct run *r;
 
@@ -306,7 +280,7 @@ run_adopt(struct stage *st, const char *id, const struct status *s,
 	r = run_new(st, id, s);
 	r->st.pgid = 0;
 	r->st.pstart = 0;
-	r->slurm = r->started = 1;
+	r->runner = rn;
 	if ((r->logfd = spool_log_open(L.sp, id)) == -1)
 		log_warn("open log/%s.log", id);
 	r->t0 = r->beat = mono_now();
@@ -314,12 +288,7 @@ run_adopt(struct stage *st, const char *id, const struct status *s,
 		r->t0.tv_sec -= time(NULL) - s->started;
 	TAILQ_INSERT_TAIL(&st->runs, r, entry);
 	st->nrun++;
-	if (s->slurm > 0)
-		log_info("%s/running/%s: Slurm job %lld taken over after a "
-		    "restart", st->name, id, s->slurm);
-	else
-		log_info("%s/running/%s: its Slurm job is looked for by name "
-		    "after a restart", st->name, id);
+	rn->adopt(r, s);
 }
 
 /*
@@ -332,6 +301,7 @@ stage_recover_one(void *arg, const char *id, int type)
 	struct stage *st = arg, *to;
 	struct status s;
 	struct stat sb;
+	const struct runner *rn;
 	const char *why = NULL;
 	char path[PATH_MAX];
 	int todir, known;
@@ -348,8 +318,8 @@ stage_recover_one(void *arg, const char *id, int type)
 	spool_path(path, sizeof(path), "%s/%s/running/%s", L.conf->spool,
 	    st->name, id);
 	if (known && s.state == JS_RUNNING && strcmp(s.stage, st->name) == 0 &&
-	    (s.slurm > 0 || st->sc->slurm)) {
-		run_adopt(st, id, &s, path);
+	    (rn = runner_adopter(&s, st->sc->runner)) != NULL) {
+		run_adopt(st, id, &s, path, rn);
 		return 0;
 	}
 	to = recover_place(st, &s, known, &todir);
@@ -432,6 +402,37 @@ stage_watch(struct stage *st)
 	return 0;
 }
 
+/* Tells each runner a stage uses that it is in use. */
+static void
+stages_prepare(void)
+{
+	const struct runner *rn = NULL;
+	struct stage *st;
+
+	while ((rn = runner_next(rn)) != NULL) {
+		if (rn->prepare == NULL)
+			continue;
+		TAILQ_FOREACH(st, &L.stages, entry)
+			if (!st->retired && st->sc->runner == rn) {
+				rn->prepare();
+				break;
+			}
+	}
+}
+
+/* Helpers the runners still have running. */
+static size_t
+runners_busy(void)
+{
+	const struct runner *rn = NULL;
+	size_t n = 0;
+
+	while ((rn = runner_next(rn)) != NULL)
+		if (rn->busy != NULL)
+			n += rn->busy();
+	return n;
+}
+
 /* Makes the stages those of conf, keeping what runs; frees conf's stages. */
 static int
 stages_apply(struct conf *conf, int startup)
@@ -462,11 +463,7 @@ stages_apply(struct conf *conf, int startup)
 		conf->stages[i] = NULL;
 	}
 	conf->nstages = 0;
-	TAILQ_FOREACH(st, &L.stages, entry)
-		if (!st->retired && st->sc->slurm) {
-			slurm_script(L.sp);
-			break;
-		}
+	stages_prepare();
 	/* Once every stage is there, for jobs on their way to the next. */
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (st->fresh)
@@ -509,6 +506,8 @@ key_release(const char *key)
 static void
 run_free(struct run *r)
 {
+	if (r->runner->release != NULL)
+		r->runner->release(r);
 	if (r->wfd != -1)
 		close(r->wfd);
 	free(r->id);
@@ -516,7 +515,6 @@ run_free(struct run *r)
 }
 
 static void run_end(struct run *, int);
-static void run_lose(struct run *, const char *);
 static void loop_folders(void);
 static void loop_shutdown(int);
 
@@ -643,7 +641,8 @@ run_files(struct run *r, int *wfd)
 	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
 	*wfd = r->logfd;
 	if (spool_log_header(r->logfd, r->stage->name, run,
-	    r->st.started) == -1 || (!r->slurm && run_output(r, wfd) == -1)) {
+	    r->st.started) == -1 || (r->runner->output &&
+	    run_output(r, wfd) == -1)) {
 		loop_full("log");
 		close(r->logfd);
 		return -1;
@@ -661,7 +660,7 @@ run_start(struct stage *st, const char *id, struct status *s)
 	char job[PATH_MAX], work[PATH_MAX], hb[PATH_MAX];
 	struct spawn sw;
 	struct run *r;
-	int wfd, cgfd = -1;
+	int wfd, rc;
 
 	r = run_new(st, id, s);
 	r->st.attempt++;
@@ -677,46 +676,33 @@ run_start(struct stage *st, const char *id, struct status *s)
 	    st->name, id);
 	spool_path(work, sizeof(work), "%s/work/%s", L.conf->spool, id);
 	spool_path(hb, sizeof(hb), "%s/heartbeat", work);
-	if (!r->slurm)
-		cgfd = cgroup_enter(r->cg, sizeof(r->cg));
 	sw = (struct spawn){.sc = st->sc, .spooldir = L.conf->spool, .id = id,
 	    .job = job, .workdir = work, .heartbeat = hb,
 	    .attempt = r->st.attempt, .logfd = wfd, .workfd = r->wfd,
-	    .cgfd = cgfd};
+	    .cgfd = -1};
 	r->t0 = r->beat = mono_now();
 	TAILQ_INSERT_TAIL(&st->runs, r, entry);
 	st->nrun++;
 	L.nrun++;
 	r->child = 1;
-	r->pid = r->slurm ? slurm_submit(&sw, &r->sfd) : child_spawn(&sw);
-	if (cgfd != -1)
-		close(cgfd);
+	rc = r->runner->start(r, &sw);
 	if (wfd != r->logfd)
 		close(wfd);
 	close(r->wfd);
 	r->wfd = -1;
-	if (r->pid == -1 && r->slurm) {
-		r->pid = 0;
-		run_lose(r, "slurm: sbatch could not be run");
-		return 0;
+	if (rc == -1) {
+		/* The system is short of processes: not the job's fault. */
+		log_warn("%s: spawn for %s", st->name, id);
+		TAILQ_REMOVE(&st->runs, r, entry);
+		st->nrun--;
+		L.nrun--;
+		child_output_close(&r->out);
+		close(r->logfd);
+		run_free(r);
+		return -1;
 	}
-	if (r->pid == -1) {
-		if (errno == EAGAIN || errno == ENOMEM || errno == EMFILE ||
-		    errno == ENFILE) {
-			/* The system is short of processes: not the job's fault. */
-			log_warn("%s: spawn for %s", st->name, id);
-			TAILQ_REMOVE(&st->runs, r, entry);
-			st->nrun--;
-			L.nrun--;
-			child_output_close(&r->out);
-			close(r->logfd);
-			cgroup_leave(r->cg, r->id);
-			run_free(r);
-			return -1;
-		}
-		/* A program that cannot run fails like one that exits 127. */
-		r->pid = 0;
-		run_end(r, W_EXITCODE(127, 0));
+	if (r->ended) {
+		run_end(r, r->ws);
 		return 0;
 	}
 	r->st.pgid = r->pid;
@@ -1131,9 +1117,9 @@ run_end(struct run *r, int ws)
 	enum outcome out;
 
 	CRASHPOINT(CP_FINISH);
-	child_signal(r->pid, SIGKILL); /* what the child left in its group */
-	cgroup_leave(r->cg, r->id);	/* and in its control group */
-	L.orphans = 1;		/* and what left both */
+	child_describe(ws, how, sizeof(how));
+	r->runner->end(r, st->sc, ws, how, sizeof(how));
+	L.orphans = 1;		/* what the run left behind */
 	child_output_close(&r->out);
 	run_heartbeat(r, mono_now());
 	st->c.runs++;
@@ -1141,17 +1127,10 @@ run_end(struct run *r, int ws)
 	L.total.runs++;
 	out = child_outcome(st->sc, ws, r->stop, r->st.attempt,
 	    st->sc->next != NULL, why, sizeof(why));
-	child_describe(ws, how, sizeof(how));
-	if (r->slurm)
-		slurm_log(L.sp, r->id, r->st.slurm, r->logfd, st->sc->log_max);
 	if (r->lost[0] != '\0') {
 		out = OUT_LOST;
 		strlcpy(why, r->lost, sizeof(why));
 		strlcpy(how, r->lost, sizeof(how));
-	} else if (r->st.slurm > 0) {
-		size_t n = strlen(how);
-		snprintf(how + n, sizeof(how) - n, " (Slurm job %lld)",
-		    r->st.slurm);
 	}
 	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
 	spool_log_footer(r->logfd, st->name, run, how, ms);
@@ -1177,185 +1156,6 @@ run_end(struct run *r, int ws)
 	run_free(r);
 }
 
-/* A Slurm run that ended without its command's exit status. */
-static void
-run_lose(struct run *r, const char *why)
-{
-	log_warnx("%s: %s: %s", r->stage->name, r->id, why);
-	strlcpy(r->lost, why, sizeof(r->lost));
-	run_end(r, 0);
-}
-
-/*
- * sbatch of a Slurm run ended: the job's number. An sbatch that failed
- * may still have submitted the job (an answer lost on the way): the next
- * squeue looks for it by name, and the run is lost only if it is not there.
- */
-static void
-run_submitted(struct run *r, int ws)
-{
-	long long job = slurm_jobid(r->sfd);
-	char how[64];
-
-	r->sfd = -1;
-	r->pid = 0;
-	r->child = 0;
-	L.nrun--;
-	r->st.pgid = 0;
-	r->st.pstart = 0;
-	if (job == 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-		child_describe(ws, how, sizeof(how));
-		log_warnx("%s: %s: sbatch failed (%s); the job is looked for by "
-		    "name", r->stage->name, r->id, how);
-		return;
-	}
-	CRASHPOINT(CP_SUBMIT);
-	r->st.slurm = job;
-	if (spool_status_write(L.sp, r->id, &r->st) == -1)
-		loop_full("status");
-	log_debug("%s: %s attempt %d is Slurm job %lld", r->stage->name,
-	    r->id, r->st.attempt, job);
-	if (r->stop != STOP_NONE)
-		slurm_cancel(job, 0);
-}
-
-/*
- * A Slurm run lost: its job ended without the exit status of its command
- * (a node failed, the job could not start or write). said is what
- * scontrol said of the job, or NULL.
- */
-static void
-run_slurm_lost(struct run *r, const char *said)
-{
-	char why[sizeof(r->lost)];
-
-	if (r->st.slurm > 0)
-		snprintf(why, sizeof(why), "slurm: job %lld ended without an "
-		    "exit status (last seen %s; %s)", r->st.slurm,
-		    r->seen[0] != '\0' ? r->seen : "by no squeue",
-		    said != NULL ? said : "scontrol not asked");
-	else
-		snprintf(why, sizeof(why), "slurm: no job on the cluster "
-		    "(sbatch failed)");
-	run_lose(r, why);
-}
-
-/*
- * A Slurm run whose job squeue no longer lists: it ended with the exit
- * status the batch script left, or was stopped, or was lost to Slurm.
- */
-static void
-run_slurm_end(struct run *r)
-{
-	int code;
-
-	if (slurm_exit(L.sp, r->id, r->st.slurm, &code))
-		run_end(r, W_EXITCODE(code, 0));
-	else if (r->stop != STOP_NONE)
-		run_end(r, W_EXITCODE(0, SIGKILL));
-	else if (r->showing)
-		; /* lost: scontrol is asked what became of it */
-	else if (r->st.slurm > 0 && slurm_show(r->st.slurm) == 0)
-		r->showing = 1;
-	else
-		run_slurm_lost(r, NULL);
-}
-
-/* scontrol answered for job: what became of the run it was. */
-static void
-slurm_shown(long long job, const char *said)
-{
-	struct stage *st;
-	struct run *r;
-	int code;
-
-	TAILQ_FOREACH(st, &L.stages, entry)
-		TAILQ_FOREACH(r, &st->runs, entry)
-			if (r->slurm && r->showing && r->st.slurm == job) {
-				if (slurm_exit(L.sp, r->id, job, &code))
-					run_end(r, W_EXITCODE(code, 0));
-				else
-					run_slurm_lost(r, said);
-				return;
-			}
-}
-
-/*
- * A Slurm run squeue still lists, as job number job in state: found by its
- * name if its number was not known, and timed from when it runs.
- */
-static void
-run_listed(struct run *r, long long job, const char *state, const char *why)
-{
-	snprintf(r->seen, sizeof(r->seen), "%s (%s)", state, why);
-	if (r->st.slurm == 0) {
-		r->st.slurm = job;
-		log_info("%s: %s: found on the cluster as Slurm job %lld",
-		    r->stage->name, r->id, job);
-		if (spool_status_write(L.sp, r->id, &r->st) == -1)
-			loop_full("status");
-		if (r->stop != STOP_NONE)
-			slurm_cancel(job, 0);
-	}
-	if (!r->started && strcmp(state, "RUNNING") == 0) {
-		r->started = 1;
-		r->t0 = r->beat = mono_now();
-	}
-}
-
-/* squeue answered: the runs it was asked about and did not list ended. */
-static void
-slurm_answered(void)
-{
-	struct stage *st;
-	struct run *r, *next;
-	const char *state, *why;
-	long long job;
-
-	TAILQ_FOREACH(st, &L.stages, entry)
-		for (r = TAILQ_FIRST(&st->runs); r != NULL; r = next) {
-			next = TAILQ_NEXT(r, entry);
-			if (!r->asked)
-				continue;
-			r->asked = 0;
-			job = r->st.slurm;
-			if ((state = slurm_state(&job, r->id, &why)) == NULL)
-				run_slurm_end(r);
-			else
-				run_listed(r, job, state, why);
-		}
-}
-
-/* One squeue a tick for the Slurm runs submitted. */
-static void
-loop_slurm(void)
-{
-	struct stage *st;
-	struct run *r;
-	char **ids = NULL;
-	size_t n = 0;
-
-	TAILQ_FOREACH(st, &L.stages, entry)
-		TAILQ_FOREACH(r, &st->runs, entry)
-			if (r->slurm && r->pid == 0)
-				n++;
-	if (n == 0)
-		return;
-	if ((ids = calloc(n, sizeof(*ids))) == NULL)
-		fatal("calloc");
-	n = 0;
-	TAILQ_FOREACH(st, &L.stages, entry)
-		TAILQ_FOREACH(r, &st->runs, entry)
-			if (r->slurm && r->pid == 0)
-				ids[n++] = r->id;
-	if (slurm_query(ids, n) == 0)
-		TAILQ_FOREACH(st, &L.stages, entry)
-			TAILQ_FOREACH(r, &st->runs, entry)
-				if (r->slurm && r->pid == 0)
-					r->asked = 1;
-	free(ids);
-}
-
 static struct run *
 run_find(pid_t pid)
 {
@@ -1369,31 +1169,87 @@ run_find(pid_t pid)
 	return NULL;
 }
 
+/* Writes the records the runners changed, and ends the runs they ended. */
+static void
+loop_sweep(void)
+{
+	struct stage *st;
+	struct run *r, *next;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		for (r = TAILQ_FIRST(&st->runs); r != NULL; r = next) {
+			next = TAILQ_NEXT(r, entry);
+			if (r->dirty) {
+				r->dirty = 0;
+				if (spool_status_write(L.sp, r->id,
+				    &r->st) == -1)
+					loop_full("status");
+			}
+			if (r->ended)
+				run_end(r, r->ws);
+		}
+}
+
+/* The process of a run ended: the run ended, or goes on elsewhere. */
+static void
+run_reaped(struct run *r, int ws)
+{
+	if (r->runner->reaped(r, ws)) {
+		run_end(r, ws);
+		return;
+	}
+	r->pid = 0;
+	r->child = 0;
+	L.nrun--;
+	if (r->dirty) {
+		r->dirty = 0;
+		if (spool_status_write(L.sp, r->id, &r->st) == -1)
+			loop_full("status");
+	}
+}
+
+/* A pid not a run's: a runner's helper, a hook, or an orphan. */
+static void
+loop_reaped(pid_t pid, int ws)
+{
+	const struct runner *rn = NULL;
+
+	if (hook_reaped(pid, ws))
+		return;
+	while ((rn = runner_next(rn)) != NULL)
+		if (rn->helper != NULL && rn->helper(pid, ws)) {
+			loop_sweep();
+			return;
+		}
+	L.orphans = 1; /* its children are ours now */
+}
+
 static void
 loop_reap(void)
 {
 	struct run *r;
-	char said[128];
-	long long job;
 	pid_t pid;
-	int ws, k;
+	int ws;
 
 	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
-		if ((r = run_find(pid)) != NULL && r->slurm)
-			run_submitted(r, ws);
-		else if (r != NULL)
-			run_end(r, ws);
-		else if (hook_reaped(pid, ws))
-			continue;
-		else if ((k = slurm_reaped(pid, ws, &job, said,
-		    sizeof(said))) == 2)
-			slurm_answered();
-		else if (k == 3)
-			slurm_shown(job, said);
-		else if (k == 0)
-			L.orphans = 1; /* its children are ours now */
+		if ((r = run_find(pid)) != NULL)
+			run_reaped(r, ws);
+		else
+			loop_reaped(pid, ws);
 	if (pid == -1 && errno != ECHILD)
 		log_warn("waitpid");
+}
+
+/* Whether pid is a helper of a runner's. */
+static int
+runner_ours(pid_t pid)
+{
+	const struct runner *rn = NULL;
+
+	while ((rn = runner_next(rn)) != NULL)
+		if (rn->ours != NULL && rn->ours(pid))
+			return 1;
+	return 0;
 }
 
 /*
@@ -1412,7 +1268,7 @@ run_ours(pid_t pid, const char *job)
 		return 1;
 	if (job == NULL)
 		return pid == L.sp->syncpid || run_find(pid) != NULL ||
-		    slurm_ours(pid);
+		    runner_ours(pid);
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry) {
 			spool_path(path, sizeof(path), "%s/%s/running/%s",
@@ -1448,10 +1304,7 @@ run_stop(struct run *r, enum stop why)
 		return;
 	r->stop = why;
 	r->killat = ms_after(mono_now(), L.conf->kill_grace * 1000LL);
-	if (!r->slurm)
-		child_signal(r->pid, SIGTERM);
-	else if (r->pid == 0 && r->st.slurm > 0)
-		slurm_cancel(r->st.slurm, 1);
+	r->runner->stop(r);
 	if (why == STOP_TIMEOUT || why == STOP_HEARTBEAT) {
 		count(&st->c.timeouts, &L.total.timeouts);
 		log_warnx("%s: %s: %s; stopping it", st->name, r->id,
@@ -1464,10 +1317,7 @@ static void
 run_kill(struct run *r)
 {
 	r->killed = 1;
-	if (!r->slurm)
-		child_signal(r->pid, SIGKILL);
-	else if (r->pid == 0 && r->st.slurm > 0)
-		slurm_cancel(r->st.slurm, 0);
+	r->runner->kill(r);
 }
 
 /* Timeouts, heartbeats and kills of every run. */
@@ -1478,8 +1328,12 @@ loop_stale(void)
 	struct stage *st;
 	struct run *r;
 
+	const struct runner *rn = NULL;
+
 	hook_stale(now, L.conf->kill_grace);
-	slurm_stale(now);
+	while ((rn = runner_next(rn)) != NULL)
+		if (rn->stale != NULL)
+			rn->stale(now);
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry) {
 			if (r->stop != STOP_NONE) {
@@ -1487,7 +1341,7 @@ loop_stale(void)
 					run_kill(r);
 				continue;
 			}
-			if (r->slurm && !r->started)
+			if (r->pending)
 				continue; /* not running yet */
 			run_heartbeat(r, now);
 			if (st->sc->timeout > 0 && ms_between(r->t0, now) >=
@@ -1508,20 +1362,6 @@ metrics_stage(void *arg, const char *name, const struct counters *c)
 	if ((st = stage_find(name)) != NULL)
 		st->c = *c;
 	return 0;
-}
-
-/* Where a run runs, in words, for the page. */
-static void
-run_where(const struct run *r, char *buf, size_t len)
-{
-	if (!r->slurm)
-		snprintf(buf, len, "pid %ld", (long)r->pid);
-	else if (r->st.slurm == 0)
-		snprintf(buf, len, "slurm, %s", r->pid > 0 ? "submitting" :
-		    "looked for");
-	else
-		snprintf(buf, len, "slurm %lld%s", r->st.slurm, r->started ?
-		    "" : ", pending");
 }
 
 /* index/status.html: the counts of metrics.json, and the running jobs. */
@@ -1545,10 +1385,10 @@ loop_page(time_t now, time_t started, const struct mstage *ms, size_t n)
 	i = 0;
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry) {
-			run_where(r, where[i], sizeof(where[i]));
+			r->runner->where(r, where[i], sizeof(where[i]));
 			pr[i] = (struct prun){st->name, r->id, r->st.progress,
-			    where[i], r->st.attempt, r->slurm && !r->started ?
-			    0 : ms_between(r->t0, mono)};
+			    where[i], r->st.attempt, r->pending ? 0 :
+			    ms_between(r->t0, mono)};
 			i++;
 		}
 	html = page_encode(now, getpid(), started, L.conf->tick, &L.total, ms,
@@ -1739,6 +1579,7 @@ loop_clean(void)
 static void
 loop_tick(void)
 {
+	const struct runner *rn = NULL;
 	struct timespec now = mono_now();
 
 	loop_spool();
@@ -1755,7 +1596,9 @@ loop_tick(void)
 		L.nextclean = ms_after(now, CLEAN_EVERY * 1000LL);
 	}
 	events_tick(L.sp, L.conf->events_max);
-	loop_slurm();
+	while ((rn = runner_next(rn)) != NULL)
+		if (rn->tick != NULL)
+			rn->tick();
 	loop_metrics();
 	loop_title();
 }
@@ -1800,7 +1643,7 @@ loop_shutdown(int hard)
 	L.stopping = 2;
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry)
-			if (!r->slurm)
+			if (!r->runner->survives)
 				run_stop(r, STOP_SHUTDOWN);
 	hook_stop_all(L.conf->kill_grace);
 }
@@ -1979,7 +1822,7 @@ loop_timeout(void)
 			if (r->stop != STOP_NONE && !r->killed)
 				deadline(&ms, now, r->killat);
 			else if (r->stop == STOP_NONE && st->sc->timeout > 0 &&
-			    (!r->slurm || r->started))
+			    !r->pending)
 				deadline(&ms, now, ms_after(r->t0,
 				    st->sc->timeout * 1000LL));
 		}
@@ -1990,6 +1833,7 @@ loop_timeout(void)
 static int
 loop_setup(void)
 {
+	const struct runner *rn = NULL;
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -2003,6 +1847,9 @@ loop_setup(void)
 		return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	while ((rn = runner_next(rn)) != NULL)
+		if (rn->init != NULL)
+			rn->init(L.sp);
 	if ((L.infd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
 		log_warn("inotify_init1");
 		return -1;
@@ -2053,6 +1900,7 @@ loop_free(void)
 {
 	struct stage *st;
 	struct run *r;
+	const char *last = NULL;
 	size_t n = 0;
 
 	while ((st = TAILQ_FIRST(&L.stages)) != NULL) {
@@ -2060,6 +1908,7 @@ loop_free(void)
 		while ((r = TAILQ_FIRST(&st->runs)) != NULL) {
 			TAILQ_REMOVE(&st->runs, r, entry);
 			close(r->logfd);
+			last = r->runner->place;
 			run_free(r);
 			n++;
 		}
@@ -2070,8 +1919,8 @@ loop_free(void)
 		free(st);
 	}
 	if (n > 0)
-		log_info("%zu jobs left running on Slurm, taken over at the "
-		    "next start", n);
+		log_info("%zu jobs left running on %s, taken over at the "
+		    "next start", n, last);
 	conf_free(L.conf);
 	close(L.sigfd);
 	close(L.infd);
@@ -2116,7 +1965,7 @@ loop_run(struct conf *conf, struct spool *sp)
 		if (L.stopping == 1 && ms_between(L.stopat, now) >= 0)
 			loop_shutdown(1);
 		if (L.stopping && L.nrun == 0 && hook_count() == 0 &&
-		    slurm_busy() == 0)
+		    runners_busy() == 0)
 			break;
 		timeout = loop_timeout();
 		pfd[2].fd = sp->syncack;

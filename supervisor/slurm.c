@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "spoold.h"
+#include "slurm.h"
 
 #define SLURM_SCRIPT "slurm.sh"
 #define SLURM_EXIT "slurm.exit"
@@ -131,7 +132,7 @@ slurm_argv(const struct spawn *s)
 	argv = slurm_add(argv, "--output=", path);
 	argv = slurm_add(argv, "--job-name=", s->id);
 	argv = slurm_add(argv, "--chdir=", s->workdir);
-	for (a = s->sc->slurm_args; a != NULL && *a != NULL; a++)
+	for (a = s->sc->runner_args; a != NULL && *a != NULL; a++)
 		argv = strv_add(argv, *a);
 	spool_path(path, sizeof(path), "%s/index/%s", s->spooldir,
 	    SLURM_SCRIPT);
