@@ -41,7 +41,7 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 CORE := conf log status events dedupe spool child queue metrics page \
-        runner runner_local runner_slurm slurm cgroup
+        pids runner runner_local runner_slurm slurm cgroup
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/hook.o $(B)/notify.o \
                $(B)/loop.o $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

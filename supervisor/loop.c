@@ -506,6 +506,8 @@ key_release(const char *key)
 static void
 run_free(struct run *r)
 {
+	if (r->pid > 0)
+		pids_del(r->pid);
 	if (r->runner->release != NULL)
 		r->runner->release(r);
 	if (r->wfd != -1)
@@ -515,6 +517,7 @@ run_free(struct run *r)
 }
 
 static void run_end(struct run *, int);
+static void run_reaped(void *, int);
 static void loop_folders(void);
 static void loop_shutdown(int);
 
@@ -705,6 +708,7 @@ run_start(struct stage *st, const char *id, struct status *s)
 		run_end(r, r->ws);
 		return 0;
 	}
+	pids_add(r->pid, PID_RUN, run_reaped, r);
 	r->st.pgid = r->pid;
 	r->st.pstart = child_starttime(r->pid);
 	CRASHPOINT(CP_START);
@@ -1156,19 +1160,6 @@ run_end(struct run *r, int ws)
 	run_free(r);
 }
 
-static struct run *
-run_find(pid_t pid)
-{
-	struct stage *st;
-	struct run *r;
-
-	TAILQ_FOREACH(st, &L.stages, entry)
-		TAILQ_FOREACH(r, &st->runs, entry)
-			if (r->pid == pid)
-				return r;
-	return NULL;
-}
-
 /* Writes the records the runners changed, and ends the runs they ended. */
 static void
 loop_sweep(void)
@@ -1192,8 +1183,10 @@ loop_sweep(void)
 
 /* The process of a run ended: the run ended, or goes on elsewhere. */
 static void
-run_reaped(struct run *r, int ws)
+run_reaped(void *arg, int ws)
 {
+	struct run *r = arg;
+
 	if (r->runner->reaped(r, ws)) {
 		run_end(r, ws);
 		return;
@@ -1208,48 +1201,23 @@ run_reaped(struct run *r, int ws)
 	}
 }
 
-/* A pid not a run's: a runner's helper, a hook, or an orphan. */
-static void
-loop_reaped(pid_t pid, int ws)
-{
-	const struct runner *rn = NULL;
-
-	if (hook_reaped(pid, ws))
-		return;
-	while ((rn = runner_next(rn)) != NULL)
-		if (rn->helper != NULL && rn->helper(pid, ws)) {
-			loop_sweep();
-			return;
-		}
-	L.orphans = 1; /* its children are ours now */
-}
-
+/*
+ * Reaps every child that ended, each told to its owner once; a helper of a
+ * runner's may have ended runs. A pid of no owner was an orphan's.
+ */
 static void
 loop_reap(void)
 {
-	struct run *r;
 	pid_t pid;
-	int ws;
+	int ws, kind;
 
 	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
-		if ((r = run_find(pid)) != NULL)
-			run_reaped(r, ws);
-		else
-			loop_reaped(pid, ws);
+		if ((kind = pids_reaped(pid, ws)) == PID_HELPER)
+			loop_sweep();
+		else if (kind == -1 || kind == PID_SYNC)
+			L.orphans = 1; /* its children are ours now */
 	if (pid == -1 && errno != ECHILD)
 		log_warn("waitpid");
-}
-
-/* Whether pid is a helper of a runner's. */
-static int
-runner_ours(pid_t pid)
-{
-	const struct runner *rn = NULL;
-
-	while ((rn = runner_next(rn)) != NULL)
-		if (rn->ours != NULL && rn->ours(pid))
-			return 1;
-	return 0;
 }
 
 /*
@@ -1264,11 +1232,10 @@ run_ours(pid_t pid, const char *job)
 	struct stage *st;
 	struct run *r;
 
-	if (hook_ours(pid, job))
-		return 1;
 	if (job == NULL)
-		return pid == L.sp->syncpid || run_find(pid) != NULL ||
-		    runner_ours(pid);
+		return pids_kind(pid) != -1;
+	if (hook_ours(job))
+		return 1;
 	TAILQ_FOREACH(st, &L.stages, entry)
 		TAILQ_FOREACH(r, &st->runs, entry) {
 			spool_path(path, sizeof(path), "%s/%s/running/%s",
@@ -1945,6 +1912,8 @@ loop_run(struct conf *conf, struct spool *sp)
 	TAILQ_INIT(&L.stages);
 	if (loop_setup() == -1 || stages_apply(conf, 1) == -1)
 		return -1;
+	if (sp->syncpid > 0)
+		pids_add(sp->syncpid, PID_SYNC, NULL, NULL);
 	metrics_load(sp, &L.total, metrics_stage, NULL);
 	spool_scan(sp->cancelfd, cancel_one, NULL);
 	spool_sync(sp);

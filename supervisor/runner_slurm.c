@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ struct srun {
 
 static TAILQ_HEAD(, srun) sruns = TAILQ_HEAD_INITIALIZER(sruns);
 static struct spool *spool;
+
+static int srun_helper_add(pid_t);
 
 static void
 srun_init(struct spool *sp)
@@ -84,14 +87,14 @@ static void
 srun_stop(struct run *r)
 {
 	if (r->pid == 0 && r->st.slurm > 0)
-		slurm_cancel(r->st.slurm, 1);
+		srun_helper_add(slurm_cancel(r->st.slurm, 1));
 }
 
 static void
 srun_kill(struct run *r)
 {
 	if (r->pid == 0 && r->st.slurm > 0)
-		slurm_cancel(r->st.slurm, 0);
+		srun_helper_add(slurm_cancel(r->st.slurm, 0));
 }
 
 /*
@@ -121,7 +124,7 @@ srun_reaped(struct run *r, int ws)
 	log_debug("%s: %s attempt %d is Slurm job %lld", r->stname, r->id,
 	    r->st.attempt, job);
 	if (r->stop != STOP_NONE)
-		slurm_cancel(job, 0);
+		srun_helper_add(slurm_cancel(job, 0));
 	return 0;
 }
 
@@ -171,7 +174,8 @@ srun_gone(struct srun *s)
 		r->ws = W_EXITCODE(0, SIGKILL);
 	} else if (s->showing)
 		; /* lost: scontrol is asked what became of it */
-	else if (r->st.slurm > 0 && slurm_show(r->st.slurm) == 0)
+	else if (r->st.slurm > 0 &&
+	    srun_helper_add(slurm_show(r->st.slurm)) == 0)
 		s->showing = 1;
 	else
 		srun_lost(s, NULL);
@@ -211,7 +215,7 @@ srun_listed(struct srun *s, long long job, const char *state,
 		    r->stname, r->id, job);
 		r->dirty = 1;
 		if (r->stop != STOP_NONE)
-			slurm_cancel(job, 0);
+			srun_helper_add(slurm_cancel(job, 0));
 	}
 	if (r->pending && strcmp(state, "RUNNING") == 0) {
 		r->pending = 0;
@@ -239,18 +243,29 @@ srun_answered(void)
 	}
 }
 
-static int
-srun_helper(pid_t pid, int ws)
+/* A helper of the runner's was reaped: what it said of the runs. */
+static void
+srun_helper(void *arg, int ws)
 {
 	char said[128];
 	long long job;
 	int k;
 
-	if ((k = slurm_reaped(pid, ws, &job, said, sizeof(said))) == 2)
+	if ((k = slurm_reaped((pid_t)(intptr_t)arg, ws, &job, said,
+	    sizeof(said))) == 2)
 		srun_answered();
 	else if (k == 3)
 		srun_shown(job, said);
-	return k != 0;
+}
+
+/* Waits for the helper pid, if it started: 0, or -1. */
+static int
+srun_helper_add(pid_t pid)
+{
+	if (pid == -1)
+		return -1;
+	pids_add(pid, PID_HELPER, srun_helper, (void *)(intptr_t)pid);
+	return 0;
 }
 
 /* One squeue a tick for the runs submitted. */
@@ -272,7 +287,7 @@ srun_tick(void)
 	TAILQ_FOREACH(s, &sruns, entry)
 		if (s->r->pid == 0 && !s->r->ended)
 			ids[n++] = s->r->id;
-	if (slurm_query(ids, n) == 0)
+	if (srun_helper_add(slurm_query(ids, n)) == 0)
 		TAILQ_FOREACH(s, &sruns, entry)
 			if (s->r->pid == 0 && !s->r->ended)
 				s->asked = 1;
@@ -344,8 +359,6 @@ const struct runner runner_slurm = {
 	.stop = srun_stop,
 	.kill = srun_kill,
 	.reaped = srun_reaped,
-	.helper = srun_helper,
-	.ours = slurm_ours,
 	.tick = srun_tick,
 	.stale = slurm_stale,
 	.claims = srun_claims,

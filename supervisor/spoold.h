@@ -63,6 +63,15 @@ ms_after(struct timespec t, long long ms)
 	return t;
 }
 
+/* pids.c: every process spoold reaps, with its owner. */
+enum { PID_RUN, PID_HOOK, PID_HELPER, PID_SYNC };
+
+void pids_add(pid_t, int kind, void (*reaped)(void *, int ws), void *arg);
+void pids_del(pid_t);
+int pids_kind(pid_t);
+int pids_reaped(pid_t, int ws);
+size_t pids_count(int kind);
+
 /* conf.c: the config file, as plain structs. */
 struct stconf {
 	char *name;
@@ -421,9 +430,6 @@ struct runner {
 	void (*kill)(struct run *);
 	/* r->pid was reaped: 1 when the run ended, else it goes on. */
 	int (*reaped)(struct run *, int ws);
-	/* A pid reaped not a run's: 1 when it was the runner's helper. */
-	int (*helper)(pid_t, int ws);
-	int (*ours)(pid_t);	/* a helper of the runner's */
 	void (*tick)(void);	/* asks the state of its runs */
 	void (*stale)(struct timespec now); /* stops helpers that hang */
 	/* Whether it takes over the run of a record left running. */
@@ -502,10 +508,9 @@ void hook_add(const struct stconf *, const char *event, const char *id,
     const char *job, const struct status *);
 void hook_start(struct spool *, const char *spooldir,
     const struct stconf *(*find)(const char *));
-int hook_reaped(pid_t, int wstatus);
 void hook_stale(struct timespec now, long grace);
 int hook_next(struct timespec *);
-int hook_ours(pid_t, const char *job);
+int hook_ours(const char *job);
 size_t hook_count(void);
 void hook_stop_all(long grace);
 
