@@ -42,8 +42,8 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
 
 CORE := conf log status events dedupe spool child queue metrics page \
         pids runner runner_local runner_slurm slurm cgroup
-DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/hook.o $(B)/notify.o \
-               $(B)/loop.o $(B)/main.o
+LOOP := hook notify stage run claim intake recover report loop
+DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(LOOP:%=$(B)/%.o) $(B)/main.o
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 MAN1 := $(wildcard supervisor/*.1)
 MAN5 := supervisor/spoold.conf.5
@@ -120,6 +120,12 @@ $(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) \
     $(B)/san
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ \
 	    $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
+
+# The tests of the loop's files link them too.
+$(B)/test_loop: $(LOOP:%=$(B)/%.o)
+$(B)/san/test_loop: $(LOOP:%=$(B)/san/%.o)
+$(B)/test_hook $(B)/test_notify: $(B)/hook.o $(B)/notify.o
+$(B)/san/test_hook $(B)/san/test_notify: $(B)/san/hook.o $(B)/san/notify.o
 
 sample: deps-pipeline
 	sh contrib/sample.sh $(B)/sample.cbz

@@ -10,6 +10,8 @@
 
 #define RUNNER_MAX 8
 
+extern const struct runner runner_local, runner_slurm;
+
 static const struct runner *runners[RUNNER_MAX] = {
 	&runner_local,
 	&runner_slurm,

@@ -98,6 +98,8 @@ local_where(const struct run *r, char *buf, size_t len)
 	snprintf(buf, len, "pid %ld", (long)r->pid);
 }
 
+extern const struct runner runner_local;
+
 const struct runner runner_local = {
 	.name = "local",
 	.place = "this host",

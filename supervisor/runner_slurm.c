@@ -348,6 +348,8 @@ srun_where(const struct run *r, char *buf, size_t len)
 		    ", pending" : "");
 }
 
+extern const struct runner runner_slurm;
+
 const struct runner runner_slurm = {
 	.name = "slurm",
 	.place = "Slurm",

@@ -443,7 +443,6 @@ struct runner {
 	size_t (*busy)(void);	/* helpers still running */
 };
 
-extern const struct runner runner_local, runner_slurm;
 const struct runner *runner_find(const char *name);
 const struct runner *runner_next(const struct runner *);
 int runner_add(const struct runner *);
