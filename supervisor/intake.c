@@ -4,25 +4,10 @@
  * to error/; lost events have every queue read again; what submitters
  * that died left in tmp/ is cleaned.
  */
-#include <sys/epoll.h>
 #include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include <bsd/stdlib.h>
 #include <bsd/string.h>
 #include <bsd/unistd.h>
 
@@ -93,6 +78,8 @@ intake_cancel(const char *id)
 		CRASHPOINT(CP_CANCEL);
 		return;
 	}
+	if (recover_holds(id))
+		return; /* recovery reads the request as it places the job */
 	intake_cancel_queued(id);
 	if (unlinkat(L.sp->cancelfd, id, 0) == -1 && errno != ENOENT)
 		log_warn("unlink index/cancel/%s", id);

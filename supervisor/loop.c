@@ -10,24 +10,10 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <bsd/stdlib.h>
-#include <bsd/string.h>
-#include <bsd/unistd.h>
 
 #include "spoold.h"
 #include "loop.h"
@@ -211,6 +197,8 @@ loop_timeout(void)
 	deadline(&ms, now, L.nexttick);
 	if (hook_next(&at))
 		deadline(&ms, now, at);
+	if (recover_next(&at))
+		deadline(&ms, now, at);
 	if (L.stopping == 1)
 		deadline(&ms, now, L.stopat);
 	TAILQ_FOREACH(st, &L.stages, entry) {
@@ -281,6 +269,7 @@ loop_pass(void)
 	struct stage *st;
 	time_t now = time(NULL);
 
+	recover_tick();
 	if (L.rescan)
 		intake_rescan();
 	if (L.orphans) {
@@ -361,6 +350,7 @@ loop_free(void)
 	if (n > 0)
 		log_info("%zu jobs left running on %s, taken over at the "
 		    "next start", n, last);
+	recover_clear();
 	conf_free(L.conf);
 	close(L.sigfd);
 	close(L.infd);
@@ -375,6 +365,7 @@ int
 loop_start(struct conf *conf, struct spool *sp)
 {
 	memset(&L, 0, sizeof(L));
+	TAILQ_INIT(&L.leftovers);
 	L.conf = conf;
 	L.sp = sp;
 	L.started = mono_now();
@@ -415,7 +406,7 @@ loop_once(int maxms)
 	if (L.stopping == 1 && ms_between(L.stopat, now) >= 0)
 		loop_shutdown(1);
 	if (L.stopping && L.nrun == 0 && hook_count() == 0 &&
-	    runners_busy() == 0)
+	    runners_busy() == 0 && TAILQ_EMPTY(&L.leftovers))
 		return 1;
 	timeout = loop_timeout();
 	if (maxms >= 0 && (timeout < 0 || timeout > maxms))

@@ -1,13 +1,15 @@
 /*
  * loop.h: what the files of spoold's loop share: the stages, the loop's
  * state, and a section a file. Only the loop's files include it. Each file
- * calls only those below it: loop.c; then intake.c, recover.c, report.c;
+ * calls only those below it: loop.c; intake.c; recover.c and report.c;
  * claim.c; run.c; stage.c at the bottom.
  */
 #ifndef LOOP_H
 #define LOOP_H
 
 #include <poll.h>
+
+struct leftover;
 
 struct stage {
 	TAILQ_ENTRY(stage) entry;
@@ -33,7 +35,7 @@ struct loop {
 	int sigfd, infd, cancelwd;
 	int epfd;		/* the output pipes of runs under log_max */
 	struct pollfd pfd[4];
-	char **recovered;	/* the jobs recovery found in running/ */
+	TAILQ_HEAD(, leftover) leftovers; /* what recovery is stopping */
 	int orphans;		/* look for processes runs left behind */
 	int full;		/* the spool's filesystem is full: no claims */
 	struct counters total;
@@ -89,6 +91,10 @@ void intake_rescan(void);
 
 /* recover.c: the stage set from a config, and recovery. */
 int recover_apply(struct conf *conf, int startup);
+void recover_tick(void);
+void recover_clear(void);
+int recover_holds(const char *id);
+int recover_next(struct timespec *at);
 
 /* report.c: metrics, page, title, retention. */
 int report_counters(void *arg, const char *name, const struct counters *c);
@@ -96,8 +102,7 @@ void report_metrics(void);
 void report_title(void);
 void report_retain(void);
 
-/* loop.c: the loop, for the tests. */
-
+/* loop.c: the loop in steps, for the tests. */
 int loop_start(struct conf *, struct spool *);
 int loop_once(int maxms);
 int loop_end(void);

@@ -2,32 +2,238 @@
  * recover.c: the stage set made that of a config, at start-up and at each
  * reload. A stage that joins has its running/ recovered: a run a previous
  * spoold left is taken over by a runner whose runs outlive spoold, or
- * stopped, and its job put where its status record says.
+ * stopped, and its job put where its status record says. What a previous
+ * spoold left running is stopped by deadlines the loop keeps, never by
+ * waiting: SIGTERM to its group, SIGKILL kill_grace seconds later, then
+ * the same to every process whose environment names the job; once they
+ * are gone, and still gone a little later, its job is placed.
  */
-#include <sys/epoll.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/wait.h>
 
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include <bsd/stdlib.h>
 #include <bsd/string.h>
 #include <bsd/unistd.h>
 
 #include "spoold.h"
 #include "loop.h"
+
+#define LOOK_GROUP_MS 20	/* between looks at a group being stopped */
+#define LOOK_JOB_MS 50		/* between rounds of signals to a job's processes */
+#define RECHECK_MS 100		/* before the last look, once all seemed gone */
+#define OUTLIVE_MS 5000		/* after SIGKILL, before giving up */
+
+/* What a previous spoold left running for a job, being stopped. */
+enum { LO_GROUP, LO_GROUP_KILLED, LO_JOB, LO_RECHECK };
+
+struct leftover {
+	TAILQ_ENTRY(leftover) entry;
+	char *path;		/* the job's file, as SPOOL_JOB names it */
+	pid_t pgid;		/* the group of its run, or 0 */
+	unsigned long long pstart;
+	int phase;		/* LO_* */
+	int sig;		/* in LO_JOB: sent at each round, 0 at first */
+	int rechecked;		/* the last look found more, now stopped */
+	struct timespec t0;	/* the phase's start */
+	struct timespec next;	/* the next look */
+	struct stage *st, *to;	/* st NULL: no job to place */
+	int todir;
+	char *id;
+	struct status s;
+};
+
+static struct leftover *
+recover_stop(const char *path, pid_t pgid, unsigned long long pstart,
+    const char *id)
+{
+	struct leftover *lo;
+
+	if ((lo = calloc(1, sizeof(*lo))) == NULL ||
+	    (lo->path = strdup(path)) == NULL ||
+	    (id != NULL && (lo->id = strdup(id)) == NULL))
+		fatal("calloc");
+	lo->pgid = pgid;
+	lo->pstart = pstart;
+	lo->t0 = lo->next = mono_now();
+	if (pgid > 0 && child_group_alive(pgid, pstart)) {
+		log_warnx("stopping process group %ld left by a previous "
+		    "spoold", (long)pgid);
+		child_signal(pgid, SIGTERM);
+		lo->phase = LO_GROUP;
+	} else
+		lo->phase = LO_JOB;
+	TAILQ_INSERT_TAIL(&L.leftovers, lo, entry);
+	return lo;
+}
+
+static void
+recover_free(struct leftover *lo)
+{
+	TAILQ_REMOVE(&L.leftovers, lo, entry);
+	free(lo->path);
+	free(lo->id);
+	free(lo);
+}
+
+/* Moves a recovered job where its record says, or to error/ if cancelled. */
+static void
+recover_move(struct leftover *lo)
+{
+	struct stage *st = lo->st, *to = lo->to;
+	struct status *s = &lo->s;
+	int todir = lo->todir;
+
+	s->pgid = 0;
+	s->pstart = 0;
+	s->updated = time(NULL);
+	if (todir == DIR_QUEUE &&
+	    faccessat(L.sp->cancelfd, lo->id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		to = st;
+		todir = DIR_ERROR;
+		s->state = JS_ERROR;
+		strlcpy(s->reason, "cancelled", sizeof(s->reason));
+		unlinkat(L.sp->cancelfd, lo->id, 0);
+	}
+	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], to->sd.fd[todir],
+	    lo->id, s, CP_RECOVER) == -1) {
+		log_warn("recover %s/running/%s", st->name, lo->id);
+		return;
+	}
+	log_info("%s/running/%s: to %s/%s after a restart", st->name, lo->id,
+	    to->name, spool_dir_name(todir));
+}
+
+/* The group of a leftover: gone, or past its deadline. */
+static void
+recover_look_group(struct leftover *lo, struct timespec now)
+{
+	long long ms = ms_between(lo->t0, now);
+
+	lo->next = ms_after(now, LOOK_GROUP_MS);
+	if (!child_group_alive(lo->pgid, lo->pstart))
+		lo->phase = LO_JOB;
+	else if (lo->phase == LO_GROUP && ms >= L.conf->kill_grace * 1000) {
+		child_signal(lo->pgid, SIGKILL);
+		lo->phase = LO_GROUP_KILLED;
+		lo->t0 = now;
+	} else if (lo->phase == LO_GROUP_KILLED && ms >= OUTLIVE_MS) {
+		log_warnx("process group %ld outlives SIGKILL", (long)lo->pgid);
+		lo->phase = LO_JOB;
+	}
+	if (lo->phase == LO_JOB)
+		lo->t0 = now;
+}
+
+/*
+ * The processes that name the job: signalled each round, SIGTERM up to
+ * kill_grace seconds, then SIGKILL; 1 once none is left (or they outlive
+ * SIGKILL), else 0.
+ */
+static int
+recover_look_job(struct leftover *lo, struct timespec now)
+{
+	time_t secs = now.tv_sec - lo->t0.tv_sec;
+
+	lo->next = ms_after(now, LOOK_JOB_MS);
+	if (lo->sig == 0) {
+		if (child_signal_job(lo->path, 0) == 0)
+			return 1;
+		log_warnx("stopping what a previous spoold left running for %s",
+		    lo->path);
+		lo->sig = SIGTERM;
+		lo->t0 = now;
+		secs = 0;
+	}
+	if (secs >= L.conf->kill_grace)
+		lo->sig = SIGKILL;
+	if (child_signal_job(lo->path, lo->sig) == 0)
+		return 1;
+	if (secs >= L.conf->kill_grace + OUTLIVE_MS / 1000) {
+		log_warnx("%s: processes outlive SIGKILL", lo->path);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * One look at a leftover: the next step of its stop. Once nothing is left
+ * a last look comes a little later, for a process a killed spoold was
+ * starting that had its new environment only after the first look; what
+ * it finds is stopped the same way, once. Only then is the job placed: a
+ * new run of it would have the same SPOOL_JOB.
+ */
+static void
+recover_look(struct leftover *lo, struct timespec now)
+{
+	if (lo->phase == LO_GROUP || lo->phase == LO_GROUP_KILLED)
+		recover_look_group(lo, now);
+	if (lo->phase == LO_RECHECK) {
+		if (lo->rechecked || child_signal_job(lo->path, 0) == 0) {
+			if (lo->st != NULL)
+				recover_move(lo);
+			recover_free(lo);
+			return;
+		}
+		lo->phase = LO_JOB;
+		lo->sig = 0;
+		lo->rechecked = 1;
+	}
+	if (lo->phase != LO_JOB || !recover_look_job(lo, now))
+		return;
+	lo->sig = 0;
+	lo->phase = LO_RECHECK;
+	lo->next = ms_after(now, lo->rechecked ? 0 : RECHECK_MS);
+}
+
+/* Takes the next steps of the stops whose time has come. */
+void
+recover_tick(void)
+{
+	struct timespec now = mono_now();
+	struct leftover *lo, *next;
+
+	for (lo = TAILQ_FIRST(&L.leftovers); lo != NULL; lo = next) {
+		next = TAILQ_NEXT(lo, entry);
+		if (ms_between(lo->next, now) >= 0)
+			recover_look(lo, now);
+	}
+}
+
+/* Whether job id waits in a running/ for its recovery. */
+int
+recover_holds(const char *id)
+{
+	struct leftover *lo;
+
+	TAILQ_FOREACH(lo, &L.leftovers, entry)
+		if (lo->st != NULL && strcmp(lo->id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Forgets the stops under way, as spoold exits. */
+void
+recover_clear(void)
+{
+	while (!TAILQ_EMPTY(&L.leftovers))
+		recover_free(TAILQ_FIRST(&L.leftovers));
+}
+
+/* The time of the next step of a stop: 1 and *at, or 0 when none. */
+int
+recover_next(struct timespec *at)
+{
+	struct leftover *lo;
+	int any = 0;
+
+	TAILQ_FOREACH(lo, &L.leftovers, entry)
+		if (!any || ms_between(lo->next, *at) > 0) {
+			*at = lo->next;
+			any = 1;
+		}
+	return any;
+}
 
 /*
  * Where a job found in a stage's running/ at start-up goes, by its status
@@ -44,9 +250,6 @@ recover_place(struct stage *st, struct status *s, int known, int *todir)
 	*todir = DIR_QUEUE;
 	if (known && strcmp(s->stage, st->name) == 0) {
 		if (s->state == JS_RUNNING) {
-			if (s->pgid > 0)
-				child_group_stop(s->pgid, s->pstart,
-				    L.conf->kill_grace);
 			if (s->attempt > 0)
 				s->attempt--;
 			s->state = JS_QUEUED;
@@ -76,10 +279,7 @@ recover_adopt(struct stage *st, const char *id, const struct status *s,
 {
 	struct run *r;
 
-	if (s->pgid > 0)
-		child_group_stop(s->pgid, s->pstart, L.conf->kill_grace);
-	child_stop_job(path, L.conf->kill_grace);
-	L.recovered = strv_add(L.recovered, path);
+	recover_stop(path, s->pgid, s->pstart, NULL);
 	r = run_new(st, id, s);
 	r->st.pgid = 0;
 	r->st.pstart = 0;
@@ -105,6 +305,9 @@ recover_one(void *arg, const char *id, int type)
 	struct status s;
 	struct stat sb;
 	const struct runner *rn;
+	struct leftover *lo;
+	unsigned long long pstart;
+	pid_t pgid;
 	const char *why = NULL;
 	char path[PATH_MAX];
 	int todir, known;
@@ -125,48 +328,18 @@ recover_one(void *arg, const char *id, int type)
 		recover_adopt(st, id, &s, path, rn);
 		return 0;
 	}
+	/* The group of a run cut short, if its record names one. */
+	pgid = known && s.state == JS_RUNNING && strcmp(s.stage,
+	    st->name) == 0 ? s.pgid : 0;
+	pstart = s.pstart;
 	to = recover_place(st, &s, known, &todir);
-	/* A run whose record was not written yet, or that left its group. */
-	child_stop_job(path, L.conf->kill_grace);
-	L.recovered = strv_add(L.recovered, path);
-	s.pgid = 0;
-	s.pstart = 0;
-	s.updated = time(NULL);
-	if (todir == DIR_QUEUE &&
-	    faccessat(L.sp->cancelfd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		to = st;
-		todir = DIR_ERROR;
-		s.state = JS_ERROR;
-		strlcpy(s.reason, "cancelled", sizeof(s.reason));
-		unlinkat(L.sp->cancelfd, id, 0);
-	}
-	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], to->sd.fd[todir], id,
-	    &s, CP_RECOVER) == -1) {
-		log_warn("recover %s/running/%s", st->name, id);
-		return 0;
-	}
-	log_info("%s/running/%s: to %s/%s after a restart", st->name, id,
-	    to->name, spool_dir_name(todir));
+	lo = recover_stop(path, pgid, pstart, id);
+	lo->st = st;
+	lo->to = to;
+	lo->todir = todir;
+	lo->s = s;
+	recover_look(lo, mono_now());
 	return 0;
-}
-
-/*
- * Looks again, a little later, for processes of the recovered jobs: one
- * that a killed spoold was starting may have had its new environment only
- * after the first look.
- */
-static void
-recover_recheck(void)
-{
-	char **p;
-
-	if (L.recovered == NULL)
-		return;
-	poll(NULL, 0, 100);
-	for (p = L.recovered; *p != NULL; p++)
-		child_stop_job(*p, L.conf->kill_grace);
-	strv_free(L.recovered);
-	L.recovered = NULL;
 }
 
 /* Tells each runner a stage uses that it is in use. */
@@ -222,7 +395,6 @@ recover_apply(struct conf *conf, int startup)
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (st->fresh)
 			spool_scan(st->sd.fd[DIR_RUNNING], recover_one, st);
-	recover_recheck();
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (st->fresh) {
 			st->fresh = 0;

@@ -3,26 +3,9 @@
  * index/status.html, the process title and the service manager's status;
  * and what has been in a done/ longer than its stage's retain, purged.
  */
-#include <sys/epoll.h>
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/wait.h>
 
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include <bsd/stdlib.h>
-#include <bsd/string.h>
 #include <bsd/unistd.h>
 
 #include "spoold.h"
@@ -37,6 +20,23 @@ report_counters(void *arg, const char *name, const struct counters *c)
 	if ((st = stage_find(name)) != NULL)
 		st->c = *c;
 	return 0;
+}
+
+/*
+ * Writes index/<name>, the text encoded (or NULL when it could not be),
+ * and frees the text. A write refused for want of space stops the claims.
+ */
+static void
+report_write(const char *name, char *text,
+    int (*write)(struct spool *, const char *))
+{
+	if (text == NULL)
+		log_warnx("%s: cannot encode", name);
+	else if (write(L.sp, text) == -1 && !L.full) {
+		log_warn("write index/%s", name);
+		stage_full(name);
+	}
+	free(text);
 }
 
 /* index/status.html: the counts of metrics.json, and the running jobs. */
@@ -68,13 +68,7 @@ report_page(time_t now, time_t started, const struct mstage *ms, size_t n)
 		}
 	html = page_encode(now, getpid(), started, L.conf->tick, &L.total, ms,
 	    n, pr, i);
-	if (html == NULL)
-		log_warnx("status.html: cannot encode");
-	else if (page_write(L.sp, html) == -1 && !L.full) {
-		log_warn("write index/status.html");
-		stage_full("status.html");
-	}
-	free(html);
+	report_write("status.html", html, page_write);
 	free(where);
 	free(pr);
 }
@@ -106,13 +100,7 @@ report_metrics(void)
 	now = time(NULL);
 	started = now - (mono_now().tv_sec - L.started.tv_sec);
 	json = metrics_encode(now, getpid(), started, &L.total, ms, n);
-	if (json == NULL)
-		log_warnx("metrics: cannot encode");
-	else if (metrics_write(L.sp, json) == -1 && !L.full) {
-		log_warn("write index/metrics.json");
-		stage_full("metrics");
-	}
-	free(json);
+	report_write("metrics.json", json, metrics_write);
 	report_page(now, started, ms, n);
 	free(ms);
 }

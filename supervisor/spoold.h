@@ -319,8 +319,7 @@ pid_t child_helper(char *const *argv, int out);
 int child_signal(pid_t pgid, int sig);
 unsigned long long child_starttime(pid_t pid);
 int child_group_alive(pid_t pgid, unsigned long long pstart);
-void child_group_stop(pid_t pgid, unsigned long long pstart, long grace);
-void child_stop_job(const char *path, long grace);
+int child_signal_job(const char *path, int sig);
 struct output {
 	int fd;         /* the pipe's read end, -1 when the child has the log */
 	int logfd;

@@ -5,26 +5,13 @@
  * counters, the hooks, and whether the spool has room. It holds the loop's
  * shared state.
  */
-#include <sys/epoll.h>
 #include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include <bsd/stdlib.h>
-#include <bsd/string.h>
 #include <bsd/unistd.h>
 
 #include "spoold.h"

@@ -153,6 +153,7 @@ struct fx {
 	char spool[PATH_MAX];
 	char conf[PATH_MAX];
 	struct spool sp;
+	struct conf *c;
 	int started;
 };
 
@@ -196,7 +197,7 @@ teardown(void **state)
  * and run as the test's own user.
  */
 static void
-start(struct fx *f, const char *stages)
+prepare(struct fx *f, const char *stages)
 {
 	const char *key = "\trunner = \"fake\"\n", *p;
 	struct passwd *pw;
@@ -214,7 +215,14 @@ start(struct fx *f, const char *stages)
 	assert_non_null(c = conf_load(f->conf, geteuid()));
 	assert_int_equal(spool_open(&f->sp, f->spool, SPOOL_CREATE, (gid_t)-1),
 	    0);
-	assert_int_equal(loop_start(c, &f->sp), 0);
+	f->c = c;
+}
+
+static void
+start(struct fx *f, const char *stages)
+{
+	prepare(f, stages);
+	assert_int_equal(loop_start(f->c, &f->sp), 0);
 	f->started = 1;
 }
 
@@ -442,6 +450,106 @@ test_cancel(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/*
+ * Leaves job j1 in a/running/ as a killed spoold would, its record naming
+ * the group of a process that ignores SIGTERM: that process's pid.
+ */
+static pid_t
+leave_run(struct fx *f, struct status *s)
+{
+	struct sdirs sd;
+	char path[PATH_MAX];
+	pid_t pid;
+	int fd, i;
+
+	if ((pid = fork()) == 0) {
+		setpgid(0, 0);
+		signal(SIGTERM, SIG_IGN);
+		execlp("sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	setpgid(pid, pid);
+	for (i = 0; i < 200 && child_starttime(pid) == 0; i++)
+		usleep(5000);
+	assert_int_equal(spool_stage_open(&f->sp, "a", &sd, 1), 0);
+	spool_stage_close(&sd);
+	status_init(s, "a");
+	s->state = JS_RUNNING;
+	s->attempt = 1;
+	s->pgid = pid;
+	s->pstart = child_starttime(pid);
+	assert_true((fd = spool_job_make(&f->sp, "j1", (uid_t)-1,
+	    (gid_t)-1)) != -1);
+	close(fd);
+	assert_int_equal(spool_status_write(&f->sp, "j1", s), 0);
+	str(path, sizeof(path), "%s/a/running/j1", f->spool);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0644)) != -1);
+	close(fd);
+	return pid;
+}
+
+/*
+ * A run a previous spoold left, whose group ignores SIGTERM: recovery does
+ * not wait for it. The loop turns, the group is killed kill_grace seconds
+ * later, and only then does the job go back to its queue/, its attempt
+ * given back, and run again.
+ */
+static void
+test_recover_stops_group(void **state)
+{
+	struct fx *f = *state;
+	struct timespec t0;
+	struct status s;
+	pid_t pid;
+	int i;
+
+	prepare(f, "stage a {\n\tcommand = {\"true\"}\n\trunner = \"fake\"\n}\n");
+	pid = leave_run(f, &s);
+	t0 = mono_now();
+	assert_int_equal(loop_start(f->c, &f->sp), 0);
+	f->started = 1;
+	spin(2);
+	assert_true(ms_between(t0, mono_now()) < 500);
+	assert_true(is_in(f, "a", "running", "j1"));
+	assert_int_equal(nstarted, 0);
+	for (i = 0; i < 400 && nstarted == 0; i++)
+		spin(1);
+	assert_int_equal(nstarted, 1);
+	assert_true(ms_between(t0, mono_now()) >= 900);
+	assert_false(child_group_alive(pid, s.pstart));
+	record(f, "j1", &s);
+	assert_int_equal(s.attempt, 1);
+	assert_int_equal(s.state, JS_RUNNING);
+}
+
+/* A cancel that comes while the job waits for its recovery is kept. */
+static void
+test_recover_keeps_cancel(void **state)
+{
+	struct fx *f = *state;
+	struct status s;
+	char path[PATH_MAX];
+	int fd, i;
+
+	prepare(f, "stage a {\n\tcommand = {\"true\"}\n\trunner = \"fake\"\n}\n");
+	leave_run(f, &s);
+	assert_int_equal(loop_start(f->c, &f->sp), 0);
+	f->started = 1;
+	spin(2);
+	assert_true(is_in(f, "a", "running", "j1"));
+	str(path, sizeof(path), "%s/index/cancel/j1", f->spool);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT, 0644)) != -1);
+	assert_int_equal(close(fd), 0);
+	for (i = 0; i < 400 && !is_in(f, "a", "error", "j1"); i++)
+		spin(1);
+	assert_true(is_in(f, "a", "error", "j1"));
+	assert_int_equal(nstarted, 0);
+	record(f, "j1", &s);
+	assert_string_equal(s.reason, "cancelled");
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 int
 main(int argc, char *argv[], char *envp[])
 {
@@ -454,6 +562,10 @@ main(int argc, char *argv[], char *envp[])
 		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_stops_group, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_recover_keeps_cancel, setup,
+		    teardown),
 	};
 
 	setproctitle_init(argc, argv, envp);
