@@ -41,9 +41,10 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 CORE := conf log fileio name status events dedupe lock syncer spool purge \
-        child place queue metrics page
-DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(B)/cgroup.o $(B)/hook.o $(B)/notify.o \
-               $(B)/slurm.o $(B)/loop.o $(B)/main.o
+        child place queue metrics page pids runner runner_local \
+        runner_slurm slurm cgroup
+LOOP := hook notify stage run claim intake recover report loop
+DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(LOOP:%=$(B)/%.o) $(B)/main.o
 # spoolctl: main and its verbs, over the modules it shares with spoold.
 CTL := spoolctl ctl_spool ctl_submit ctl_list ctl_move ctl_watch ctl_info
 CTL_OBJS := $(CTL:%=$(B)/%.o)
@@ -88,10 +89,10 @@ deps:
 $(B) $(B)/san $(B)/crash:
 	mkdir -p $@
 
-$(B)/%.o: supervisor/%.c supervisor/spoold.h | $(B)
+$(B)/%.o: supervisor/%.c $(wildcard supervisor/*.h) | $(B)
 	$(CC) $(CFLAGS) $(XCFLAGS) -c -o $@ $<
 
-$(B)/san/%.o: supervisor/%.c supervisor/spoold.h | $(B)/san
+$(B)/san/%.o: supervisor/%.c $(wildcard supervisor/*.h) | $(B)/san
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -c -o $@ $<
 
 $(B)/spoold: $(DAEMON_OBJS)
@@ -109,7 +110,7 @@ $(B)/san/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/san/%)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The test build that aborts at a crash point named by SPOOLD_CRASH.
-$(B)/crash/%.o: supervisor/%.c supervisor/spoold.h | $(B)/crash
+$(B)/crash/%.o: supervisor/%.c $(wildcard supervisor/*.h) | $(B)/crash
 	$(CC) $(CFLAGS) $(XCFLAGS) -DSPOOLD_CRASHPOINTS -c -o $@ $<
 
 $(B)/crash/spoold: $(DAEMON_OBJS:$(B)/%=$(B)/crash/%)
@@ -124,6 +125,12 @@ $(B)/san/test_%: tests/unit/test_%.c $(CORE:%=$(B)/san/%.o) $(UNIT_H) | \
     $(B)/san
 	$(CC) $(CFLAGS) $(XCFLAGS) $(SANITIZE) -Isupervisor -o $@ \
 	    $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
+
+# The tests of the loop's files link them too.
+$(B)/test_loop: $(LOOP:%=$(B)/%.o)
+$(B)/san/test_loop: $(LOOP:%=$(B)/san/%.o)
+$(B)/test_hook $(B)/test_notify: $(B)/hook.o $(B)/notify.o
+$(B)/san/test_hook $(B)/san/test_notify: $(B)/san/hook.o $(B)/san/notify.o
 
 sample: deps-pipeline
 	sh contrib/sample.sh $(B)/sample.cbz

@@ -537,41 +537,6 @@ child_group_alive(pid_t pgid, unsigned long long pstart)
 	return t == 0 || t == pstart;
 }
 
-static int
-child_wait_gone(pid_t pgid, unsigned long long pstart, long ms)
-{
-	struct timespec t0, t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (child_group_alive(pgid, pstart)) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000 +
-		    (t.tv_nsec - t0.tv_nsec) / 1000000 >= ms)
-			return -1;
-		poll(NULL, 0, 20);
-	}
-	return 0;
-}
-
-/*
- * Stops the group of a run that a previous spoold left behind: SIGTERM,
- * grace seconds, SIGKILL. Used at start-up only, before any claim.
- */
-void
-child_group_stop(pid_t pgid, unsigned long long pstart, long grace)
-{
-	if (!child_group_alive(pgid, pstart))
-		return;
-	log_warnx("stopping process group %ld left by a previous spoold",
-	    (long)pgid);
-	child_signal(pgid, SIGTERM);
-	if (child_wait_gone(pgid, pstart, grace * 1000) == 0)
-		return;
-	child_signal(pgid, SIGKILL);
-	if (child_wait_gone(pgid, pstart, 5000) == -1)
-		log_warnx("process group %ld outlives SIGKILL", (long)pgid);
-}
-
 /*
  * The value of variable name in the environment of process pid, copied
  * to buf, or NULL.
@@ -598,7 +563,7 @@ child_env_value(const char *pid, const char *name, char *buf, size_t len)
  * path (SPOOL_JOB), and its process group; the number signalled. A
  * process of a Slurm job (SLURM_JOB_ID) is Slurm's to stop, not ours.
  */
-static int
+int
 child_signal_job(const char *path, int sig)
 {
 	char job[PATH_MAX];
@@ -627,34 +592,6 @@ child_signal_job(const char *path, int sig)
 	}
 	closedir(d);
 	return n;
-}
-
-/*
- * Stops what a previous spoold's run of the job at path left running,
- * found by its environment, whether or not its process group was
- * recorded: SIGTERM, grace seconds, SIGKILL. At start-up only.
- */
-void
-child_stop_job(const char *path, long grace)
-{
-	struct timespec t0, t;
-	int sig = SIGTERM;
-
-	if (child_signal_job(path, 0) > 0) {
-		log_warnx("stopping what a previous spoold left running for %s",
-		    path);
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		while (child_signal_job(path, sig) > 0) {
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			if (t.tv_sec - t0.tv_sec >= grace)
-				sig = SIGKILL;
-			if (t.tv_sec - t0.tv_sec >= grace + 5) {
-				log_warnx("%s: processes outlive SIGKILL", path);
-				break;
-			}
-			poll(NULL, 0, 50);
-		}
-	}
 }
 
 void

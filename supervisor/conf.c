@@ -374,7 +374,7 @@ stconf_free(struct stconf *sc)
 	strv_free(sc->command);
 	strv_free(sc->env);
 	strv_free(sc->on_done);
-	strv_free(sc->slurm_args);
+	strv_free(sc->runner_args);
 	strv_free(sc->on_retry);
 	strv_free(sc->on_error);
 	strv_free(sc->version);
@@ -477,18 +477,19 @@ conf_placeholders(struct stconf *sc, const char *key, char **argv)
 	return 0;
 }
 
-/* How the stage runs its jobs: here, or as jobs of a Slurm cluster. */
+/* How the stage runs its jobs: the runner of that name, and its options. */
 static int
 conf_runner(struct stconf *sc, const char *runner)
 {
-	if (strcmp(runner, "slurm") == 0)
-		sc->slurm = 1;
-	else if (strcmp(runner, "local") != 0) {
+	char names[128];
+
+	if ((sc->runner = runner_find(runner)) == NULL) {
+		runner_names(names, sizeof(names));
 		conf_fail(conf_line(sc->name, "runner"), "runner: \"%s\" is "
-		    "neither \"local\" nor \"slurm\"", runner);
+		    "%s", runner, names);
 		return -1;
 	}
-	return conf_placeholders(sc, "slurm_args", sc->slurm_args);
+	return conf_placeholders(sc, "slurm_args", sc->runner_args);
 }
 
 /*
@@ -643,7 +644,7 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	sc->version = conf_list(sec, "version_command");
 	sc->hook_timeout = cfg_getint(sec, "hook_timeout");
 	sc->dedupe = cfg_getbool(sec, "dedupe");
-	sc->slurm_args = conf_list(sec, "slurm_args");
+	sc->runner_args = conf_list(sec, "slurm_args");
 	sc->lost_max = cfg_getint(sec, "lost_max");
 	if (cfg_getstr(sec, "next") != NULL)
 		sc->next = xstrdup(cfg_getstr(sec, "next"));
@@ -760,7 +761,7 @@ conf_reach(struct conf *c, uid_t euid)
 			;
 		if (j < s->ngroups)
 			continue;
-		if (s->slurm) {
+		if (s->runner->remote) {
 			/* Slurm gives a job its user's groups, no others. */
 			conf_fail(conf_line(s->name, "user"), "user: %s is not a "
 			    "member of group %s, which a Slurm job needs to write "
@@ -892,7 +893,7 @@ conf_program(const struct stconf *sc, uid_t euid)
 		snprintf(why, sizeof(why), "%s cannot reach %s (no search "
 		    "permission in %s)", sc->user, buf, where);
 fail:
-	if (!sc->slurm) {
+	if (!sc->runner->remote) {
 		conf_fail(line ? line : sc->line, "command: %s", why);
 		return -1;
 	}
@@ -1236,8 +1237,8 @@ conf_print(FILE *fp, const struct conf *c)
 		conf_print_list(fp, "on_error", s->on_error);
 		fprintf(fp, "    hook_timeout = %ld\n", s->hook_timeout);
 		conf_print_list(fp, "version_command", s->version);
-		fprintf(fp, "    runner = \"%s\"\n", s->slurm ? "slurm" : "local");
-		conf_print_list(fp, "slurm_args", s->slurm_args);
+		fprintf(fp, "    runner = \"%s\"\n", s->runner->name);
+		conf_print_list(fp, "slurm_args", s->runner_args);
 		fprintf(fp, "    lost_max = %ld\n", s->lost_max);
 		fprintf(fp, "}\n");
 	}

@@ -38,6 +38,8 @@ struct hook {
 static TAILQ_HEAD(, hook) hooks = TAILQ_HEAD_INITIALIZER(hooks);
 static size_t nrunning;
 
+static void hook_reaped(void *, int);
+
 static char *
 hook_strdup(const char *s)
 {
@@ -126,6 +128,7 @@ hook_spawn(struct hook *h, struct spool *sp, const struct stconf *sc,
 		close(h->logfd);
 		return -1;
 	}
+	pids_add(h->pid, PID_HOOK, hook_reaped, h);
 	h->stopat = ms_after(h->t0, sc->hook_timeout * 1000LL);
 	h->timed = sc->hook_timeout > 0;
 	nrunning++;
@@ -155,27 +158,14 @@ hook_start(struct spool *sp, const char *spooldir,
 	}
 }
 
-static struct hook *
-hook_find(pid_t pid)
+/* Hook h was reaped: its end is logged. */
+static void
+hook_reaped(void *arg, int ws)
 {
-	struct hook *h;
-
-	TAILQ_FOREACH(h, &hooks, entry)
-		if (h->pid == pid)
-			return h;
-	return NULL;
-}
-
-/* A reaped child: 1 when it was a hook, whose end is logged. */
-int
-hook_reaped(pid_t pid, int ws)
-{
-	struct hook *h;
+	struct hook *h = arg;
 	char how[128], run[64];
 	long long ms;
 
-	if ((h = hook_find(pid)) == NULL)
-		return 0;
 	ms = ms_between(h->t0, mono_now());
 	child_signal(h->pid, SIGKILL); /* what it left in its group */
 	child_describe(ws, how, sizeof(how));
@@ -186,7 +176,6 @@ hook_reaped(pid_t pid, int ws)
 		log_warnx("%s: %s: %s %s", h->stage, h->id, run, how);
 	nrunning--;
 	hook_free(h);
-	return 1;
 }
 
 /* Stops the hooks past their timeout: SIGTERM, then SIGKILL after grace. */
@@ -224,18 +213,14 @@ hook_next(struct timespec *at)
 	return any;
 }
 
-/*
- * Whether a process is a hook's: its leader (job NULL), or one of a hook
- * that still runs, by its SPOOL_JOB.
- */
+/* Whether a process works for a hook that still runs, by its SPOOL_JOB. */
 int
-hook_ours(pid_t pid, const char *job)
+hook_ours(const char *job)
 {
 	struct hook *h;
 
 	TAILQ_FOREACH(h, &hooks, entry)
-		if (h->pid != 0 && (job == NULL ? h->pid == pid :
-		    strcmp(h->job, job) == 0))
+		if (h->pid != 0 && strcmp(h->job, job) == 0)
 			return 1;
 	return 0;
 }

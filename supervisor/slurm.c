@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "spoold.h"
+#include "slurm.h"
 
 #define SLURM_SCRIPT "slurm.sh"
 #define SLURM_EXIT "slurm.exit"
@@ -131,7 +132,7 @@ slurm_argv(const struct spawn *s)
 	argv = slurm_add(argv, "--output=", path);
 	argv = slurm_add(argv, "--job-name=", s->id);
 	argv = slurm_add(argv, "--chdir=", s->workdir);
-	for (a = s->sc->slurm_args; a != NULL && *a != NULL; a++)
+	for (a = s->sc->runner_args; a != NULL && *a != NULL; a++)
 		argv = strv_add(argv, *a);
 	fileio_path(path, sizeof(path), "%s/index/%s", s->spooldir,
 	    SLURM_SCRIPT);
@@ -213,8 +214,11 @@ slurm_jobid(int fd)
 	return job;
 }
 
-/* Starts squeue or scancel, its output to fd (or /dev/null), at once. */
-static int
+/*
+ * Starts squeue, scancel or scontrol, its output to fd (or /dev/null), at
+ * once: its pid, or -1.
+ */
+static pid_t
 slurm_helper(enum helper what, char **argv, int fd)
 {
 	pid_t pid;
@@ -231,7 +235,7 @@ slurm_helper(enum helper what, char **argv, int fd)
 	H[nhelper].fd = fd;
 	H[nhelper].t0 = mono_now();
 	nhelper++;
-	return 0;
+	return pid;
 }
 
 /* The place of helper pid in H, or nhelper. */
@@ -283,14 +287,15 @@ slurm_names(char *const *ids, size_t n)
 
 /*
  * Asks squeue which of the jobs named by ids are still on the cluster,
- * unless a query is under way: -1 then, and when it cannot start.
+ * unless a query is under way: its pid; -1 then, and when it cannot start.
  */
-int
+pid_t
 slurm_query(char *const *ids, size_t n)
 {
 	char *argv[] = {"squeue", "--noheader", "--format=%i|%T|%r|%j", NULL,
 	    NULL};
-	int fd, r;
+	pid_t r;
+	int fd;
 
 	if (slurm_querying())
 		return -1;
@@ -305,12 +310,13 @@ slurm_query(char *const *ids, size_t n)
 	return r;
 }
 
-/* Asks scontrol what became of a job that squeue no longer lists. */
-int
+/* Asks scontrol what became of a job squeue no longer lists: its pid. */
+pid_t
 slurm_show(long long job)
 {
 	char id[32];
 	char *argv[] = {"scontrol", "--oneliner", "show", "job", id, NULL};
+	pid_t pid;
 	int fd;
 
 	snprintf(id, sizeof(id), "%lld", job);
@@ -318,12 +324,12 @@ slurm_show(long long job)
 		log_warn("memfd_create");
 		return -1;
 	}
-	if (slurm_helper(H_SHOW, argv, fd) == -1) {
+	if ((pid = slurm_helper(H_SHOW, argv, fd)) == -1) {
 		close(fd);
 		return -1;
 	}
 	H[nhelper - 1].job = job;
-	return 0;
+	return pid;
 }
 
 /* Appends the words key=... of scontrol's answer to said. */
@@ -359,9 +365,9 @@ slurm_said(char *out, int ws, char *said, size_t len)
 
 /*
  * Stops a job: SIGTERM to the batch script and all it started when term,
- * else scancel's own end of a job (SIGKILL after Slurm's KillWait).
+ * else scancel's own end of a job (SIGKILL after Slurm's KillWait): its pid.
  */
-int
+pid_t
 slurm_cancel(long long job, int term)
 {
 	char id[32];
@@ -472,12 +478,6 @@ slurm_reaped(pid_t pid, int ws, long long *job, char *said, size_t len)
 		log_warnx("slurm: scancel failed");
 	H[i] = H[--nhelper];
 	return r;
-}
-
-int
-slurm_ours(pid_t pid)
-{
-	return slurm_find(pid) < nhelper;
 }
 
 size_t

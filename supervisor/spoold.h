@@ -63,6 +63,15 @@ ms_after(struct timespec t, long long ms)
 	return t;
 }
 
+/* pids.c: every process spoold reaps, with its owner. */
+enum { PID_RUN, PID_HOOK, PID_HELPER, PID_SYNC };
+
+void pids_add(pid_t, int kind, void (*reaped)(void *, int ws), void *arg);
+void pids_del(pid_t);
+int pids_kind(pid_t);
+int pids_reaped(pid_t, int ws);
+size_t pids_count(int kind);
+
 /* conf.c: the config file, as plain structs. */
 struct stconf {
 	char *name;
@@ -81,9 +90,9 @@ struct stconf {
 	long hook_timeout;
 	char **version; /* version_command, or NULL */
 	int dedupe;
-	int slurm;        /* runner = "slurm" */
-	long lost_max;    /* Slurm runs lost in a row before error/ */
-	char **slurm_args; /* sbatch's options, or NULL */
+	const struct runner *runner; /* how its runs run */
+	long lost_max;    /* runs lost in a row before error/ */
+	char **runner_args; /* the runner's own options, or NULL */
 	int *fail_codes;
 	size_t nfail;
 	int line;
@@ -327,8 +336,7 @@ pid_t child_helper(char *const *argv, int out);
 int child_signal(pid_t pgid, int sig);
 unsigned long long child_starttime(pid_t pid);
 int child_group_alive(pid_t pgid, unsigned long long pstart);
-void child_group_stop(pid_t pgid, unsigned long long pstart, long grace);
-void child_stop_job(const char *path, long grace);
+int child_signal_job(const char *path, int sig);
 struct output {
 	int fd;         /* the pipe's read end, -1 when the child has the log */
 	int logfd;
@@ -440,21 +448,74 @@ int queue_next_due(struct queue *, time_t *when);
 size_t queue_ready(const struct queue *);
 size_t queue_deferred(const struct queue *);
 
-/* slurm.c: the runs of a stage with runner "slurm", as Slurm jobs. */
-int slurm_script(struct spool *);
-pid_t slurm_submit(const struct spawn *, int *fd);
-long long slurm_jobid(int fd);
-int slurm_query(char *const *ids, size_t n);
-int slurm_cancel(long long job, int term);
-int slurm_reaped(pid_t, int wstatus, long long *job, char *said, size_t len);
-const char *slurm_state(long long *job, const char *name, const char **why);
-int slurm_show(long long job);
-void slurm_log(struct spool *, const char *id, long long job, int logfd,
-    long max);
-int slurm_ours(pid_t);
-size_t slurm_busy(void);
-void slurm_stale(struct timespec now);
-int slurm_exit(struct spool *, const char *id, long long job, int *code);
+/*
+ * runner.c: how the runs of a stage run, here or elsewhere; a stage names
+ * its runner, looked up in one table. The loop owns a run's record and
+ * its place; the runner owns how it starts, stops and ends, and says so
+ * by setting ended (with ws) or dirty, never by calling the loop.
+ */
+struct stage;
+struct run {
+	TAILQ_ENTRY(run) entry;
+	struct stage *stage;	/* the loop's */
+	const char *stname;	/* its stage's name */
+	const struct runner *runner;
+	void *rdata;		/* the runner's own */
+	char *id;
+	struct status st;
+	pid_t pid;		/* spoold's child for it, or 0 */
+	int logfd;
+	struct output out;	/* the pipe of its output, under log_max */
+	struct timespec t0;	/* monotonic start */
+	struct timespec beat;	/* monotonic time of the last heartbeat */
+	struct timespec hbmtime; /* mtime of the heartbeat file last seen */
+	struct timespec killat;	/* when SIGKILL is due, once stopping */
+	enum stop stop;
+	int killed;
+	int child;		/* has a process of spoold, counted in nrun */
+	int pending;		/* not running yet: its timeout does not count */
+	int ended;		/* the runner says it ended, with status ws */
+	int ws;
+	int dirty;		/* the runner changed its record: to write */
+	char lost[256];		/* why it ended without an exit status */
+	int wfd;		/* its work folder while it starts, or -1 */
+};
+
+struct runner {
+	const char *name;
+	const char *place;	/* where its runs run, in words */
+	int remote;	/* runs elsewhere: its program need not be here, and
+			   its user has only its own groups there */
+	int output;	/* spoold carries its runs' output to their logs */
+	int survives;	/* its runs outlive spoold, adopted at a restart */
+	void (*init)(struct spool *);
+	int (*prepare)(void);	/* a stage uses it (again) */
+	/* Starts r as sw says: 0, with r->pid or r->ended; -1 and errno
+	   when the system is short of processes. */
+	int (*start)(struct run *, const struct spawn *);
+	void (*stop)(struct run *);	/* SIGTERM, or as near */
+	void (*kill)(struct run *);
+	/* r->pid was reaped: 1 when the run ended, else it goes on. */
+	int (*reaped)(struct run *, int ws);
+	void (*tick)(void);	/* asks the state of its runs */
+	void (*stale)(struct timespec now); /* stops helpers that hang */
+	/* Whether it takes over the run of a record left running. */
+	int (*claims)(const struct status *);
+	void (*adopt)(struct run *, const struct status *);
+	/* The end of r: its output, what it adds to how. */
+	void (*end)(struct run *, const struct stconf *, int ws, char *how,
+	    size_t);
+	void (*release)(struct run *);
+	void (*where)(const struct run *, char *, size_t);
+	size_t (*busy)(void);	/* helpers still running */
+};
+
+const struct runner *runner_find(const char *name);
+const struct runner *runner_next(const struct runner *);
+int runner_add(const struct runner *);
+void runner_names(char *buf, size_t len);
+const struct runner *runner_adopter(const struct status *,
+    const struct runner *of_stage);
 
 /* metrics.c: counters and data/index/metrics.json. */
 struct counters {
@@ -513,10 +574,9 @@ void hook_add(const struct stconf *, const char *event, const char *id,
     const char *job, const struct status *);
 void hook_start(struct spool *, const char *spooldir,
     const struct stconf *(*find)(const char *));
-int hook_reaped(pid_t, int wstatus);
 void hook_stale(struct timespec now, long grace);
 int hook_next(struct timespec *);
-int hook_ours(pid_t, const char *job);
+int hook_ours(const char *job);
 size_t hook_count(void);
 void hook_stop_all(long grace);
 

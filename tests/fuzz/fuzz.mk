@@ -31,7 +31,7 @@ FUZZERS     := conf name status
 # The modules each target links, and the longest input it is given: a
 # config of a few hundred lines, a file name (ID_MAX is 251 bytes), a
 # status record with strings escaped as \uXXXX.
-FUZZ_MODS_conf   := conf fileio log
+FUZZ_MODS_conf   := $(CORE)
 FUZZ_MODS_name   := name
 FUZZ_MODS_status := status fileio log
 FUZZ_LEN_conf    := 8192
@@ -81,7 +81,7 @@ $(FUZZ_DIR)/obj:
 	mkdir -p $@
 
 # The modules, built for libFuzzer's coverage and with ASan and UBSan.
-$(FUZZ_DIR)/obj/%.o: supervisor/%.c supervisor/spoold.h \
+$(FUZZ_DIR)/obj/%.o: supervisor/%.c $(wildcard supervisor/*.h) \
     | fuzz-deps $(FUZZ_DIR)/obj
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(XCFLAGS) $(FUZZ_SAN) -c -o $@ $<
 

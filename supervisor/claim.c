@@ -1,0 +1,356 @@
+/*
+ * claim.c: a run's start. The stage to claim from, under its slots and
+ * max_children, fairly; the job moved from queue/ to running/, its record,
+ * its duplicate check, its work folder and log; then its runner starts it.
+ * A job that cannot start for a reason not its own waits a tick.
+ */
+#include <sys/epoll.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+
+#include <bsd/string.h>
+#include <bsd/unistd.h>
+
+#include "spoold.h"
+#include "loop.h"
+
+static int
+claim_key_busy(const char *key)
+{
+	struct stage *st;
+	struct run *r;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		TAILQ_FOREACH(r, &st->runs, entry)
+			if (strcmp(r->st.key, key) == 0)
+				return 1;
+	return 0;
+}
+
+/* The output of a run: its log, or a pipe to it under log_max. */
+static int
+claim_output(struct run *r, int *wfd)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	if (child_output_open(&r->out, r->logfd, r->stage->sc->log_max,
+	    wfd) == -1)
+		return -1;
+	if (r->out.fd == -1)
+		return 0;
+	ev.data.ptr = r;
+	if (epoll_ctl(L.epfd, EPOLL_CTL_ADD, r->out.fd, &ev) == -1) {
+		log_warn("epoll_ctl");
+		close(*wfd);
+		child_output_close(&r->out);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * In a stage with dedupe, the content of a job just claimed is hashed: a
+ * job whose content another job had first goes to error/, and 1 says so.
+ * A job that cannot be hashed or recorded runs: twice rather than never.
+ */
+static int
+claim_dedupe(struct stage *st, const char *id, struct status *s)
+{
+	const struct place *p;
+	char first[ID_MAX + 1], why[sizeof(s->reason)];
+	int r;
+
+	if (dedupe_hash(st->sd.fd[DIR_RUNNING], id, s->sha256) == -1) {
+		log_warn("%s: hash running/%s", st->name, id);
+		s->sha256[0] = '\0';
+		return 0;
+	}
+	if ((r = dedupe_claim(L.sp, s->sha256, id, first, sizeof(first))) == -1)
+		log_warn("%s: %s: index/sha256", st->name, id);
+	if (r != 1)
+		return 0;
+	snprintf(why, sizeof(why), "duplicate of %s", first);
+	place_record(s, OUT_DUPLICATE, NULL, why, 0, time(NULL));
+	p = place_row(OUT_DUPLICATE);
+	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], st->sd.fd[p->dir],
+	    id, s, p->point) == -1) {
+		log_warn("move %s/running/%s to error/", st->name, id);
+		s->state = JS_QUEUED;
+		s->reason[0] = '\0';
+		return 0;
+	}
+	stage_placed(st, st, p, id, s);
+	log_info("%s: %s: duplicate of %s; to error/", st->name, id, first);
+	return 1;
+}
+
+/*
+ * The work folder and the log of a run about to start, and its output:
+ * its log, or a pipe to it under log_max, in *wfd. -1 when the spool
+ * cannot give them (a full disk, say).
+ */
+static int
+claim_files(struct run *r, int *wfd)
+{
+	const struct stconf *sc = r->stage->sc;
+	char run[32];
+
+	if ((r->wfd = spool_job_make(L.sp, r->id, sc->user ? sc->uid :
+	    (uid_t)-1, sc->gid)) == -1 ||
+	    (r->logfd = spool_log_open(L.sp, r->id)) == -1) {
+		stage_full("start");
+		return -1;
+	}
+	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
+	*wfd = r->logfd;
+	if (spool_log_header(r->logfd, r->stage->name, run,
+	    r->st.started) == -1 || (r->runner->output &&
+	    claim_output(r, wfd) == -1)) {
+		stage_full("log");
+		close(r->logfd);
+		return -1;
+	}
+	/* The heartbeat of another run is not this one's. */
+	if (unlinkat(r->wfd, "heartbeat", 0) == -1 && errno != ENOENT)
+		log_warn("unlink work/%s/heartbeat", r->id);
+	return 0;
+}
+
+/* Starts the run of a job just moved to running/. */
+static int
+run_start(struct stage *st, const char *id, struct status *s)
+{
+	char job[PATH_MAX], work[PATH_MAX], hb[PATH_MAX];
+	struct spawn sw;
+	struct run *r;
+	int wfd, rc;
+
+	r = run_new(st, id, s);
+	r->st.attempt++;
+	r->st.state = JS_RUNNING;
+	r->st.started = r->st.updated = time(NULL);
+	r->st.finished = 0;
+	r->st.progress[0] = '\0';
+	if (claim_files(r, &wfd) == -1) {
+		run_free(r);
+		return -1;
+	}
+	fileio_path(job, sizeof(job), "%s/%s/running/%s", L.conf->spool,
+	    st->name, id);
+	fileio_path(work, sizeof(work), "%s/work/%s", L.conf->spool, id);
+	fileio_path(hb, sizeof(hb), "%s/heartbeat", work);
+	sw = (struct spawn){.sc = st->sc, .spooldir = L.conf->spool, .id = id,
+	    .job = job, .workdir = work, .heartbeat = hb,
+	    .attempt = r->st.attempt, .logfd = wfd, .workfd = r->wfd,
+	    .cgfd = -1};
+	r->t0 = r->beat = mono_now();
+	TAILQ_INSERT_TAIL(&st->runs, r, entry);
+	st->nrun++;
+	L.nrun++;
+	r->child = 1;
+	rc = r->runner->start(r, &sw);
+	if (wfd != r->logfd)
+		close(wfd);
+	close(r->wfd);
+	r->wfd = -1;
+	if (rc == -1) {
+		/* The system is short of processes: not the job's fault. */
+		log_warn("%s: spawn for %s", st->name, id);
+		TAILQ_REMOVE(&st->runs, r, entry);
+		st->nrun--;
+		L.nrun--;
+		child_output_close(&r->out);
+		close(r->logfd);
+		run_free(r);
+		return -1;
+	}
+	if (r->ended) {
+		run_end(r, r->ws);
+		return 0;
+	}
+	if (r->pid > 0) {
+		pids_add(r->pid, PID_RUN, run_reaped, r);
+		r->st.pgid = r->pid;
+		r->st.pstart = child_starttime(r->pid);
+	}
+	CRASHPOINT(CP_START);
+	if (spool_status_write(L.sp, id, &r->st) == -1)
+		stage_full("status");
+	events_add(L.sp, id, "running", &r->st);
+	log_debug("%s: %s attempt %d started, pid %ld", st->name, id,
+	    r->st.attempt, (long)r->pid);
+	return 0;
+}
+
+/*
+ * A claim that failed for a reason not the job's (a folder made unreadable,
+ * say): the job waits a tick, and so does its stage.
+ */
+static void
+claim_failed(struct stage *st, struct qent *e, const char *what)
+{
+	struct timespec later = {time(NULL) + L.conf->tick, 0};
+
+	log_warn("%s %s/queue/%s; stage %s waits %lds", what, st->name, e->id,
+	    st->name, L.conf->tick);
+	queue_defer(&st->q, e, &later);
+	st->holdoff = ms_after(mono_now(), L.conf->tick * 1000LL);
+}
+
+/*
+ * The record of a job about to be claimed in stage st: its own, renewed
+ * when it is of another stage or run; the request of a record spoold did
+ * not write (a member's submission); or a new one for a job put in
+ * queue/ by hand. A submission not yet in events.jsonl is written there.
+ */
+void
+claim_record(struct stage *st, const char *id, struct status *s)
+{
+	switch (spool_status_read(L.sp, id, s)) {
+	case -1:
+		status_init(s, st->name);
+		s->unlogged = 1;
+		break;
+	case 1:
+		status_request(s, st->name);
+		break;
+	default:
+		if (strcmp(s->stage, st->name) != 0 || s->state == JS_DONE ||
+		    s->state == JS_ERROR)
+			status_renew(s, st->name);
+	}
+	if (s->unlogged) {
+		s->unlogged = 0;
+		events_add(L.sp, id, status_state_name(s->state), s);
+	}
+}
+
+/* Tries to start the first ready job of a stage. */
+static void
+claim_stage(struct stage *st)
+{
+	struct qent *e = queue_peek(&st->q);
+	struct status s;
+	struct stat sb;
+	time_t now = time(NULL);
+	char id[ID_MAX + 1];
+
+	strlcpy(id, e->id, sizeof(id));
+	if (fstatat(st->sd.fd[DIR_QUEUE], id, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			queue_remove(&st->q, e);
+		else
+			claim_failed(st, e, "stat");
+		return;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		queue_remove(&st->q, e);
+		stage_seen(st, id, 0);
+		return;
+	}
+	if (sb.st_mtim.tv_sec > now) {
+		queue_defer(&st->q, e, &sb.st_mtim);
+		return;
+	}
+	if (run_by_id(id) != NULL) {
+		/* One id, one job: never two runs of it, in any stages. */
+		struct timespec later = {now + L.conf->tick, 0};
+		log_warnx("%s/queue/%s: that job runs in another stage (moved by "
+		    "hand?); waiting", st->name, id);
+		queue_defer(&st->q, e, &later);
+		return;
+	}
+	claim_record(st, id, &s);
+	if (s.submitted == 0)
+		s.submitted = sb.st_mtim.tv_sec;
+	s.priority = e->prio;
+	if (s.key[0] != '\0' && claim_key_busy(s.key)) {
+		if (e->key == NULL && (e->key = strdup(s.key)) == NULL)
+			fatal("strdup");
+		queue_hold(&st->q, e);
+		return;
+	}
+	if (spool_move(L.sp, st->sd.fd[DIR_QUEUE], st->sd.fd[DIR_RUNNING],
+	    id) == -1) {
+		if (errno == EEXIST) {
+			struct timespec later = {now + L.conf->tick, 0};
+			log_warnx("%s/queue/%s: a job of that id is running; "
+			    "waiting", st->name, id);
+			queue_defer(&st->q, e, &later);
+		} else if (errno == ENOENT)
+			queue_remove(&st->q, e);
+		else
+			claim_failed(st, e, "claim");
+		return;
+	}
+	queue_remove(&st->q, e);
+	CRASHPOINT(CP_CLAIM);
+	/* Checked again where only spoold writes: swapped in meanwhile? */
+	if (fstatat(st->sd.fd[DIR_RUNNING], id, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISREG(sb.st_mode)) {
+		spool_quarantine(L.sp, st->name, &st->sd, DIR_RUNNING, id,
+		    stage_kind(sb.st_mode));
+		return;
+	}
+	if (st->sc->dedupe && !s.forced && claim_dedupe(st, id, &s) == 1)
+		return;
+	if (run_start(st, id, &s) == -1) {
+		fileio_touch(st->sd.fd[DIR_RUNNING], id, now + L.conf->tick);
+		if (spool_move(L.sp, st->sd.fd[DIR_RUNNING],
+		    st->sd.fd[DIR_QUEUE], id) == -1)
+			log_warn("requeue %s/running/%s", st->name, id);
+		st->holdoff = ms_after(mono_now(), L.conf->tick * 1000LL);
+	}
+}
+
+static long
+claim_max(void)
+{
+	struct stage *st;
+	long n = 0;
+
+	if (L.conf->max_children > 0)
+		return L.conf->max_children;
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (!st->retired)
+			n += st->sc->slots;
+	return n;
+}
+
+static int
+claim_can(struct stage *st, struct timespec now)
+{
+	return !L.full && !st->retired && st->nrun < st->sc->slots &&
+	    queue_peek(&st->q) != NULL && ms_between(st->holdoff, now) >= 0;
+}
+
+/*
+ * Claims while slots are free. Under max_children the stage with the
+ * fewest running children goes first, and ties go round the stages.
+ */
+void
+claim_all(void)
+{
+	struct stage *st, *best;
+	struct timespec now = mono_now();
+	long max = claim_max();
+
+	while (L.nrun < max) {
+		best = NULL;
+		st = L.last != NULL ? TAILQ_NEXT(L.last, entry) : NULL;
+		for (size_t i = 0; i < 2; i++, st = NULL) {
+			if (st == NULL)
+				st = TAILQ_FIRST(&L.stages);
+			for (; st != NULL; st = TAILQ_NEXT(st, entry))
+				if (claim_can(st, now) &&
+				    (best == NULL || st->nrun < best->nrun))
+					best = st;
+		}
+		if (best == NULL)
+			return;
+		L.last = best;
+		claim_stage(best);
+	}
+}
