@@ -83,6 +83,8 @@ struct stconf {
 	int dedupe;
 	int slurm;        /* runner = "slurm" */
 	long lost_max;    /* Slurm runs lost in a row before error/ */
+	long cpus;        /* what one run uses of spoold's budget */
+	long memory;      /* bytes, 0: not said */
 	char **slurm_args; /* sbatch's options, or NULL */
 	int *fail_codes;
 	size_t nfail;
@@ -96,6 +98,8 @@ struct conf {
 	gid_t gid;   /* its id, or (gid_t)-1 */
 	long tick, max_children, kill_grace, shutdown_grace;
 	long events_max; /* bytes of events.jsonl before it is rotated */
+	long cpus;       /* the CPU budget, 0: the CPUs spoold may run on */
+	long memory;     /* the memory budget in bytes, 0: none */
 	struct stconf **stages;
 	size_t nstages;
 };
@@ -301,6 +305,7 @@ struct spawn {
 	int outfd;      /* its stdout instead, when > 0 (sbatch's answer) */
 	int workfd;     /* its folder, open, when > 0 (else workdir) */
 	int cgfd;       /* the cgroup.procs it joins, when > 0 */
+	long cpus;      /* its share of the CPUs, SPOOL_CPUS, when > 0 */
 };
 
 char **child_argv(char *const *command, const char *job, const char *id,
@@ -328,6 +333,21 @@ int child_orphans(int (*ours)(pid_t, const char *job));
 enum outcome child_outcome(const struct stconf *, int wstatus, enum stop,
     int attempt, int has_next, char *why, size_t);
 void child_describe(int wstatus, char *buf, size_t);
+
+/* admit.c: admission by CPUs and memory. */
+struct budget {
+	long cpus, cpus_used;
+	long long memory, memory_used; /* bytes; memory 0: no budget */
+};
+
+long admit_cpus(void);
+long long admit_memavailable(void);
+void admit_init(struct budget *, long cpus, long long memory);
+long admit_share(const struct budget *, const struct stconf *);
+int admit_fits(const struct budget *, const struct stconf *, long long avail,
+    char *why, size_t);
+void admit_take(struct budget *, long cpus, long long memory);
+void admit_give(struct budget *, long cpus, long long memory);
 
 /* queue.c: the waiting jobs of a stage, in memory, in claim order. */
 struct qent {
