@@ -62,9 +62,10 @@ admit_share(const struct budget *b, const struct stconf *sc)
 }
 
 /*
- * Whether a run of the stage may start now, avail being MemAvailable (-1:
- * unknown, which holds nothing back). When not, why says what it waits
- * for: "waiting for 2 CPUs", "waiting for memory".
+ * Whether a run of the stage may start now (ADMIT_YES), avail being
+ * MemAvailable (-1: unknown, which holds nothing back), or what it waits
+ * for (ADMIT_CPUS, ADMIT_MEMORY), said in why: "waiting for 2 CPUs",
+ * "waiting for memory".
  */
 int
 admit_fits(const struct budget *b, const struct stconf *sc, long long avail,
@@ -75,15 +76,15 @@ admit_fits(const struct budget *b, const struct stconf *sc, long long avail,
 	if (b->cpus_used + cpus > b->cpus) {
 		snprintf(why, len, "waiting for %ld CPU%s", cpus,
 		    cpus == 1 ? "" : "s");
-		return 0;
+		return ADMIT_CPUS;
 	}
 	if (sc->memory > 0 && ((b->memory > 0 && b->memory_used + sc->memory >
 	    b->memory) || (avail >= 0 && avail < sc->memory))) {
 		snprintf(why, len, "waiting for memory");
-		return 0;
+		return ADMIT_MEMORY;
 	}
 	why[0] = '\0';
-	return 1;
+	return ADMIT_YES;
 }
 
 void

@@ -61,6 +61,7 @@ struct run {
 	char lost[256];		/* why Slurm lost it, when it did */
 	int wfd;		/* its work folder while it starts, or -1 */
 	char cg[32];		/* its control group, or "" */
+	long cpus, memory;	/* what it took of the budget */
 };
 
 struct stage {
@@ -77,6 +78,10 @@ struct stage {
 	struct counters c;
 	int quick;
 	struct timespec holdoff;
+	int depth;		/* stages before it in the pipeline */
+	int passed;		/* claims that went to others while it could */
+	int wait;		/* what its next run waits for: ADMIT_* */
+	char waiting[32];	/* ... in words, or "" */
 };
 
 static struct {
@@ -99,6 +104,7 @@ static struct {
 	int rescan;
 	int gone;		/* the spool's folder was removed or replaced */
 	struct timespec nextclean;
+	struct budget budget;	/* the CPUs and memory runs may take */
 } L;
 
 /*
@@ -432,6 +438,27 @@ stage_watch(struct stage *st)
 	return 0;
 }
 
+/* Each stage's place in the pipeline: the stages before it, at most. */
+static void
+stages_depth(void)
+{
+	struct stage *st, *to;
+	int changed = 1;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		st->depth = 0;
+	while (changed) {	/* the chains have no circle (conf_chain) */
+		changed = 0;
+		TAILQ_FOREACH(st, &L.stages, entry)
+			if (!st->retired && st->sc->next != NULL &&
+			    (to = stage_find(st->sc->next)) != NULL &&
+			    to->depth < st->depth + 1) {
+				to->depth = st->depth + 1;
+				changed = 1;
+			}
+	}
+}
+
 /* Makes the stages those of conf, keeping what runs; frees conf's stages. */
 static int
 stages_apply(struct conf *conf, int startup)
@@ -462,6 +489,8 @@ stages_apply(struct conf *conf, int startup)
 		conf->stages[i] = NULL;
 	}
 	conf->nstages = 0;
+	admit_init(&L.budget, conf->cpus, conf->memory);
+	stages_depth();
 	TAILQ_FOREACH(st, &L.stages, entry)
 		if (!st->retired && st->sc->slurm) {
 			slurm_script(L.sp);
@@ -509,6 +538,7 @@ key_release(const char *key)
 static void
 run_free(struct run *r)
 {
+	admit_give(&L.budget, r->cpus, r->memory);
 	if (r->wfd != -1)
 		close(r->wfd);
 	free(r->id);
@@ -677,12 +707,16 @@ run_start(struct stage *st, const char *id, struct status *s)
 	    st->name, id);
 	spool_path(work, sizeof(work), "%s/work/%s", L.conf->spool, id);
 	spool_path(hb, sizeof(hb), "%s/heartbeat", work);
-	if (!r->slurm)
+	if (!r->slurm) {
 		cgfd = cgroup_enter(r->cg, sizeof(r->cg));
+		r->cpus = admit_share(&L.budget, st->sc);
+		r->memory = st->sc->memory;
+		admit_take(&L.budget, r->cpus, r->memory);
+	}
 	sw = (struct spawn){.sc = st->sc, .spooldir = L.conf->spool, .id = id,
 	    .job = job, .workdir = work, .heartbeat = hb,
 	    .attempt = r->st.attempt, .logfd = wfd, .workfd = r->wfd,
-	    .cgfd = cgfd};
+	    .cgfd = cgfd, .cpus = r->cpus};
 	r->t0 = r->beat = mono_now();
 	TAILQ_INSERT_TAIL(&st->runs, r, entry);
 	st->nrun++;
@@ -865,16 +899,72 @@ loop_max_children(void)
 	return n;
 }
 
+/*
+ * Whether the stage may claim now: a free slot, a job ready, no hold-off,
+ * and room in the budget for a local run (avail: MemAvailable). What it
+ * waits for otherwise is in st->waiting.
+ */
 static int
-stage_can_claim(struct stage *st, struct timespec now)
+stage_can_claim(struct stage *st, struct timespec now, long long avail)
 {
-	return !L.full && !st->retired && st->nrun < st->sc->slots &&
-	    queue_peek(&st->q) != NULL && ms_between(st->holdoff, now) >= 0;
+	st->wait = ADMIT_YES;
+	st->waiting[0] = '\0';
+	if (L.full || st->retired || st->nrun >= st->sc->slots ||
+	    queue_peek(&st->q) == NULL || ms_between(st->holdoff, now) < 0)
+		return 0;
+	if (!st->sc->slurm)
+		st->wait = admit_fits(&L.budget, st->sc, avail, st->waiting,
+		    sizeof(st->waiting));
+	return st->wait == ADMIT_YES;
 }
 
 /*
- * Claims while slots are free. Under max_children the stage with the
- * fewest running children goes first, and ties go round the stages.
+ * Whether stage a goes before b, both able to claim: the one further along
+ * the pipeline, so that work in progress drains first; but one passed over
+ * as many times in a row as there are stages goes first, so that none
+ * starves. Then the one with fewer runs.
+ */
+static int
+stage_before(const struct stage *a, const struct stage *b, int nstages)
+{
+	if ((a->passed >= nstages) != (b->passed >= nstages))
+		return a->passed >= nstages;
+	if (a->depth != b->depth)
+		return a->depth > b->depth;
+	return a->nrun < b->nrun;
+}
+
+/*
+ * Whether the CPUs best would take are kept for a stage passed over too
+ * often that waits for more CPUs than are free: it gets them as runs end.
+ */
+static int
+loop_reserved(const struct stage *best, int nstages)
+{
+	const struct stage *st;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (st != best && st->passed >= nstages &&
+		    st->wait == ADMIT_CPUS && best->passed < nstages)
+			return 1;
+	return 0;
+}
+
+/* MemAvailable when a stage that may claim says how much memory it needs. */
+static long long
+loop_memavailable(void)
+{
+	struct stage *st;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (st->sc->memory > 0 && queue_peek(&st->q) != NULL)
+			return admit_memavailable();
+	return -1;
+}
+
+/*
+ * Claims while slots are free and the budget has room, in pipeline order
+ * (stage_before); ties go round the stages.
  */
 static void
 loop_claim(void)
@@ -882,7 +972,11 @@ loop_claim(void)
 	struct stage *st, *best;
 	struct timespec now = mono_now();
 	long max = loop_max_children();
+	long long avail = loop_memavailable();
+	int n = 0;
 
+	TAILQ_FOREACH(st, &L.stages, entry)
+		n++;
 	while (L.nrun < max) {
 		best = NULL;
 		st = L.last != NULL ? TAILQ_NEXT(L.last, entry) : NULL;
@@ -890,12 +984,17 @@ loop_claim(void)
 			if (st == NULL)
 				st = TAILQ_FIRST(&L.stages);
 			for (; st != NULL; st = TAILQ_NEXT(st, entry))
-				if (stage_can_claim(st, now) &&
-				    (best == NULL || st->nrun < best->nrun))
+				if (stage_can_claim(st, now, avail) &&
+				    (best == NULL || stage_before(st, best, n)))
 					best = st;
 		}
-		if (best == NULL)
+		if (best == NULL || loop_reserved(best, n))
 			return;
+		TAILQ_FOREACH(st, &L.stages, entry)
+			if (st != best && queue_peek(&st->q) != NULL &&
+			    st->nrun < st->sc->slots)
+				st->passed++;
+		best->passed = 0;
 		L.last = best;
 		stage_claim(best);
 	}
@@ -1584,6 +1683,7 @@ loop_metrics(void)
 		ms[n].queued = queue_ready(&st->q);
 		ms[n].deferred = queue_deferred(&st->q);
 		ms[n].running = st->nrun;
+		ms[n].waiting = st->waiting;
 		ms[n].c = &st->c;
 		n++;
 	}

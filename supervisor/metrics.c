@@ -33,7 +33,7 @@ metrics_counters(json_t *o, const struct counters *c, int per_stage)
 struct mstage
 metrics_sum(const struct mstage *st, size_t n)
 {
-	struct mstage sum = {"total", 0, 0, 0, 0, NULL};
+	struct mstage sum = {.name = "total"};
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -62,6 +62,9 @@ metrics_encode(time_t now, pid_t pid, time_t started,
 		    "queued", (json_int_t)st[i].queued,
 		    "running", (json_int_t)st[i].running,
 		    "deferred", (json_int_t)st[i].deferred);
+		if (st[i].waiting != NULL && st[i].waiting[0] != '\0')
+			json_object_set_new(s, "waiting",
+			    json_string(st[i].waiting));
 		json_object_set_new(stages, st[i].name,
 		    metrics_counters(s, st[i].c, 1));
 	}

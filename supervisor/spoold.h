@@ -340,6 +340,8 @@ struct budget {
 	long long memory, memory_used; /* bytes; memory 0: no budget */
 };
 
+enum { ADMIT_YES, ADMIT_CPUS, ADMIT_MEMORY };
+
 long admit_cpus(void);
 long long admit_memavailable(void);
 void admit_init(struct budget *, long cpus, long long memory);
@@ -418,6 +420,7 @@ struct mstage {
 	const char *name;
 	long slots;
 	size_t queued, running, deferred;
+	const char *waiting; /* what its next run waits for, or "" */
 	const struct counters *c;
 };
 

@@ -19,6 +19,7 @@
 #include "unit.h"
 
 #define GIB (1024LL * 1024 * 1024)
+#define FITS(sc, avail) admit_fits(&b, (sc), (avail), why, sizeof(why))
 
 static struct stconf *
 stage(long cpus, long memory)
@@ -41,18 +42,18 @@ test_cpus(void **state)
 	(void)state;
 	admit_init(&b, 2, 0);
 	assert_int_equal(b.cpus, 2);
-	assert_true(admit_fits(&b, stage(1, 0), -1, why, sizeof(why)));
+	assert_int_equal(FITS(stage(1, 0), -1), ADMIT_YES);
 	assert_string_equal(why, "");
 	admit_take(&b, 1, 0);
-	assert_true(admit_fits(&b, stage(1, 0), -1, why, sizeof(why)));
-	assert_false(admit_fits(&b, stage(2, 0), -1, why, sizeof(why)));
+	assert_int_equal(FITS(stage(1, 0), -1), ADMIT_YES);
+	assert_int_equal(FITS(stage(2, 0), -1), ADMIT_CPUS);
 	assert_string_equal(why, "waiting for 2 CPUs");
 	admit_take(&b, 1, 0);
-	assert_false(admit_fits(&b, stage(1, 0), -1, why, sizeof(why)));
+	assert_int_equal(FITS(stage(1, 0), -1), ADMIT_CPUS);
 	assert_string_equal(why, "waiting for 1 CPU");
 	admit_give(&b, 2, 0);
 	assert_int_equal(b.cpus_used, 0);
-	assert_true(admit_fits(&b, stage(2, 0), -1, why, sizeof(why)));
+	assert_int_equal(FITS(stage(2, 0), -1), ADMIT_YES);
 }
 
 /* A stage that asks for more than the budget takes all of it, no more. */
@@ -66,10 +67,10 @@ test_share_capped(void **state)
 	admit_init(&b, 2, 0);
 	assert_int_equal(admit_share(&b, stage(8, 0)), 2);
 	assert_int_equal(admit_share(&b, stage(1, 0)), 1);
-	assert_true(admit_fits(&b, stage(8, 0), -1, why, sizeof(why)));
+	assert_int_equal(FITS(stage(8, 0), -1), ADMIT_YES);
 	admit_take(&b, admit_share(&b, stage(8, 0)), 0);
-	assert_false(admit_fits(&b, stage(1, 0), -1, why, sizeof(why)));
-	assert_false(admit_fits(&b, stage(8, 0), -1, why, sizeof(why)));
+	assert_int_equal(FITS(stage(1, 0), -1), ADMIT_CPUS);
+	assert_int_equal(FITS(stage(8, 0), -1), ADMIT_CPUS);
 	assert_string_equal(why, "waiting for 2 CPUs");
 }
 
@@ -82,27 +83,24 @@ test_memory(void **state)
 	(void)state;
 	admit_init(&b, 4, 0);
 	/* No need: MemAvailable does not matter. */
-	assert_true(admit_fits(&b, stage(1, 0), 1, why, sizeof(why)));
+	assert_int_equal(FITS(stage(1, 0), 1), ADMIT_YES);
 	/* A need: MemAvailable below it holds the run back. */
-	assert_false(admit_fits(&b, stage(1, 2 * GIB), GIB, why, sizeof(why)));
+	assert_int_equal(FITS(stage(1, 2 * GIB), GIB), ADMIT_MEMORY);
 	assert_string_equal(why, "waiting for memory");
-	assert_true(admit_fits(&b, stage(1, 2 * GIB), 2 * GIB, why,
-	    sizeof(why)));
+	assert_int_equal(FITS(stage(1, 2 * GIB), 2 * GIB), ADMIT_YES);
 	/* MemAvailable unknown holds nothing back. */
-	assert_true(admit_fits(&b, stage(1, 2 * GIB), -1, why, sizeof(why)));
+	assert_int_equal(FITS(stage(1, 2 * GIB), -1), ADMIT_YES);
 	/* A budget: what runs have taken counts. */
 	admit_init(&b, 4, 3 * GIB);
 	admit_take(&b, 1, 2 * GIB);
-	assert_false(admit_fits(&b, stage(1, 2 * GIB), 64 * GIB, why,
-	    sizeof(why)));
+	assert_int_equal(FITS(stage(1, 2 * GIB), 64 * GIB), ADMIT_MEMORY);
 	assert_string_equal(why, "waiting for memory");
-	assert_true(admit_fits(&b, stage(1, GIB), 64 * GIB, why, sizeof(why)));
+	assert_int_equal(FITS(stage(1, GIB), 64 * GIB), ADMIT_YES);
 	admit_give(&b, 1, 2 * GIB);
-	assert_true(admit_fits(&b, stage(1, 2 * GIB), 64 * GIB, why,
-	    sizeof(why)));
+	assert_int_equal(FITS(stage(1, 2 * GIB), 64 * GIB), ADMIT_YES);
 	/* CPUs are told first. */
 	admit_take(&b, 4, 0);
-	assert_false(admit_fits(&b, stage(1, 2 * GIB), 0, why, sizeof(why)));
+	assert_int_equal(FITS(stage(1, 2 * GIB), 0), ADMIT_CPUS);
 	assert_string_equal(why, "waiting for 1 CPU");
 }
 
