@@ -61,6 +61,15 @@ admit_share(const struct budget *b, const struct stconf *sc)
 	return sc->cpus < b->cpus ? sc->cpus : b->cpus;
 }
 
+/* The runs of the stage the budget lets run at once, at most its slots. */
+long
+admit_parallel(const struct budget *b, const struct stconf *sc)
+{
+	long n = b->cpus / admit_share(b, sc);
+
+	return n < sc->slots ? n : sc->slots;
+}
+
 /*
  * Whether a run of the stage may start now (ADMIT_YES), avail being
  * MemAvailable (-1: unknown, which holds nothing back), or what it waits

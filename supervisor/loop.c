@@ -79,6 +79,7 @@ struct stage {
 	int quick;
 	struct timespec holdoff;
 	int depth;		/* stages before it in the pipeline */
+	long long mean_ms;	/* its recent run time, 0 before its first */
 	int passed;		/* claims that went to others while it could */
 	int wait;		/* what its next run waits for: ADMIT_* */
 	char waiting[32];	/* ... in words, or "" */
@@ -1237,6 +1238,7 @@ run_end(struct run *r, int ws)
 	run_heartbeat(r, mono_now());
 	st->c.runs++;
 	st->c.run_ms_total += ms;
+	st->mean_ms = st->mean_ms > 0 ? (7 * st->mean_ms + ms) / 8 : ms + 1;
 	L.total.runs++;
 	out = child_outcome(st->sc, ws, r->stop, r->st.attempt,
 	    st->sc->next != NULL, why, sizeof(why));
@@ -1684,6 +1686,10 @@ loop_metrics(void)
 		ms[n].deferred = queue_deferred(&st->q);
 		ms[n].running = st->nrun;
 		ms[n].waiting = st->waiting;
+		ms[n].next = st->retired ? NULL : st->sc->next;
+		ms[n].parallel = st->retired ? 0 : st->sc->slurm ?
+		    st->sc->slots : admit_parallel(&L.budget, st->sc);
+		ms[n].mean_ms = st->mean_ms;
 		ms[n].c = &st->c;
 		n++;
 	}

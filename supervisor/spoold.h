@@ -346,6 +346,7 @@ long admit_cpus(void);
 long long admit_memavailable(void);
 void admit_init(struct budget *, long cpus, long long memory);
 long admit_share(const struct budget *, const struct stconf *);
+long admit_parallel(const struct budget *, const struct stconf *);
 int admit_fits(const struct budget *, const struct stconf *, long long avail,
     char *why, size_t);
 void admit_take(struct budget *, long cpus, long long memory);
@@ -421,8 +422,14 @@ struct mstage {
 	long slots;
 	size_t queued, running, deferred;
 	const char *waiting; /* what its next run waits for, or "" */
+	const char *next;    /* the stage its jobs go to, or NULL */
+	long parallel;       /* its runs at once, by slots and CPUs */
+	long long mean_ms;   /* its recent run time, 0: not known yet */
 	const struct counters *c;
 };
+
+long long metrics_drain(const struct mstage *);
+long long metrics_eta(const struct mstage *, size_t n);
 
 struct mstage metrics_sum(const struct mstage *, size_t n);
 char *metrics_encode(time_t now, pid_t pid, time_t started,
