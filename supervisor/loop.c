@@ -1178,6 +1178,8 @@ run_place(struct run *r, enum outcome out, const char *why)
 	if (out != OUT_NEXT && out != OUT_REQUEUE)
 		stage_hook(to, out == OUT_DONE ? "done" : out == OUT_ERROR ?
 		    "error" : "retry", todir, r->id, &r->st);
+	if (todir == DIR_QUEUE)	/* before inotify says so */
+		stage_seen(to, r->id, 0);
 	log_debug("%s: %s to %s/%s%s%s", st->name, r->id, to->name,
 	    spool_dir_name(todir), why[0] ? ": " : "", why);
 }
