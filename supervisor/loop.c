@@ -1706,6 +1706,10 @@ loop_metrics(void)
 		loop_full("metrics");
 	}
 	free(json);
+	json = forecast_encode(&L.budget, admit_memavailable(), ms, n);
+	if (json != NULL && forecast_write(L.sp, json) == -1 && !L.full)
+		log_warn("write index/schedule.json");
+	free(json);
 	loop_page(now, started, ms, n);
 	free(ms);
 }

@@ -45,67 +45,6 @@ metrics_sum(const struct mstage *st, size_t n)
 	return sum;
 }
 
-/*
- * Seconds until a stage's queue drains: its queued and running jobs times
- * its recent run time, over the runs it has at once; -1 when its run time
- * is not known yet.
- */
-long long
-metrics_drain(const struct mstage *st)
-{
-	if (st->mean_ms <= 0)
-		return st->queued + st->running == 0 ? 0 : -1;
-	return ((long long)(st->queued + st->running) * st->mean_ms /
-	    (st->parallel > 0 ? st->parallel : 1) + 999) / 1000;
-}
-
-/* Whether the jobs of stage from pass through stage to on their way. */
-static int
-metrics_upstream(const struct mstage *st, size_t n, size_t from, size_t to)
-{
-	size_t hops, i;
-
-	for (hops = 0; hops <= n; hops++) {
-		if (from == to)
-			return 1;
-		if (st[from].next == NULL)
-			return 0;
-		for (i = 0; i < n && strcmp(st[i].name, st[from].next) != 0;
-		    i++)
-			;
-		if (i == n)
-			return 0;
-		from = i;
-	}
-	return 0;
-}
-
-/*
- * The pipeline's forecast: seconds until its busiest stage has run every
- * job still to pass through it (those queued or running in it or before
- * it), or -1 when no stage with work has a known run time.
- */
-long long
-metrics_eta(const struct mstage *st, size_t n)
-{
-	long long eta = -1, t;
-	struct mstage s;
-	size_t i, j;
-
-	for (i = 0; i < n; i++) {
-		s = st[i];
-		s.queued = s.running = 0;
-		for (j = 0; j < n; j++)
-			if (metrics_upstream(st, n, j, i)) {
-				s.queued += st[j].queued;
-				s.running += st[j].running;
-			}
-		if ((t = metrics_drain(&s)) > eta)
-			eta = t;
-	}
-	return eta;
-}
-
 /* The metrics as a JSON text ending in a newline, to be freed. */
 char *
 metrics_encode(time_t now, pid_t pid, time_t started,
@@ -123,12 +62,6 @@ metrics_encode(time_t now, pid_t pid, time_t started,
 		    "queued", (json_int_t)st[i].queued,
 		    "running", (json_int_t)st[i].running,
 		    "deferred", (json_int_t)st[i].deferred);
-		if (st[i].waiting != NULL && st[i].waiting[0] != '\0')
-			json_object_set_new(s, "waiting",
-			    json_string(st[i].waiting));
-		if (metrics_drain(&st[i]) >= 0)
-			json_object_set_new(s, "drain_s",
-			    json_integer(metrics_drain(&st[i])));
 		json_object_set_new(stages, st[i].name,
 		    metrics_counters(s, st[i].c, 1));
 	}
@@ -139,9 +72,6 @@ metrics_encode(time_t now, pid_t pid, time_t started,
 	    "queued", (json_int_t)sum.queued, "running", (json_int_t)sum.running,
 	    "deferred", (json_int_t)sum.deferred);
 	metrics_counters(o, total, 0);
-	if (metrics_eta(st, n) >= 0)
-		json_object_set_new(o, "eta_s", json_integer(metrics_eta(st,
-		    n)));
 	json_object_set_new(o, "stages", stages);
 	text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
@@ -205,11 +135,18 @@ metrics_load(struct spool *sp, struct counters *total,
 int
 metrics_write(struct spool *sp, const char *json)
 {
+	return metrics_write_file(sp, METRICS_FILE, json);
+}
+
+/* A JSON text as the line of index/<file>, replaced atomically. */
+int
+metrics_write_file(struct spool *sp, const char *file, const char *json)
+{
 	char *text;
 	int r;
 
 	text = spool_line(strdup(json));
-	r = spool_write(sp, sp->indexfd, METRICS_FILE, text, strlen(text), 0);
+	r = spool_write(sp, sp->indexfd, file, text, strlen(text), 0);
 	free(text);
 	return r;
 }

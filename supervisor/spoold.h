@@ -428,8 +428,6 @@ struct mstage {
 	const struct counters *c;
 };
 
-long long metrics_drain(const struct mstage *);
-long long metrics_eta(const struct mstage *, size_t n);
 
 struct mstage metrics_sum(const struct mstage *, size_t n);
 char *metrics_encode(time_t now, pid_t pid, time_t started,
@@ -437,6 +435,14 @@ char *metrics_encode(time_t now, pid_t pid, time_t started,
 int metrics_load(struct spool *, struct counters *total,
     int (*each)(void *, const char *, const struct counters *), void *);
 int metrics_write(struct spool *, const char *json);
+int metrics_write_file(struct spool *, const char *file, const char *json);
+
+/* forecast.c: data/index/schedule.json, the budget, waits and forecast. */
+long long forecast_drain(const struct mstage *);
+long long forecast_eta(const struct mstage *, size_t n);
+char *forecast_encode(const struct budget *, long long avail,
+    const struct mstage *, size_t n);
+int forecast_write(struct spool *, const char *json);
 
 /* page.c: data/index/status.html, the spool seen from a browser. */
 struct prun {

@@ -3,7 +3,7 @@
 # may run on (taskset) as its budget, a stage's cpus and SPOOL_CPUS, a
 # memory need above MemAvailable that holds only its stage back until a
 # reload lowers it, the pipeline order (a job further along goes first),
-# no stage starved, and the forecast in metrics.json. Same runner and rules
+# no stage starved, and index/schedule.json with the forecast. Same runner and rules
 # as run.sh (lib.sh).
 #
 #	SPOOLD=$PWD/build/spoold sh tests/blackbox/admit.sh [PATTERN...]
@@ -17,6 +17,11 @@ HERE=$(cd "$(dirname "$0")" && pwd -P)
 PATTERNS="$*"
 # shellcheck source=/dev/null
 . "$HERE/lib.sh"
+
+# sched KEY [STAGE]: a value of index/schedule.json.
+sched() {
+	jget "$D/index/schedule.json" "$@"
+}
 
 # most_at_once: the most runs at once, by the stamps of tests/stages/busy.
 most_at_once() {
@@ -115,7 +120,8 @@ t_memory_waits() {
 	submit b big2
 	submit a small
 	expect a/done small 10
-	expect_metric waiting b "waiting for memory" 5
+	wait_for '[ "$(sched waiting b)" = "waiting for memory" ]' 5 ||
+	    fail "schedule.json: b is \"$(sched waiting b)\""
 	check 'has b/queue big1 && has b/queue big2' \
 	    "big1 is in$(where big1), big2 in$(where big2)"
 	check '[ "$(nstamps START big1)" -eq 0 ]' "big1 ran"
@@ -126,8 +132,8 @@ t_memory_waits() {
 	kill -HUP "$SPID"
 	expect b/done big1 10
 	expect b/done big2 10
-	wait_for '[ -z "$(metric waiting b)" ]' 5 ||
-	    fail "metrics still say b is $(metric waiting b)"
+	wait_for '[ -z "$(sched waiting b)" ]' 5 ||
+	    fail "schedule.json still says b is $(sched waiting b)"
 }
 
 # With one CPU, a job in b goes before the next of a: the pipeline drains.
@@ -166,23 +172,27 @@ t_no_starvation() {
 	BUSY_S=""
 }
 
-# metrics.json tells each stage's drain time and the pipeline's once run
+# schedule.json tells each stage's drain time and the pipeline's once run
 # times are known.
 t_forecast() {
 	BUSY_S=0.5
 	{ top "cpus = 1"; stage_busy a ""; } | conf
 	start
 	submit_many a 8
-	wait_for '[ "$(metric eta_s)" -gt 0 ] 2>/dev/null &&
-	    [ "$(metric drain_s a)" -gt 0 ]' 10 ||
-	    fail "no forecast in metrics.json: $(cat "$D/index/metrics.json")"
-	eta=$(metric eta_s)
+	wait_for '[ "$(sched eta_s)" -gt 0 ] 2>/dev/null &&
+	    [ "$(sched drain_s a)" -gt 0 ]' 10 ||
+	    fail "no forecast in schedule.json:" \
+	    "$(cat "$D/index/schedule.json")"
+	eta=$(sched eta_s)
 	diag "8 jobs of 0.5 s, one at a time: eta_s $eta"
 	check '[ "$eta" -ge 1 ] && [ "$eta" -le 5 ]' "eta_s $eta for at most" \
 	    "7 jobs of 0.5 s"
 	wait_for 'count "$D/a/done"; [ "$CNT" -eq 8 ]' 20 ||
 	    fail "$CNT of 8 jobs done after 20 s"
-	expect_metric drain_s a 0 5
+	wait_for '[ "$(sched drain_s a)" = 0 ]' 5 ||
+	    fail "schedule.json: drain_s of a is $(sched drain_s a) at the end"
+	check '[ "$(sched cpus)" = 1 ] && [ "$(sched cpus_used)" = 0 ]' \
+	    "schedule.json: $(cat "$D/index/schedule.json")"
 	BUSY_S=""
 }
 
