@@ -112,7 +112,7 @@ child_var(const char *name, const char *value)
 static char **
 child_env(const struct spawn *s)
 {
-	char **env, attempt[16];
+	char **env, attempt[16], cpus[24];
 	size_t i = 0, n = 0, k;
 	int has_path = 0;
 
@@ -121,7 +121,7 @@ child_env(const struct spawn *s)
 			has_path = 1;
 		n++;
 	}
-	if ((env = calloc(n + 11, sizeof(*env))) == NULL)
+	if ((env = calloc(n + 12, sizeof(*env))) == NULL)
 		fatal("calloc");
 	for (k = 0; k < n; k++)
 		if ((env[i++] = strdup(s->sc->env[k])) == NULL)
@@ -129,6 +129,7 @@ child_env(const struct spawn *s)
 	if (!has_path)
 		env[i++] = child_var("PATH", CHILD_PATH);
 	snprintf(attempt, sizeof(attempt), "%d", s->attempt);
+	snprintf(cpus, sizeof(cpus), "%ld", s->cpus);
 	env[i++] = child_var("SPOOL_JOB", s->job);
 	env[i++] = child_var("SPOOL_JOB_ID", s->id);
 	env[i++] = child_var("SPOOL_STAGE", s->sc->name);
@@ -136,6 +137,8 @@ child_env(const struct spawn *s)
 	env[i++] = child_var("SPOOL_WORKDIR", s->workdir);
 	env[i++] = child_var("SPOOL_HEARTBEAT", s->heartbeat);
 	env[i++] = child_var("SPOOL_DIR", s->spooldir);
+	if (s->cpus > 0)
+		env[i++] = child_var("SPOOL_CPUS", cpus);
 	if (s->event != NULL) {
 		env[i++] = child_var("SPOOL_EVENT", s->event);
 		env[i++] = child_var("SPOOL_REASON", s->reason);

@@ -1,6 +1,7 @@
 /*
- * claim.c: a run's start. The stage to claim from, under its slots and
- * max_children, fairly; the job moved from queue/ to running/, its record,
+ * claim.c: a run's start. The stage to claim from, under its slots,
+ * max_children and the budget of CPUs and memory (admit.c), in pipeline
+ * order with none starved; the job moved from queue/ to running/, its record,
  * its duplicate check, its work folder and log; then its runner starts it.
  * A job that cannot start for a reason not its own waits a tick.
  */
@@ -145,6 +146,11 @@ run_start(struct stage *st, const char *id, struct status *s)
 	    .job = job, .workdir = work, .heartbeat = hb,
 	    .attempt = r->st.attempt, .logfd = wfd, .workfd = r->wfd,
 	    .cgfd = -1};
+	if (!r->runner->remote) {
+		sw.cpus = r->cpus = admit_share(&L.budget, st->sc);
+		r->memory = st->sc->memory;
+		admit_take(&L.budget, r->cpus, r->memory);
+	}
 	r->t0 = r->beat = mono_now();
 	TAILQ_INSERT_TAIL(&st->runs, r, entry);
 	st->nrun++;
@@ -319,16 +325,72 @@ claim_max(void)
 	return n;
 }
 
+/*
+ * Whether the stage may claim now: a free slot, a job ready, no hold-off,
+ * and room in the budget for a local run (avail: MemAvailable). What it
+ * waits for otherwise is in st->waiting.
+ */
 static int
-claim_can(struct stage *st, struct timespec now)
+claim_can(struct stage *st, struct timespec now, long long avail)
 {
-	return !L.full && !st->retired && st->nrun < st->sc->slots &&
-	    queue_peek(&st->q) != NULL && ms_between(st->holdoff, now) >= 0;
+	st->wait = ADMIT_YES;
+	st->waiting[0] = '\0';
+	if (L.full || st->retired || st->nrun >= st->sc->slots ||
+	    queue_peek(&st->q) == NULL || ms_between(st->holdoff, now) < 0)
+		return 0;
+	if (!st->sc->runner->remote)
+		st->wait = admit_fits(&L.budget, st->sc, avail, st->waiting,
+		    sizeof(st->waiting));
+	return st->wait == ADMIT_YES;
 }
 
 /*
- * Claims while slots are free. Under max_children the stage with the
- * fewest running children goes first, and ties go round the stages.
+ * Whether stage a goes before b, both able to claim: the one further along
+ * the pipeline, so that work in progress drains first; but one passed over
+ * as many times in a row as there are stages goes first, so that none
+ * starves. Then the one with fewer runs.
+ */
+static int
+claim_before(const struct stage *a, const struct stage *b, int nstages)
+{
+	if ((a->passed >= nstages) != (b->passed >= nstages))
+		return a->passed >= nstages;
+	if (a->depth != b->depth)
+		return a->depth > b->depth;
+	return a->nrun < b->nrun;
+}
+
+/*
+ * Whether the CPUs best would take are kept for a stage passed over too
+ * often that waits for more CPUs than are free: it gets them as runs end.
+ */
+static int
+claim_reserved(const struct stage *best, int nstages)
+{
+	const struct stage *st;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (st != best && st->passed >= nstages &&
+		    st->wait == ADMIT_CPUS && best->passed < nstages)
+			return 1;
+	return 0;
+}
+
+/* MemAvailable when a stage that may claim says how much memory it needs. */
+static long long
+claim_memavailable(void)
+{
+	struct stage *st;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		if (st->sc->memory > 0 && queue_peek(&st->q) != NULL)
+			return admit_memavailable();
+	return -1;
+}
+
+/*
+ * Claims while slots are free and the budget has room, in pipeline order
+ * (claim_before); ties go round the stages.
  */
 void
 claim_all(void)
@@ -336,7 +398,11 @@ claim_all(void)
 	struct stage *st, *best;
 	struct timespec now = mono_now();
 	long max = claim_max();
+	long long avail = claim_memavailable();
+	int n = 0;
 
+	TAILQ_FOREACH(st, &L.stages, entry)
+		n++;
 	while (L.nrun < max) {
 		best = NULL;
 		st = L.last != NULL ? TAILQ_NEXT(L.last, entry) : NULL;
@@ -344,12 +410,17 @@ claim_all(void)
 			if (st == NULL)
 				st = TAILQ_FIRST(&L.stages);
 			for (; st != NULL; st = TAILQ_NEXT(st, entry))
-				if (claim_can(st, now) &&
-				    (best == NULL || st->nrun < best->nrun))
+				if (claim_can(st, now, avail) &&
+				    (best == NULL || claim_before(st, best, n)))
 					best = st;
 		}
-		if (best == NULL)
+		if (best == NULL || claim_reserved(best, n))
 			return;
+		TAILQ_FOREACH(st, &L.stages, entry)
+			if (st != best && queue_peek(&st->q) != NULL &&
+			    st->nrun < st->sc->slots)
+				st->passed++;
+		best->passed = 0;
 		L.last = best;
 		claim_stage(best);
 	}

@@ -646,6 +646,8 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	sc->dedupe = cfg_getbool(sec, "dedupe");
 	sc->runner_args = conf_list(sec, "slurm_args");
 	sc->lost_max = cfg_getint(sec, "lost_max");
+	sc->cpus = cfg_getint(sec, "cpus");
+	sc->memory = cfg_getint(sec, "memory");
 	if (cfg_getstr(sec, "next") != NULL)
 		sc->next = xstrdup(cfg_getstr(sec, "next"));
 	if (cfg_getstr(sec, "user") != NULL)
@@ -677,6 +679,8 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	    conf_number(t, "hook_timeout", sc->hook_timeout, 0,
 	    SECONDS_MAX) == -1 ||
 	    conf_number(t, "lost_max", sc->lost_max, 1, COUNT_MAX) == -1 ||
+	    conf_number(t, "cpus", sc->cpus, 1, COUNT_MAX) == -1 ||
+	    conf_number(t, "memory", sc->memory, 0, BYTES_MAX) == -1 ||
 	    conf_command(sc, dir) == -1 || conf_commands(sc, dir) == -1 ||
 	    conf_env(sc) == -1 ||
 	    conf_runner(sc, cfg_getstr(sec, "runner")) == -1 ||
@@ -1032,6 +1036,8 @@ conf_build(cfg_t *cfg, const char *path, uid_t euid)
 	c->kill_grace = cfg_getint(cfg, "kill_grace");
 	c->shutdown_grace = cfg_getint(cfg, "shutdown_grace");
 	c->events_max = cfg_getint(cfg, "events_max");
+	c->cpus = cfg_getint(cfg, "cpus");
+	c->memory = cfg_getint(cfg, "memory");
 	c->gid = (gid_t)-1;
 	if (spool[0] == '\0')
 		conf_fail(conf_line(NULL, "spool"), "spool: empty path");
@@ -1041,7 +1047,10 @@ conf_build(cfg_t *cfg, const char *path, uid_t euid)
 	    conf_number(NULL, "kill_grace", c->kill_grace, 0, SECONDS_MAX) == -1 ||
 	    conf_number(NULL, "shutdown_grace", c->shutdown_grace, 0,
 	    SECONDS_MAX) == -1 ||
-	    conf_number(NULL, "events_max", c->events_max, 0, BYTES_MAX) == -1 || conf_group(c, cfg_getstr(cfg, "group")) == -1)
+	    conf_number(NULL, "events_max", c->events_max, 0, BYTES_MAX) == -1 ||
+	    conf_number(NULL, "cpus", c->cpus, 0, COUNT_MAX) == -1 ||
+	    conf_number(NULL, "memory", c->memory, 0, BYTES_MAX) == -1 ||
+	    conf_group(c, cfg_getstr(cfg, "group")) == -1)
 		;
 	else if (n == 0)
 		conf_fail(0, "no stage declared");
@@ -1094,6 +1103,8 @@ conf_parse(char *text, size_t len)
 		CFG_STR("runner", "local", CFGF_NONE),
 		CFG_STR_LIST("slurm_args", NULL, CFGF_NODEFAULT),
 		CFG_INT("lost_max", 3, CFGF_NONE),
+		CFG_INT("cpus", 1, CFGF_NONE),
+		CFG_INT_CB("memory", 0, CFGF_NONE, conf_size),
 		CFG_END()
 	};
 	static cfg_opt_t opts[] = {
@@ -1104,6 +1115,8 @@ conf_parse(char *text, size_t len)
 		CFG_INT("shutdown_grace", 30, CFGF_NONE),
 		CFG_STR("group", NULL, CFGF_NODEFAULT),
 		CFG_INT_CB("events_max", 10 * 1024 * 1024, CFGF_NONE, conf_size),
+		CFG_INT("cpus", 0, CFGF_NONE),
+		CFG_INT_CB("memory", 0, CFGF_NONE, conf_size),
 		CFG_SEC("stage", stage_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
@@ -1207,6 +1220,7 @@ conf_print(FILE *fp, const struct conf *c)
 	    "kill_grace = %ld\nshutdown_grace = %ld\nevents_max = %ld\n",
 	    c->spool, c->tick, c->max_children, c->kill_grace,
 	    c->shutdown_grace, c->events_max);
+	fprintf(fp, "cpus = %ld\nmemory = %ld\n", c->cpus, c->memory);
 	if (c->group != NULL)
 		fprintf(fp, "group = \"%s\"\n", c->group);
 	for (i = 0; i < c->nstages; i++) {
@@ -1240,6 +1254,8 @@ conf_print(FILE *fp, const struct conf *c)
 		fprintf(fp, "    runner = \"%s\"\n", s->runner->name);
 		conf_print_list(fp, "slurm_args", s->runner_args);
 		fprintf(fp, "    lost_max = %ld\n", s->lost_max);
+		fprintf(fp, "    cpus = %ld\n    memory = %ld\n", s->cpus,
+		    s->memory);
 		fprintf(fp, "}\n");
 	}
 }

@@ -25,6 +25,11 @@ struct stage {
 	struct counters c;
 	int quick;
 	struct timespec holdoff;
+	int depth;		/* stages before it in the pipeline */
+	long long mean_ms;	/* its recent run time, 0 before its first */
+	int passed;		/* claims that went to others while it could */
+	int wait;		/* what its next run waits for: ADMIT_* */
+	char waiting[32];	/* ... in words, or "" */
 };
 
 struct loop {
@@ -48,6 +53,7 @@ struct loop {
 	int rescan;
 	int gone;		/* the spool's folder was removed or replaced */
 	struct timespec nextclean;
+	struct budget budget;	/* the CPUs and memory runs may take */
 };
 
 extern struct loop L;
@@ -68,6 +74,7 @@ void stage_room(void);
 void stage_count(uint64_t *of_stage, uint64_t *of_total);
 void stage_hook(struct stage *st, const char *event, int dir, const char *id,
     const struct status *s);
+void stage_depths(void);
 void stage_placed(struct stage *st, struct stage *to, const struct place *p,
     const char *id, const struct status *s);
 

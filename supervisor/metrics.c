@@ -33,7 +33,7 @@ metrics_counters(json_t *o, const struct counters *c, int per_stage)
 struct mstage
 metrics_sum(const struct mstage *st, size_t n)
 {
-	struct mstage sum = {"total", 0, 0, 0, 0, NULL};
+	struct mstage sum = {.name = "total"};
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -136,11 +136,18 @@ metrics_load(struct spool *sp, struct counters *total,
 int
 metrics_write(struct spool *sp, const char *json)
 {
+	return metrics_write_file(sp, METRICS_FILE, json);
+}
+
+/* A JSON text as the line of index/<file>, replaced atomically. */
+int
+metrics_write_file(struct spool *sp, const char *file, const char *json)
+{
 	char *text;
 	int r;
 
 	text = fileio_line(strdup(json));
-	r = spool_write(sp, sp->indexfd, METRICS_FILE, text, strlen(text), 0);
+	r = spool_write(sp, sp->indexfd, file, text, strlen(text), 0);
 	free(text);
 	return r;
 }

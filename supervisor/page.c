@@ -227,6 +227,46 @@ page_stages(FILE *f, const struct counters *total, const struct mstage *st,
 	    "</p>\n", total->duplicates);
 }
 
+/* A forecast of schedule.json in words: "3m 20s", or "-" when unknown. */
+static void
+page_when(char *buf, size_t len, long long s)
+{
+	if (s < 0)
+		snprintf(buf, len, "-");
+	else
+		page_duration(buf, len, s);
+}
+
+/*
+ * What schedule.json says: each stage's runs at once, recent run time,
+ * when its queue should drain and what its next run waits for; when the
+ * pipeline should be empty.
+ */
+static void
+page_forecast(FILE *f, const struct mstage *st, size_t n)
+{
+	char drain[32], eta[32];
+	size_t i;
+
+	page_when(eta, sizeof(eta), forecast_eta(st, n));
+	fprintf(f, "<h2>Forecast</h2>\n<p>pipeline empty in about <span "
+	    "id=\"eta\">%s</span></p>\n<table id=\"forecast\">\n<tr>"
+	    "<th>stage</th><th class=\"n\">at once</th>"
+	    "<th class=\"n\">run time</th><th class=\"n\">drains in</th>"
+	    "<th>next run</th></tr>\n", eta);
+	for (i = 0; i < n; i++) {
+		page_when(drain, sizeof(drain), forecast_drain(&st[i]));
+		fputs("<tr><td>", f);
+		page_put(f, st[i].name);
+		fprintf(f, "</td><td class=\"n\">%ld</td><td class=\"n\">"
+		    "%.1fs</td><td class=\"n\">%s</td><td>", st[i].parallel,
+		    st[i].mean_ms / 1000.0, drain);
+		page_put(f, st[i].waiting != NULL ? st[i].waiting : "");
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</table>\n", f);
+}
+
 /* The bucket of the minute i of the chart (0: an hour ago), or NULL. */
 static const struct minute *
 page_bucket(time_t now, int i)
@@ -406,6 +446,7 @@ page_encode(time_t now, pid_t pid, time_t started, long tick,
 		return NULL;
 	page_head(f, now, pid, started, tick, total);
 	page_stages(f, total, st, n);
+	page_forecast(f, st, n);
 	page_chart(f, now);
 	page_runs(f, run, nrun);
 	page_errors(f);

@@ -372,6 +372,8 @@ recover_apply(struct conf *conf, int startup)
 		conf->stages[i] = NULL;
 	}
 	conf->nstages = 0;
+	admit_init(&L.budget, conf->cpus, conf->memory);
+	stage_depths();
 	recover_prepare();
 	/* Once every stage is there, for jobs on their way to the next. */
 	TAILQ_FOREACH(st, &L.stages, entry)

@@ -93,6 +93,11 @@ report_metrics(void)
 		ms[n].queued = queue_ready(&st->q);
 		ms[n].deferred = queue_deferred(&st->q);
 		ms[n].running = st->nrun;
+		ms[n].waiting = st->waiting;
+		ms[n].next = st->retired ? NULL : st->sc->next;
+		ms[n].parallel = st->retired ? 0 : st->sc->runner->remote ?
+		    st->sc->slots : admit_parallel(&L.budget, st->sc);
+		ms[n].mean_ms = st->mean_ms;
 		ms[n].c = &st->c;
 		n++;
 	}
@@ -101,6 +106,10 @@ report_metrics(void)
 	started = now - (mono_now().tv_sec - L.started.tv_sec);
 	json = metrics_encode(now, getpid(), started, &L.total, ms, n);
 	report_write("metrics.json", json, metrics_write);
+	json = forecast_encode(&L.budget, admit_memavailable(), ms, n);
+	if (json != NULL && forecast_write(L.sp, json) == -1 && !L.full)
+		log_warn("write index/schedule.json");
+	free(json);
 	report_page(now, started, ms, n);
 	free(ms);
 }

@@ -50,6 +50,7 @@ run_new(struct stage *st, const char *id, const struct status *s)
 void
 run_free(struct run *r)
 {
+	admit_give(&L.budget, r->cpus, r->memory);
 	if (r->pid > 0)
 		pids_del(r->pid);
 	if (r->runner->release != NULL)
@@ -193,6 +194,8 @@ run_place(struct run *r, enum outcome out, const char *why)
 	if (moved == -1)
 		to = st;
 	stage_placed(st, to, p, r->id, &r->st);
+	if (p->dir == DIR_QUEUE)	/* before inotify says so */
+		stage_seen(to, r->id, 0);
 	log_debug("%s: %s to %s/%s%s%s", st->name, r->id, to->name,
 	    spool_dir_name(p->dir), r->st.reason[0] ? ": " : "",
 	    r->st.reason);
@@ -254,6 +257,7 @@ run_end(struct run *r, int ws)
 	run_heartbeat(r, mono_now());
 	st->c.runs++;
 	st->c.run_ms_total += ms;
+	st->mean_ms = st->mean_ms > 0 ? (7 * st->mean_ms + ms) / 8 : ms + 1;
 	L.total.runs++;
 	out = place_outcome(st->sc, ws, r->stop, r->st.attempt,
 	    st->sc->next != NULL, why, sizeof(why));

@@ -93,6 +93,8 @@ struct stconf {
 	const struct runner *runner; /* how its runs run */
 	long lost_max;    /* runs lost in a row before error/ */
 	char **runner_args; /* the runner's own options, or NULL */
+	long cpus;        /* what one run uses of spoold's budget */
+	long memory;      /* bytes, 0: not said */
 	int *fail_codes;
 	size_t nfail;
 	int line;
@@ -105,6 +107,8 @@ struct conf {
 	gid_t gid;   /* its id, or (gid_t)-1 */
 	long tick, max_children, kill_grace, shutdown_grace;
 	long events_max; /* bytes of events.jsonl before it is rotated */
+	long cpus;       /* the CPU budget, 0: the CPUs spoold may run on */
+	long memory;     /* the memory budget in bytes, 0: none */
 	struct stconf **stages;
 	size_t nstages;
 };
@@ -327,6 +331,7 @@ struct spawn {
 	int outfd;      /* its stdout instead, when > 0 (sbatch's answer) */
 	int workfd;     /* its folder, open, when > 0 (else workdir) */
 	int cgfd;       /* the cgroup.procs it joins, when > 0 */
+	long cpus;      /* its share of the CPUs, SPOOL_CPUS, when > 0 */
 };
 
 char **child_argv(char *const *command, const char *job, const char *id,
@@ -405,6 +410,24 @@ void place_record(struct status *, enum outcome, const char *stage,
 long place_backoff(long base, long max, int attempt, uint32_t rnd);
 int place_rank(enum jstate);
 
+/* admit.c: admission by CPUs and memory. */
+struct budget {
+	long cpus, cpus_used;
+	long long memory, memory_used; /* bytes; memory 0: no budget */
+};
+
+enum { ADMIT_YES, ADMIT_CPUS, ADMIT_MEMORY };
+
+long admit_cpus(void);
+long long admit_memavailable(void);
+void admit_init(struct budget *, long cpus, long long memory);
+long admit_share(const struct budget *, const struct stconf *);
+long admit_parallel(const struct budget *, const struct stconf *);
+int admit_fits(const struct budget *, const struct stconf *, long long avail,
+    char *why, size_t);
+void admit_take(struct budget *, long cpus, long long memory);
+void admit_give(struct budget *, long cpus, long long memory);
+
 /* queue.c: the waiting jobs of a stage, in memory, in claim order. */
 struct qent {
 	struct timespec mtime; /* submitted, or due when deferred */
@@ -479,6 +502,7 @@ struct run {
 	int dirty;		/* the runner changed its record: to write */
 	char lost[256];		/* why it ended without an exit status */
 	int wfd;		/* its work folder while it starts, or -1 */
+	long cpus, memory;	/* what it took of the budget */
 };
 
 struct runner {
@@ -527,8 +551,13 @@ struct mstage {
 	const char *name;
 	long slots;
 	size_t queued, running, deferred;
+	const char *waiting; /* what its next run waits for, or "" */
+	const char *next;    /* the stage its jobs go to, or NULL */
+	long parallel;       /* its runs at once, by slots and CPUs */
+	long long mean_ms;   /* its recent run time, 0: not known yet */
 	const struct counters *c;
 };
+
 
 struct mstage metrics_sum(const struct mstage *, size_t n);
 char *metrics_encode(time_t now, pid_t pid, time_t started,
@@ -536,6 +565,14 @@ char *metrics_encode(time_t now, pid_t pid, time_t started,
 int metrics_load(struct spool *, struct counters *total,
     int (*each)(void *, const char *, const struct counters *), void *);
 int metrics_write(struct spool *, const char *json);
+int metrics_write_file(struct spool *, const char *file, const char *json);
+
+/* forecast.c: data/index/schedule.json, the budget, waits and forecast. */
+long long forecast_drain(const struct mstage *);
+long long forecast_eta(const struct mstage *, size_t n);
+char *forecast_encode(const struct budget *, long long avail,
+    const struct mstage *, size_t n);
+int forecast_write(struct spool *, const char *json);
 
 /* page.c: data/index/status.html, the spool seen from a browser. */
 struct prun {

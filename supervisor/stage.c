@@ -314,3 +314,24 @@ stage_placed(struct stage *st, struct stage *to, const struct place *p,
 	if (p->hook != NULL)
 		stage_hook(to, p->hook, p->dir, id, s);
 }
+
+/* Each stage's place in the pipeline: the stages before it, at most. */
+void
+stage_depths(void)
+{
+	struct stage *st, *to;
+	int changed = 1;
+
+	TAILQ_FOREACH(st, &L.stages, entry)
+		st->depth = 0;
+	while (changed) {	/* the chains have no circle (conf_chain) */
+		changed = 0;
+		TAILQ_FOREACH(st, &L.stages, entry)
+			if (!st->retired && st->sc->next != NULL &&
+			    (to = stage_find(st->sc->next)) != NULL &&
+			    to->depth < st->depth + 1) {
+				to->depth = st->depth + 1;
+				changed = 1;
+			}
+	}
+}

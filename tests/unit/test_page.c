@@ -131,6 +131,41 @@ test_stages(void **state)
 	free(html);
 }
 
+/* The forecast: each stage's runs at once, run time, drain and wait. */
+static void
+test_forecast(void **state)
+{
+	struct mstage ms[2];
+	char *html, *text;
+
+	(void)state;
+	stages(ms);
+	html = page_encode(T0, 1234, T0 - 3600, 1, &total, ms, 2, NULL, 0);
+	assert_non_null(html);
+	text = visible(html);
+	/* No run time known yet. */
+	assert_contains(text, "pipeline empty in about - ");
+	assert_contains(text, "stage at once run time drains in next run");
+	assert_contains(text, " prep 0 0.0s - ");
+	free(text);
+	free(html);
+	ms[0].next = "ocr";
+	ms[0].parallel = 2;
+	ms[0].mean_ms = 2000;
+	ms[0].waiting = "waiting for 1 CPU";
+	ms[1].parallel = 1;
+	ms[1].mean_ms = 10000;
+	html = page_encode(T0, 1234, T0 - 3600, 1, &total, ms, 2, NULL, 0);
+	assert_non_null(html);
+	text = visible(html);
+	/* prep: 12 jobs, 2 at once, 2 s; ocr: 3 + 12 jobs, one at a time. */
+	assert_contains(text, " prep 2 2.0s 12s waiting for 1 CPU ");
+	assert_contains(text, " ocr 1 10.0s 30s ");
+	assert_contains(text, "pipeline empty in about 2m 30s ");
+	free(text);
+	free(html);
+}
+
 static void
 assert_hour(time_t now, const char *want)
 {
@@ -365,6 +400,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_stages),
+		cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_sample),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_escape),
