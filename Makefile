@@ -40,8 +40,8 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             convert-im6.q16:imagemagick \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
-CORE := conf log fileio name status events dedupe lock syncer spool purge \
-        child place admit queue metrics forecast page pids runner \
+CORE := conf conf_scan conf_check log fileio name status events dedupe \
+        lock syncer spool purge child place admit queue metrics forecast page pids runner \
         runner_local runner_slurm slurm cgroup
 LOOP := hook notify stage run claim intake recover report loop
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(LOOP:%=$(B)/%.o) $(B)/main.o
