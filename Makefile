@@ -41,8 +41,8 @@ PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
 
 CORE := conf conf_scan conf_check log fileio name status events dedupe \
-        lock syncer spool purge child place admit queue metrics forecast page pids runner \
-        runner_local runner_slurm slurm cgroup
+        lock syncer spool purge child output place admit queue metrics \
+        forecast page pids runner runner_local runner_slurm slurm cgroup
 LOOP := hook notify stage run claim intake recover report loop
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(LOOP:%=$(B)/%.o) $(B)/main.o
 # spoolctl: main and its verbs, over the modules it shares with spoold.

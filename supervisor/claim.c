@@ -36,7 +36,7 @@ claim_output(struct run *r, int *wfd)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 
-	if (child_output_open(&r->out, r->logfd, r->stage->sc->log_max,
+	if (output_open(&r->out, r->logfd, r->stage->sc->log_max,
 	    wfd) == -1)
 		return -1;
 	if (r->out.fd == -1)
@@ -45,7 +45,7 @@ claim_output(struct run *r, int *wfd)
 	if (epoll_ctl(L.epfd, EPOLL_CTL_ADD, r->out.fd, &ev) == -1) {
 		log_warn("epoll_ctl");
 		close(*wfd);
-		child_output_close(&r->out);
+		output_close(&r->out);
 		return -1;
 	}
 	return 0;
@@ -167,7 +167,7 @@ run_start(struct stage *st, const char *id, struct status *s)
 		TAILQ_REMOVE(&st->runs, r, entry);
 		st->nrun--;
 		L.nrun--;
-		child_output_close(&r->out);
+		output_close(&r->out);
 		close(r->logfd);
 		run_free(r);
 		return -1;

@@ -510,7 +510,8 @@ conf_reset(const char *path)
 
 /*
  * Loads the config at path for a spoold running with the effective uid
- * euid; with CONF_ANY_USER the stages' users are not checked. On error, prints "FILE:LINE: fault" on stderr and returns NULL.
+ * euid; with CONF_ANY_USER the stages' users are not checked. On error,
+ * prints "FILE:LINE: fault" on stderr and returns NULL.
  */
 struct conf *
 conf_load(const char *path, uid_t euid)

@@ -134,8 +134,8 @@ bad:
 
 /*
  * The line of a key the scan saw in the stage that starts on line start,
- * after that line and before the next stage; 0 when there is none. For a key libconfuse
- * names no line for, such as an empty list.
+ * after that line and before the next stage; 0 when there is none. For a
+ * key libconfuse names no line for, such as an empty list.
  */
 int
 conf_stage_word(int start, const char *key)

@@ -54,8 +54,8 @@ loop_output(void)
 	n = epoll_wait(L.epfd, ev, 32, 0);
 	for (i = 0; i < n; i++) {
 		r = ev[i].data.ptr;
-		if (child_output_read(&r->out, 4) == 0)
-			child_output_close(&r->out);
+		if (output_read(&r->out, 4) == 0)
+			output_close(&r->out);
 	}
 }
 

@@ -253,7 +253,7 @@ run_end(struct run *r, int ws)
 	child_describe(ws, how, sizeof(how));
 	r->runner->end(r, st->sc, ws, how, sizeof(how));
 	L.orphans = 1;		/* what the run left behind */
-	child_output_close(&r->out);
+	output_close(&r->out);
 	run_heartbeat(r, mono_now());
 	st->c.runs++;
 	st->c.run_ms_total += ms;

@@ -544,7 +544,7 @@ slurm_log(struct spool *sp, const char *id, long long job, int logfd,
 	snprintf(name, sizeof(name), "slurm.%lld.out", job);
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd != -1 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
-		child_output_file(fd, logfd, max);
+		output_file(fd, logfd, max);
 	if (fd != -1)
 		close(fd);
 	if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT)

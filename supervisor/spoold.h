@@ -342,6 +342,10 @@ int child_signal(pid_t pgid, int sig);
 unsigned long long child_starttime(pid_t pid);
 int child_group_alive(pid_t pgid, unsigned long long pstart);
 int child_signal_job(const char *path, int sig);
+int child_orphans(int (*ours)(pid_t, const char *job));
+void child_describe(int wstatus, char *buf, size_t);
+
+/* output.c: a run's output on its way to its log. */
 struct output {
 	int fd;         /* the pipe's read end, -1 when the child has the log */
 	int logfd;
@@ -350,12 +354,10 @@ struct output {
 	int cut;        /* this run's output reached log_max */
 };
 
-int child_output_open(struct output *, int logfd, long max, int *wfd);
-int child_output_read(struct output *, int chunks);
-void child_output_close(struct output *);
-void child_output_file(int fd, int logfd, long max);
-int child_orphans(int (*ours)(pid_t, const char *job));
-void child_describe(int wstatus, char *buf, size_t);
+int output_open(struct output *, int logfd, long max, int *wfd);
+int output_read(struct output *, int chunks);
+void output_close(struct output *);
+void output_file(int fd, int logfd, long max);
 
 /* place.c: where a job goes, and what that changes. */
 enum outcome {
