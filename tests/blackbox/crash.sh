@@ -38,6 +38,7 @@ spool = "data"
 tick = 1
 kill_grace = 1
 shutdown_grace = 0
+cpus = 8                # the slots, not the CPUs, say what runs at once
 stage a {
     command = {"$STAGES/by-name"}
     slots = 3

@@ -211,6 +211,7 @@ t_dedupe_at_once() {
 	conf <<EOF
 spool = "data"
 tick = 1
+cpus = 8
 stage a {
     command = {"$STAGES/succeed"}
     user = "$ME"

@@ -55,6 +55,7 @@ fi
 cat >"$W/spoold.conf" <<CONF
 spool = "data"
 tick = 1
+cpus = 8
 shutdown_grace = 1
 kill_grace = 1
 stage alpha {

@@ -1024,6 +1024,7 @@ t_key_exclusion() {
 	conf <<EOF
 spool = "data"
 tick = 1
+cpus = 8
 stage a {
     command = {"$STAGES/succeed"}
     user = "$ME"
@@ -1221,6 +1222,7 @@ t_kill9_restart_1000_jobs() {
 	conf <<EOF
 spool = "data"
 tick = 1
+cpus = 8
 kill_grace = 1
 stage a {
     command = {"$STAGES/succeed"}
