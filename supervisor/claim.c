@@ -327,20 +327,24 @@ claim_max(void)
 
 /*
  * Whether the stage may claim now: a free slot, a job ready, no hold-off,
- * and room in the budget for a local run (avail: MemAvailable). What it
- * waits for otherwise is in st->waiting.
+ * and room in the budget for a local run. *avail is MemAvailable, read
+ * once a pass when a stage with a memory need gets that far (-2: not yet).
+ * What the stage waits for otherwise is in st->waiting.
  */
 static int
-claim_can(struct stage *st, struct timespec now, long long avail)
+claim_can(struct stage *st, struct timespec now, long long *avail)
 {
 	st->wait = ADMIT_YES;
 	st->waiting[0] = '\0';
 	if (L.full || st->retired || st->nrun >= st->sc->slots ||
 	    queue_peek(&st->q) == NULL || ms_between(st->holdoff, now) < 0)
 		return 0;
-	if (!st->sc->runner->remote)
-		st->wait = admit_fits(&L.budget, st->sc, avail, st->waiting,
-		    sizeof(st->waiting));
+	if (st->sc->runner->remote)
+		return 1;
+	if (st->sc->memory > 0 && *avail == -2)
+		*avail = admit_memavailable();
+	st->wait = admit_fits(&L.budget, st->sc, *avail, st->waiting,
+	    sizeof(st->waiting));
 	return st->wait == ADMIT_YES;
 }
 
@@ -376,18 +380,6 @@ claim_reserved(const struct stage *best, int nstages)
 	return 0;
 }
 
-/* MemAvailable when a stage that may claim says how much memory it needs. */
-static long long
-claim_memavailable(void)
-{
-	struct stage *st;
-
-	TAILQ_FOREACH(st, &L.stages, entry)
-		if (st->sc->memory > 0 && queue_peek(&st->q) != NULL)
-			return admit_memavailable();
-	return -1;
-}
-
 /*
  * Claims while slots are free and the budget has room, in pipeline order
  * (claim_before); ties go round the stages.
@@ -398,7 +390,7 @@ claim_all(void)
 	struct stage *st, *best;
 	struct timespec now = mono_now();
 	long max = claim_max();
-	long long avail = claim_memavailable();
+	long long avail = -2;
 	int n = 0;
 
 	TAILQ_FOREACH(st, &L.stages, entry)
@@ -410,7 +402,7 @@ claim_all(void)
 			if (st == NULL)
 				st = TAILQ_FIRST(&L.stages);
 			for (; st != NULL; st = TAILQ_NEXT(st, entry))
-				if (claim_can(st, now, avail) &&
+				if (claim_can(st, now, &avail) &&
 				    (best == NULL || claim_before(st, best, n)))
 					best = st;
 		}

@@ -444,12 +444,16 @@ ctl_waiting(json_t *sched, const char *stage)
 	    json_object_get(sched, "stages"), stage), "waiting"));
 }
 
-/* A forecast of schedule.json in words: "12s", "5m", or "unknown". */
-static const char *
-forecast_words(json_t *o, const char *key, char *buf, size_t len)
+/*
+ * A forecast of schedule.json in words: "12s", "5m"; or unknown when o has
+ * no such key.
+ */
+const char *
+ctl_forecast_words(json_t *o, const char *key, const char *unknown,
+    char *buf, size_t len)
 {
 	if (!json_is_integer(json_object_get(o, key)))
-		return "unknown";
+		return unknown;
 	ctl_fmt_age(ctl_jint(o, key), buf, len);
 	return buf;
 }
@@ -465,11 +469,13 @@ stats_forecast(void)
 	if ((o = ctl_index_read("schedule.json")) == NULL)
 		return;
 	printf("\nforecast: pipeline empty in about %s; %lld of %lld CPUs "
-	    "taken\n", forecast_words(o, "eta_s", t, sizeof(t)),
+	    "taken\n", ctl_forecast_words(o, "eta_s", "unknown", t,
+	    sizeof(t)),
 	    ctl_jint(o, "cpus_used"), ctl_jint(o, "cpus"));
 	json_object_foreach(json_object_get(o, "stages"), name, v) {
 		printf("  %s: queue drains in %s, %lld at once", name,
-		    forecast_words(v, "drain_s", t, sizeof(t)),
+		    ctl_forecast_words(v, "drain_s", "unknown", t,
+		    sizeof(t)),
 		    ctl_jint(v, "parallel"));
 		if ((w = json_string_value(json_object_get(v, "waiting"))) !=
 		    NULL)

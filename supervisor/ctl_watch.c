@@ -74,17 +74,15 @@ static void
 watch_forecast(json_t *sched, const char *stage)
 {
 	json_t *v = json_object_get(json_object_get(sched, "stages"), stage);
-	char t[32] = "-";
+	char t[32];
 
 	if (stage != NULL) {
-		if (json_is_integer(json_object_get(v, "drain_s")))
-			ctl_fmt_age(ctl_jint(v, "drain_s"), t, sizeof(t));
-		printf("%7s  ", t);
+		printf("%7s  ", ctl_forecast_words(v, "drain_s", "-", t,
+		    sizeof(t)));
 		return;
 	}
-	if (json_is_integer(json_object_get(sched, "eta_s")))
-		ctl_fmt_age(ctl_jint(sched, "eta_s"), t, sizeof(t));
-	printf("pipeline empty in about %s   %lld of %lld CPUs taken\r\n", t,
+	printf("pipeline empty in about %s   %lld of %lld CPUs taken\r\n",
+	    ctl_forecast_words(sched, "eta_s", "-", t, sizeof(t)),
 	    ctl_jint(sched, "cpus_used"), ctl_jint(sched, "cpus"));
 }
 

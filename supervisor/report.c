@@ -107,9 +107,7 @@ report_metrics(void)
 	json = metrics_encode(now, getpid(), started, &L.total, ms, n);
 	report_write("metrics.json", json, metrics_write);
 	json = forecast_encode(&L.budget, admit_memavailable(), ms, n);
-	if (json != NULL && forecast_write(L.sp, json) == -1 && !L.full)
-		log_warn("write index/schedule.json");
-	free(json);
+	report_write("schedule.json", json, forecast_write);
 	report_page(now, started, ms, n);
 	free(ms);
 }

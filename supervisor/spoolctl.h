@@ -59,6 +59,8 @@ void ctl_fmt_age(time_t secs, char *buf, size_t len);
 char *ctl_progress_of(const struct entry *e, char *buf, size_t len);
 json_t *ctl_index_read(const char *file);
 const char *ctl_waiting(json_t *sched, const char *stage);
+const char *ctl_forecast_words(json_t *o, const char *key,
+    const char *unknown, char *buf, size_t len);
 long long ctl_jint(json_t *o, const char *k);
 int ctl_ls(int argc, char **argv);
 int ctl_show(int argc, char **argv);
