@@ -389,7 +389,7 @@ EOF
 	expect_status j1 reason null
 	expect_status j1 pgid 0
 	want="attempt exit finished forced key logged lost pgid priority progress pstart"
-	want="$want reason sha256 signal slurm stage started state submitted"
+	want="$want reason remote sha256 signal stage started state submitted"
 	want="$want updated "
 	check '[ "$(jkeys "$W/status.json")" = "$want" ]' \
 	    "status record keys: $(jkeys "$W/status.json")"
