@@ -27,8 +27,9 @@
 #   pipeline    the shipped pipeline on real work: K comics of scanned
 #               pages of text (2550x3300, 1 bit, 300 dpi, drawn here)
 #               through spoold on conf/spoold.conf, against xargs -P$(nproc)
-#               running stages/prep then stages/ocr per comic: both times,
-#               pages/s, and xargs's time / spoold's
+#               running stages/prep then stages/ocr per comic, three runs
+#               of each in turn: the median times, pages/s, and xargs's
+#               time / spoold's
 #
 # Environment:
 #   BENCH_QUICK=1        N=1000 and BENCH_IDLE=10 unless those are set
@@ -989,6 +990,19 @@ pipe_xargs() {
 	[ "$KEEP" = 1 ] || rm -rf "$_px_d"
 }
 
+# pipe_rec TOOL T1 T2 T3: the row of TOOL, the median of its three times.
+pipe_rec() {
+	_pr_tool=$1
+	shift
+	[ $# -eq 3 ] || return 0 # a run failed: its row says skipped
+	_pr_t=$(median "$@")
+	_pr_r=$(calc "$_pl_pages / $_pr_t")
+	rec "$S" "$_pr_tool" "$_pr_r" pages/s \
+	    "$_pr_r pages/s ($_pr_t s, median of $1 $2 $3)" \
+	    "\"seconds\": $_pr_t, \"runs\": [$1, $2, $3], \"comics\": $PIPE_K, \"pages\": $_pl_pages" \
+	    "$_pl_x"
+}
+
 # pipeline: the shipped pipeline on real work, spoold against the plain
 # script a user would write, in the same run: BENCH_PIPE_K comics of
 # BENCH_PIPE_PAGES scanned pages of text each.
@@ -1007,21 +1021,20 @@ pipeline() {
 		skip "$S" "$_pl_s" "no pages drawn"
 		return 1
 	fi
-	PIPE_SPOOLD="" PIPE_XARGS=""
-	pipe_spoold "$_pl_d"
-	pipe_xargs "$_pl_d"
-	if [ -n "$PIPE_SPOOLD" ]; then
-		_pl_r=$(calc "$_pl_pages / $PIPE_SPOOLD")
-		rec "$S" "$_pl_s" "$_pl_r" pages/s "$_pl_r pages/s ($PIPE_SPOOLD s)" \
-		    "\"seconds\": $PIPE_SPOOLD, \"comics\": $PIPE_K, \"pages\": $_pl_pages" \
-		    "$_pl_x"
-	fi
-	if [ -n "$PIPE_XARGS" ]; then
-		_pl_r=$(calc "$_pl_pages / $PIPE_XARGS")
-		rec "$S" "$_pl_x" "$_pl_r" pages/s "$_pl_r pages/s ($PIPE_XARGS s)" \
-		    "\"seconds\": $PIPE_XARGS, \"comics\": $PIPE_K, \"pages\": $_pl_pages" \
-		    "$_pl_x"
-	fi
+	# Three runs of each, in the order S X X S S X, so that a drift of
+	# the machine's speed favours neither; each row is the median.
+	_pl_ts="" _pl_tx=""
+	for _pl_w in s x x s s x; do
+		PIPE_SPOOLD="" PIPE_XARGS=""
+		case $_pl_w in
+		s) pipe_spoold "$_pl_d" && _pl_ts="$_pl_ts $PIPE_SPOOLD" ;;
+		x) pipe_xargs "$_pl_d" && _pl_tx="$_pl_tx $PIPE_XARGS" ;;
+		esac
+	done
+	# shellcheck disable=SC2086 # the lists of times, split
+	pipe_rec "$_pl_s" $_pl_ts
+	# shellcheck disable=SC2086
+	pipe_rec "$_pl_x" $_pl_tx
 	[ "$KEEP" = 1 ] || rm -rf "$_pl_d"
 }
 
