@@ -153,7 +153,7 @@ check: deps
 
 check-lane-fast1:
 	$(MAKE) check-unit UNIT_BUILDS=$(B)/san
-	$(MAKE) bb-san-run bb-san-events bb-san-admit
+	$(MAKE) bb-san-run bb-san-events bb-san-admit bb-san-exact
 check-lane-fast2:
 	$(MAKE) check-modgraph
 	$(MAKE) check-conf CONF_SPOOLD=$(B)/san/spoold
@@ -171,7 +171,7 @@ check-all: deps deps-pipeline
 	$(MAKE) -j2 --output-sync=target check-lane-all1 check-lane-all2
 	$(MAKE) bb-slurm bb-pipeline bb-book bb-init fuzz-replay
 
-CORE_BB := run spoolctl events children trust admit
+CORE_BB := run spoolctl events children trust admit exact
 check-lane-all1 check-lane-all2: export LONG := 1
 check-lane-all1:
 	$(MAKE) check-modgraph

@@ -73,7 +73,8 @@ ls_one(void *arg, const char *id, int type)
 	e->mtime = sb.st_mtim;
 	switch (ls_dir) {
 	case DIR_QUEUE:
-		e->state = sb.st_mtime > time(NULL) ? JS_DEFERRED : JS_QUEUED;
+		e->state = ts_after(sb.st_mtim, real_now()) ? JS_DEFERRED :
+		    JS_QUEUED;
 		break;
 	case DIR_RUNNING: e->state = JS_RUNNING; break;
 	case DIR_DONE: e->state = JS_DONE; break;
