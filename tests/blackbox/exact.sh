@@ -1,7 +1,8 @@
 #!/bin/sh
 # exact.sh: what spoold reports is true. Its counters after kill -9 at
 # random moments equal what the folders and index/events.jsonl say, to
-# the unit; a job submitted with --delay never starts before its time.
+# the unit; a job submitted with --delay never starts before its time;
+# spoolctl watch and stats show the counts and the list of one moment.
 #
 #	SPOOLD=$PWD/build/spoold sh tests/blackbox/exact.sh [PATTERN...]
 #
@@ -89,7 +90,13 @@ t_counts_after_kills() {
 	runs=$(tally_of total.runs)
 	check '[ "$runs" -ge $((2 * n - nbad + nfail)) ]' \
 	    "runs: metrics $runs, fewer than the $((2 * n - nbad + nfail)) the jobs need"
-	diag "$n jobs, $kills kills, $cut caught in running/: metrics.json says done $(tally_of total.done) (b/done $(tally_of b/done)), error $(tally_of total.error) (a/error $(tally_of a/error)), retries $(tally_of total.retries), runs $runs, each as the events count"
+	diag "$n jobs, $kills kills, $cut caught in running/"
+	for k in "done" error retries runs; do
+		diag "$(awk -v k="total.$k" '$1 == k {
+		    printf "%s: metrics.json %s, events.jsonl %s", k, $2, $3 }' \
+		    "$TALLY")"
+	done
+	diag "folders: b/done $(tally_of b/done), a/error $(tally_of a/error)"
 }
 
 # ctl ARGS...: spoolctl on the test's config.
@@ -149,6 +156,99 @@ CONF
 	diag "200 delayed jobs: the earliest started $min ms after its time ($id)"
 }
 
+# The table of spoolctl watch and its RUNNING list, captured in tmux while
+# jobs move from a to b: on every screen, the jobs each stage's row says
+# run are those the list shows in it.
+t_watch_one_moment() {
+	command -v tmux >/dev/null || skip "no tmux"
+	conf <<CONF
+spool = "data"
+tick = 1
+cpus = 8
+stage a {
+    command = {"$STAGES/succeed"}
+    slots = 3
+    next = "b"
+    user = "$ME"
+    env = {"SLEEP=0.3"}
+}
+stage b {
+    command = {"$STAGES/succeed"}
+    slots = 3
+    user = "$ME"
+    env = {"SLEEP=0.2"}
+}
+CONF
+	mkdir -p "$D/tmp" "$D/a/queue"
+	i=0
+	while [ $i -lt 60 ]; do
+		i=$((i + 1))
+		: >"$D/tmp/w$i"
+	done
+	start
+	sock=exact-$$-${T##*.}
+	at_end "tmux -L '$sock' kill-server 2>/dev/null"
+	tmux -L "$sock" -f /dev/null new-session -d -s w -x 160 -y 40 \
+	    "'$SPOOLCTL' -c '$CONF' watch" || fail "tmux"
+	find "$D/tmp" -mindepth 1 -maxdepth 1 -exec mv -t "$D/a/queue/" {} +
+	k=0 both=0
+	while [ $k -lt 40 ]; do
+		k=$((k + 1))
+		sleep 0.25
+		tmux -L "$sock" capture-pane -p -t w >"$T/screen"
+		awk '
+		    $1 == "STAGE" && $2 == "QUEUED" { table = 1; next }
+		    $1 == "RUNNING" && NF == 1 { table = 0; list = 1; next }
+		    table && ($1 == "a" || $1 == "b") { row[$1] = $4 }
+		    list && ($1 == "a" || $1 == "b") { ran[$1]++ }
+		    END {
+			bad = ("a" in row) + 0 == 0 || ("b" in row) + 0 == 0
+			for (s in row) if (row[s] != ran[s] + 0) bad = 1
+			printf "%d %d %d %d %d\n", bad, row["a"], ran["a"] + 0,
+			    row["b"], ran["b"] + 0 }' "$T/screen" >"$T/seen"
+		read -r bad ra la rb lb <"$T/seen"
+		check '[ "$bad" = 0 ]' \
+		    "a screen whose table says a $ra, b $rb running, its list a $la, b $lb: $(cat "$T/screen")"
+		if [ $((ra + rb)) -gt 0 ] && [ "$rb" -gt 0 ] && [ "$ra" -gt 0 ]; then
+			both=$((both + 1))
+			cp "$T/screen" "$T/shown"
+		fi
+	done
+	tmux -L "$sock" kill-server
+	check '[ $both -gt 0 ]' "no screen caught runs in both stages"
+	diag "$k screens, $both with runs in a and b; one of them:"
+	sed 's/[[:space:]]*$//; /^$/d; s/^/#   /' "$T/shown"
+}
+
+# spoolctl stats right after a job ends counts what spoolctl ls lists.
+t_stats_agrees_with_ls() {
+	pipeline
+	start
+	for i in 1 2 3; do
+		: >"$D/tmp/s$i"
+		mv "$D/tmp/s$i" "$D/a/queue/s$i"
+		wait_for 'has b/done s$i' 10 || fail "s$i is not in b/done"
+		ctl stats >"$T/stats" || fail "spoolctl stats failed"
+		ctl ls >"$T/ls" || fail "spoolctl ls failed"
+		for s in a b; do
+			want=$(awk -v s=$s '
+			    $2 == s { n[$3]++ }
+			    END { printf "%d %d %d %d %d", n["queued"],
+				n["deferred"], n["running"], n["done"],
+				n["error"] }' "$T/ls")
+			got=$(awk -v s=$s '$1 == s { print $3, $4, $5, $6, $7 }' \
+			    "$T/stats")
+			check '[ "$got" = "$want" ]' \
+			    "stats says $s $got, ls $want: $(cat "$T/stats" "$T/ls")"
+		done
+		grep -q "^jobs as of [0-9][0-9]:[0-9][0-9]:[0-9][0-9] (the folders), counters as of [0-9][0-9]:[0-9][0-9]:[0-9][0-9] (index/metrics.json)$" \
+		    "$T/stats" || fail "stats says not when: $(head -n 1 "$T/stats")"
+	done
+	stop
+}
+
 run counts_after_kills
 run delay_is_a_lower_bound
+run watch_one_moment
+run stats_agrees_with_ls
 finish
