@@ -394,6 +394,9 @@ kill_restart() {
 		CUT=$((CUT + CNT))
 		count "$D/b/running"
 		CUT=$((CUT + CNT))
+		# A child spoold was starting holds the spool's lock until
+		# its exec.
+		wait_for 'flock -n "$D" true' 5 || fail "the spool stays locked"
 		start
 	done
 }
