@@ -1,7 +1,9 @@
 /*
  * metrics.c: data/index/metrics.json, built from counters kept in memory
- * (never from listing folders) and replaced atomically every tick. The
- * counters in it are read back at start-up, so they survive restarts.
+ * (never from listing folders) and replaced atomically every tick, with
+ * the mark of the events.jsonl they include. The counters in it are read
+ * back at start-up, and the events after the mark added, so they survive
+ * restarts exactly.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -29,6 +31,19 @@ metrics_counters(json_t *o, const struct counters *c, int per_stage)
 	return o;
 }
 
+/* Adds the counters of c to those of to. */
+void
+metrics_add(struct counters *to, const struct counters *c)
+{
+	to->done += c->done;
+	to->error += c->error;
+	to->retries += c->retries;
+	to->timeouts += c->timeouts;
+	to->duplicates += c->duplicates;
+	to->runs += c->runs;
+	to->run_ms_total += c->run_ms_total;
+}
+
 /* The stages' slots and what is queued, running and deferred, summed. */
 struct mstage
 metrics_sum(const struct mstage *st, size_t n)
@@ -48,7 +63,8 @@ metrics_sum(const struct mstage *st, size_t n)
 /* The metrics as a JSON text ending in a newline, to be freed. */
 char *
 metrics_encode(time_t now, pid_t pid, time_t started,
-    const struct counters *total, const struct mstage *st, size_t n)
+    const struct counters *total, const struct mstage *st, size_t n,
+    const struct evmark *m)
 {
 	struct mstage sum = metrics_sum(st, n);
 	json_t *o, *stages, *s;
@@ -73,6 +89,9 @@ metrics_encode(time_t now, pid_t pid, time_t started,
 	    "deferred", (json_int_t)sum.deferred);
 	metrics_counters(o, total, 0);
 	json_object_set_new(o, "stages", stages);
+	if (m != NULL && m->ino != 0)
+		json_object_set_new(o, "events", json_pack("{s:I, s:I}",
+		    "inode", (json_int_t)m->ino, "offset", (json_int_t)m->off));
 	text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
 	return text;
@@ -99,11 +118,12 @@ metrics_read_counters(json_t *o, struct counters *c)
 }
 
 /*
- * Reads the counters of the last metrics.json: the totals, and each
- * stage's through fn. 0, or -1 when there is none to read.
+ * Reads the counters of the last metrics.json: the totals, each stage's
+ * through fn, and the mark of the events they include. 0, or -1 when
+ * there is none to read.
  */
 int
-metrics_load(struct spool *sp, struct counters *total,
+metrics_load(struct spool *sp, struct counters *total, struct evmark *m,
     int (*fn)(void *, const char *, const struct counters *), void *arg)
 {
 	struct counters c;
@@ -112,6 +132,7 @@ metrics_load(struct spool *sp, struct counters *total,
 	char *text;
 
 	memset(total, 0, sizeof(*total));
+	memset(m, 0, sizeof(*m));
 	if ((text = fileio_read(sp->indexfd, METRICS_FILE,
 	    1024 * 1024)) == NULL)
 		return -1;
@@ -124,6 +145,9 @@ metrics_load(struct spool *sp, struct counters *total,
 		return -1;
 	}
 	metrics_read_counters(o, total);
+	v = json_object_get(o, "events");
+	m->ino = (ino_t)metrics_get(v, "inode");
+	m->off = (off_t)metrics_get(v, "offset");
 	json_object_foreach(json_object_get(o, "stages"), name, v) {
 		memset(&c, 0, sizeof(c));
 		metrics_read_counters(v, &c);

@@ -78,6 +78,7 @@ report_metrics(void)
 {
 	struct mstage *ms;
 	struct stage *st;
+	struct evmark mark;
 	size_t n = 0;
 	time_t now, started;
 	char *json;
@@ -104,7 +105,8 @@ report_metrics(void)
 	/* The uptime by the monotonic clock, whatever the system time does. */
 	now = time(NULL);
 	started = now - (mono_now().tv_sec - L.started.tv_sec);
-	json = metrics_encode(now, getpid(), started, &L.total, ms, n);
+	events_mark(L.sp, &mark);	/* the counters include every event */
+	json = metrics_encode(now, getpid(), started, &L.total, ms, n, &mark);
 	report_write("metrics.json", json, metrics_write);
 	json = forecast_encode(&L.budget, admit_memavailable(), ms, n);
 	report_write("schedule.json", json, forecast_write);
