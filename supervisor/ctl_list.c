@@ -48,6 +48,7 @@ size_t nents;
 static size_t capents;
 static size_t ls_stage;
 static int ls_dir;
+static int ls_lean; /* read the records of running jobs only */
 
 static int
 ls_one(void *arg, const char *id, int type)
@@ -81,7 +82,8 @@ ls_one(void *arg, const char *id, int type)
 	case DIR_DONE: e->state = JS_DONE; break;
 	default: e->state = JS_ERROR; break;
 	}
-	e->has_status = spool_status_read(&C.sp, id, &e->st) != -1;
+	e->has_status = (!ls_lean || ls_dir == DIR_RUNNING) &&
+	    spool_status_read(&C.sp, id, &e->st) != -1;
 	if (!e->has_status) {
 		status_init(&e->st, C.stages[ls_stage]);
 		e->st.priority = name_priority(id);
@@ -163,7 +165,21 @@ ls_collect(long stage, int state)
 				free(ents[i].id);
 		nents = j;
 	}
-	qsort(ents, nents, sizeof(*ents), entry_cmp);
+	if (nents > 0)
+		qsort(ents, nents, sizeof(*ents), entry_cmp);
+}
+
+/*
+ * Every job of the spool, with the records of the running ones only: what
+ * watch and stats count and list, at the cost of a readdir per folder
+ * however many jobs are done.
+ */
+void
+ls_collect_counts(void)
+{
+	ls_lean = 1;
+	ls_collect(-1, -1);
+	ls_lean = 0;
 }
 
 char *
@@ -558,7 +574,7 @@ ctl_stats(int argc, char **argv)
 		return EX_OK;
 	}
 	now = time(NULL);
-	ls_collect(-1, -1);
+	ls_collect_counts();
 	n = ls_count();
 	printf("jobs %s (the folders), counters %s (index/metrics.json)\n",
 	    ctl_asof(jobs, sizeof(jobs), now),

@@ -59,6 +59,7 @@ extern struct entry *ents;
 extern size_t nents;
 #define NSTATES 5 /* enum jstate */
 void ls_collect(long stage, int state);
+void ls_collect_counts(void);
 long long *ls_count(void);
 char *ctl_asof(char *buf, size_t len, time_t t);
 void name_shown(char *buf, const char *id, size_t len);
