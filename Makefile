@@ -31,7 +31,8 @@ DEPS_PKG := libconfuse:libconfuse-dev libbsd:libbsd-dev cmocka:libcmocka-dev \
 DEPS_CMD := pkg-config:pkg-config mandoc:mandoc python3:python3 tmux:tmux \
             valgrind:valgrind setpriv:util-linux curl:curl faketime:faketime \
             shellcheck:shellcheck runsv:runit s6-svscan:s6 chromium:chromium \
-            tesseract:tesseract-ocr
+            tesseract:tesseract-ocr \
+            prometheus-node-exporter:prometheus-node-exporter
 # What the shipped pipeline (conf/spoold.conf, stages/) runs.
 PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
             pdfinfo:poppler-utils pdftotext:poppler-utils \
@@ -84,7 +85,10 @@ deps:
 	    exit 69; fi; \
 	echo "installing:$$missing"; \
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null && \
+	case "$$missing" in *prometheus-node-exporter*) \
+	    [ ! -d /run/systemd/system ] || systemctl disable --now -q \
+	        prometheus-node-exporter;; esac
 
 $(B) $(B)/san $(B)/crash:
 	mkdir -p $@
@@ -157,7 +161,7 @@ check-lane-fast1:
 check-lane-fast2:
 	$(MAKE) check-modgraph
 	$(MAKE) check-conf CONF_SPOOLD=$(B)/san/spoold
-	$(MAKE) bb-san-spoolctl bb-san-children bb-san-trust
+	$(MAKE) bb-san-spoolctl bb-san-children bb-san-trust bb-san-monitor
 
 # Everything: both builds and the crash build, the unit tests of both, the
 # modules' graph, the core suites with each, hostile, page, crash points
@@ -171,7 +175,7 @@ check-all: deps deps-pipeline
 	$(MAKE) -j2 --output-sync=target check-lane-all1 check-lane-all2
 	$(MAKE) bb-slurm bb-pipeline bb-book bb-init fuzz-replay
 
-CORE_BB := run spoolctl events children trust admit
+CORE_BB := run spoolctl events children trust admit monitor
 check-lane-all1 check-lane-all2: export LONG := 1
 check-lane-all1:
 	$(MAKE) check-modgraph

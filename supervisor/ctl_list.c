@@ -308,7 +308,7 @@ ctl_show(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0}
 	};
-	char when[32], *tail, *rec;
+	char when[32], cost[128], *tail, *rec;
 	struct status st;
 	size_t s;
 	int ch, d, json = 0;
@@ -357,6 +357,11 @@ ctl_show(int argc, char **argv)
 	if (st.finished) {
 		fileio_isotime(when, sizeof(when), st.finished);
 		printf("finished:  %s\n", when);
+	}
+	if (st.use.known) {
+		status_usage_text(cost, sizeof(cost), &st.use);
+		printf("rusage:    wall %lld.%03llds, %s\n", st.use.wall_ms / 1000,
+		    st.use.wall_ms % 1000, cost);
 	}
 	printf("priority:  %d\n", st.priority);
 	if (st.key[0])
@@ -485,6 +490,32 @@ stats_forecast(void)
 	json_decref(o);
 }
 
+/* Milliseconds as seconds: "3.768s". */
+static const char *
+stats_seconds(long long ms, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lld.%03llds", ms / 1000, ms % 1000);
+	return buf;
+}
+
+/* What the stages' runs took: their wall times, CPU and memory. */
+static void
+stats_cost(json_t *o)
+{
+	const char *name;
+	char p50[32], p95[32], cpu[32];
+	json_t *v;
+
+	printf("\nruns: wall time (p50, p95 of the last 100), CPU time in "
+	    "all, largest peak memory\n");
+	json_object_foreach(json_object_get(o, "stages"), name, v)
+		printf("  %s: p50 %s, p95 %s, cpu %s, maxrss %lld KiB\n", name,
+		    stats_seconds(ctl_jint(v, "run_ms_p50"), p50, sizeof(p50)),
+		    stats_seconds(ctl_jint(v, "run_ms_p95"), p95, sizeof(p95)),
+		    stats_seconds(ctl_jint(v, "cpu_ms_total"), cpu,
+		    sizeof(cpu)), ctl_jint(v, "maxrss_kb_max"));
+}
+
 int
 ctl_stats(int argc, char **argv)
 {
@@ -520,6 +551,7 @@ ctl_stats(int argc, char **argv)
 	    "", ctl_jint(o, "queued"), ctl_jint(o, "deferred"),
 	    ctl_jint(o, "running"), ctl_jint(o, "done"), ctl_jint(o, "error"),
 	    ctl_jint(o, "retries"), ctl_jint(o, "timeouts"));
+	stats_cost(o);
 	json_decref(o);
 	stats_forecast();
 	return EX_OK;

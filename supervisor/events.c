@@ -60,6 +60,8 @@ events_encode(const struct timespec *ts, const char *id, const char *event,
 	    "reason", events_str(st->reason));
 	if (o == NULL)
 		return NULL;
+	if (st->use.known)
+		json_object_set_new(o, "rusage", status_usage_json(&st->use));
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (s == NULL)

@@ -202,6 +202,11 @@ sweep() {
 # Helpers for the tests. A test runs in a subshell, in its folder T, with
 # D=$T/data (the spool) and CONF=$T/spoold.conf.
 
+# ctl ARG...: spoolctl on the test's config.
+ctl() {
+	"$SPOOLCTL" -c "$CONF" "$@"
+}
+
 # fail WHY: ends the test as failed.
 fail() {
 	printf '%s\n' "$*" >"$T/.why"
@@ -534,9 +539,11 @@ runs() {
 	    2>/dev/null
 }
 
-# durations NAME: the seconds each ended run of NAME took, from its log.
+# durations NAME: the seconds each ended run of NAME took, from its log
+# (its footers: "... after 1.234s", then what it cost, when measured).
 durations() {
-	sed -n 's/^=== spoold: .* after \([0-9.]*\)s$/\1/p' "$D/log/$1.log"
+	sed -n 's/^=== spoold: .* after \([0-9.]*\)s\( (user .*)\)\{0,1\}$/\1/p' \
+	    "$D/log/$1.log"
 }
 
 # within LO HI NUMBER...: each NUMBER is in [LO, HI].
