@@ -25,21 +25,32 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
 
-# Debian packages, each found by pkg-config name or command.
-DEPS_PKG := libconfuse:libconfuse-dev libbsd:libbsd-dev cmocka:libcmocka-dev \
-            jansson:libjansson-dev libmd:libmd-dev
-DEPS_CMD := pkg-config:pkg-config mandoc:mandoc python3:python3 tmux:tmux \
-            valgrind:valgrind setpriv:util-linux curl:curl faketime:faketime \
-            shellcheck:shellcheck runsv:runit s6-svscan:s6 chromium:chromium \
-            tesseract:tesseract-ocr \
-            prometheus-node-exporter:prometheus-node-exporter
+# Debian packages, as NAME:PACKAGE, where NAME is a pkg-config module, a
+# command or a path that the package provides. What building needs:
+DEPS_BUILD := libconfuse:libconfuse-dev libbsd:libbsd-dev \
+              jansson:libjansson-dev libmd:libmd-dev pkg-config:pkg-config
 # What the shipped pipeline (conf/spoold.conf, stages/) runs.
-PIPE_CMD := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
-            pdfinfo:poppler-utils pdftotext:poppler-utils \
-            /usr/share/tesseract-ocr/5/tessdata/eng.traineddata:tesseract-ocr-eng \
-            /usr/share/tesseract-ocr/5/tessdata/fra.traineddata:tesseract-ocr-fra \
-            convert-im6.q16:imagemagick \
-            /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
+DEPS_PIPE := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
+             tesseract:tesseract-ocr pdfinfo:poppler-utils \
+             pdftotext:poppler-utils \
+             /usr/share/tesseract-ocr/5/tessdata/eng.traineddata:tesseract-ocr-eng \
+             /usr/share/tesseract-ocr/5/tessdata/fra.traineddata:tesseract-ocr-fra \
+             convert-im6.q16:imagemagick \
+             /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
+# What the fast suite (make check) adds: unit tests, man pages, core suites
+# (monitor.sh scrapes node_exporter with curl).
+DEPS_CHECK := cmocka:libcmocka-dev mandoc:mandoc python3:python3 tmux:tmux \
+              setpriv:util-linux curl:curl \
+              prometheus-node-exporter:prometheus-node-exporter
+# What the rest of check-all adds: valgrind, the init systems, the page.
+DEPS_ALL := valgrind:valgrind faketime:faketime \
+            shellcheck:shellcheck runsv:runit s6-svscan:s6 chromium:chromium
+# What each target installs; make deps installs them all.
+DEPS_RUN := $(DEPS_BUILD) $(DEPS_PIPE)
+DEPS_TEST := $(DEPS_BUILD) $(DEPS_CHECK)
+DEPS := $(DEPS_BUILD) $(DEPS_PIPE) $(DEPS_CHECK) $(DEPS_ALL)
+# DEPS_DRY=1: print the packages missing, install nothing.
+DEPS_DRY :=
 
 CORE := conf conf_scan conf_check log fileio name status events dedupe \
         lock syncer spool purge child output place admit queue metrics \
@@ -65,20 +76,22 @@ INSTALL_SED := -e 's|"\.\./stages/|"$(LIBEXECDIR)/|' \
     -e 's|/usr/local/etc/spoold.conf|$(SYSCONFDIR)/spoold.conf|g' \
     -e 's|/var/spool/spoold|$(SPOOLDIR)|g'
 
-.PHONY: all deps deps-pipeline sample run check check-all check-unit \
+.PHONY: all deps deps-run deps-test deps-pipeline sample run check check-all check-unit \
         check-conf check-man check-modgraph check-lane-fast1 check-lane-fast2 \
         check-lane-all1 check-lane-all2 bb-crash bench torture \
         install uninstall clean
 
 all: $(B)/spoold $(B)/spoolctl
 
+# The one recipe that installs: the packages of DEPS that are missing.
 deps:
 	@missing=""; \
-	for d in $(DEPS_CMD); do n=$${d%%:*}; \
-	    { [ -e "$$n" ] || command -v "$$n" >/dev/null 2>&1; } || \
-	    missing="$$missing $${d#*:}"; done; \
-	for d in $(DEPS_PKG); do pkg-config --exists $${d%%:*} 2>/dev/null || \
-	    missing="$$missing $${d#*:}"; done; \
+	for d in $(DEPS); do n=$${d%%:*}; p=$${d#*:}; \
+	    { [ -e "$$n" ] || command -v "$$n" >/dev/null 2>&1 || \
+	      pkg-config --exists "$$n" 2>/dev/null; } || \
+	    case " $$missing " in *" $$p "*) ;; *) missing="$$missing $$p" ;; \
+	    esac; done; \
+	if [ -n "$(DEPS_DRY)" ]; then echo "missing:$$missing"; exit 0; fi; \
 	[ -z "$$missing" ] && exit 0; \
 	if [ "$$(id -u)" -ne 0 ]; then \
 	    echo "missing packages; as root run: apt-get install -y$$missing" >&2; \
@@ -89,6 +102,13 @@ deps:
 	case "$$missing" in *prometheus-node-exporter*) \
 	    [ ! -d /run/systemd/system ] || systemctl disable --now -q \
 	        prometheus-node-exporter;; esac
+
+deps-run:
+	@$(MAKE) -s deps DEPS="$(DEPS_RUN)"
+deps-test:
+	@$(MAKE) -s deps DEPS="$(DEPS_TEST)"
+deps-pipeline:
+	@$(MAKE) -s deps DEPS="$(DEPS_PIPE)"
 
 $(B) $(B)/san $(B)/crash:
 	mkdir -p $@
@@ -139,17 +159,14 @@ $(B)/san/test_hook $(B)/san/test_notify: $(B)/san/hook.o $(B)/san/notify.o
 sample: deps-pipeline
 	sh contrib/sample.sh $(B)/sample.cbz
 
-deps-pipeline:
-	@$(MAKE) -s deps DEPS_CMD="$(PIPE_CMD)" DEPS_PKG=
-
-run: deps deps-pipeline
+run: deps-run
 	$(MAKE) all
 	exec ./$(B)/spoold -c conf/spoold.conf
 
 # The fast suite, for every change (a few minutes): one build with ASan
 # and UBSan of the daemon and the CLI, its unit tests, the modules' graph,
 # the config corpus and the core black-box suites, in two lanes at once.
-check: deps
+check: deps-test
 	$(MAKE) -j2 WERROR=-Werror $(B)/san/spoold $(B)/san/spoolctl \
 	    $(UNITS:%=$(B)/san/%)
 	$(MAKE) check-man
@@ -157,7 +174,7 @@ check: deps
 
 check-lane-fast1:
 	$(MAKE) check-unit UNIT_BUILDS=$(B)/san
-	$(MAKE) bb-san-run bb-san-events bb-san-admit
+	$(MAKE) bb-san-run bb-san-events bb-san-admit bb-san-usage
 check-lane-fast2:
 	$(MAKE) check-modgraph
 	$(MAKE) check-conf CONF_SPOOLD=$(B)/san/spoold
@@ -168,14 +185,14 @@ check-lane-fast2:
 # and valgrind in two lanes at once; then, one at a time, what shares a machine-wide resource
 # or most of its CPUs: Slurm, the OCR pipeline, the book, the service
 # managers, and the fuzzers' reproducers.
-check-all: deps deps-pipeline
+check-all: deps
 	$(MAKE) -j2 WERROR=-Werror all $(B)/san/spoold $(B)/san/spoolctl \
 	    $(B)/crash/spoold $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%)
 	$(MAKE) check-man check-unit check-conf
 	$(MAKE) -j2 --output-sync=target check-lane-all1 check-lane-all2
 	$(MAKE) bb-slurm bb-pipeline bb-book bb-init fuzz-replay
 
-CORE_BB := run spoolctl events children trust admit monitor
+CORE_BB := run spoolctl events children trust admit usage monitor
 check-lane-all1 check-lane-all2: export LONG := 1
 check-lane-all1:
 	$(MAKE) check-modgraph

@@ -561,13 +561,25 @@ child_env_value(const char *pid, const char *name, char *buf, size_t len)
 	return NULL;
 }
 
+/* Whether the environment of process pid has one of marks. */
+static int
+child_marked(const char *pid, const char *const *marks)
+{
+	char val[64];
+
+	for (; *marks != NULL; marks++)
+		if (child_env_value(pid, *marks, val, sizeof(val)) != NULL)
+			return 1;
+	return 0;
+}
+
 /*
  * Signals every process whose environment says it works for the job at
- * path (SPOOL_JOB), and its process group; the number signalled. A
- * process of a Slurm job (SLURM_JOB_ID) is Slurm's to stop, not ours.
+ * path (SPOOL_JOB), and its process group, but those whose environment has
+ * one of marks (a runner's, which stops them itself); the number signalled.
  */
 int
-child_signal_job(const char *path, int sig)
+child_signal_job(const char *path, int sig, const char *const *marks)
 {
 	char job[PATH_MAX];
 	struct dirent *de;
@@ -583,8 +595,7 @@ child_signal_job(const char *path, int sig)
 		pid = (pid_t)strtol(de->d_name, NULL, 10);
 		if (pid == getpid() || child_env_value(de->d_name, "SPOOL_JOB",
 		    job, sizeof(job)) == NULL || strcmp(job, path) != 0 ||
-		    child_env_value(de->d_name, "SLURM_JOB_ID", job,
-		    sizeof(job)) != NULL)
+		    child_marked(de->d_name, marks))
 			continue;
 		if (sig != 0) {
 			kill(pid, sig);

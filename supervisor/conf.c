@@ -151,10 +151,15 @@ conf_placeholders(struct stconf *sc, const char *key, char **argv)
 	return 0;
 }
 
-/* How the stage runs its jobs: the runner of that name, and its options. */
+/*
+ * How the stage runs its jobs: the runner of that name, and its arguments
+ * from the key it owns; the key of another runner is a fault.
+ */
 static int
-conf_runner(struct stconf *sc, const char *runner)
+conf_runner(struct stconf *sc, cfg_t *sec)
 {
+	const struct runner *rn = NULL;
+	const char *runner = cfg_getstr(sec, "runner");
 	char names[128];
 
 	if ((sc->runner = runner_find(runner)) == NULL) {
@@ -163,7 +168,18 @@ conf_runner(struct stconf *sc, const char *runner)
 		    "%s", runner, names);
 		return -1;
 	}
-	return conf_placeholders(sc, "slurm_args", sc->runner_args);
+	while ((rn = runner_next(rn)) != NULL)
+		if (rn != sc->runner && rn->args_key != NULL &&
+		    cfg_size(sec, rn->args_key) > 0) {
+			conf_fail(conf_line(sc->name, rn->args_key), "%s: only "
+			    "for a stage whose runner is \"%s\"", rn->args_key,
+			    rn->name);
+			return -1;
+		}
+	if (sc->runner->args_key == NULL)
+		return 0;
+	sc->runner_args = conf_list(sec, sc->runner->args_key);
+	return conf_placeholders(sc, sc->runner->args_key, sc->runner_args);
 }
 
 /*
@@ -277,7 +293,6 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	sc->version = conf_list(sec, "version_command");
 	sc->hook_timeout = cfg_getint(sec, "hook_timeout");
 	sc->dedupe = cfg_getbool(sec, "dedupe");
-	sc->runner_args = conf_list(sec, "slurm_args");
 	sc->lost_max = cfg_getint(sec, "lost_max");
 	sc->cpus = cfg_getint(sec, "cpus");
 	sc->memory = cfg_getint(sec, "memory");
@@ -316,7 +331,7 @@ conf_stage_new(cfg_t *sec, int line, const char *dir, uid_t euid)
 	    conf_number(t, "memory", sc->memory, 0, BYTES_MAX) == -1 ||
 	    conf_command(sc, dir) == -1 || conf_commands(sc, dir) == -1 ||
 	    conf_env(sc) == -1 ||
-	    conf_runner(sc, cfg_getstr(sec, "runner")) == -1 ||
+	    conf_runner(sc, sec) == -1 ||
 	    conf_fail_codes(sc, sec) == -1 || conf_user(sc, euid) == -1) {
 		stconf_free(sc);
 		return NULL;
@@ -417,39 +432,57 @@ conf_build(cfg_t *cfg, const char *path, uid_t euid)
 	return c;
 }
 
+/* The keys of a stage: these, then the key of each runner's arguments. */
+static cfg_opt_t stage_fixed[] = {
+	CFG_STR_LIST("command", NULL, CFGF_NODEFAULT),
+	CFG_INT("slots", 1, CFGF_NONE),
+	CFG_STR("next", NULL, CFGF_NODEFAULT),
+	CFG_INT("timeout", 0, CFGF_NONE),
+	CFG_INT("heartbeat", 0, CFGF_NONE),
+	CFG_INT("attempts", 3, CFGF_NONE),
+	CFG_INT("backoff", 10, CFGF_NONE),
+	CFG_INT("backoff_max", 3600, CFGF_NONE),
+	CFG_INT_LIST("fail_codes", "{64, 65, 66, 77, 78}", CFGF_NONE),
+	CFG_STR("user", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("env", NULL, CFGF_NODEFAULT),
+	CFG_INT("retain", 0, CFGF_NONE),
+	CFG_INT("rlimit_nproc", 0, CFGF_NONE),
+	CFG_INT_CB("rlimit_as", 0, CFGF_NONE, conf_size),
+	CFG_INT("rlimit_cpu", 0, CFGF_NONE),
+	CFG_INT_CB("log_max", 0, CFGF_NONE, conf_size),
+	CFG_BOOL("dedupe", cfg_false, CFGF_NONE),
+	CFG_STR_LIST("on_done", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("on_retry", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("on_error", NULL, CFGF_NODEFAULT),
+	CFG_INT("hook_timeout", 60, CFGF_NONE),
+	CFG_STR_LIST("version_command", NULL, CFGF_NODEFAULT),
+	CFG_STR("runner", "local", CFGF_NONE),
+	CFG_INT("lost_max", 3, CFGF_NONE),
+	CFG_INT("cpus", 1, CFGF_NONE),
+	CFG_INT_CB("memory", 0, CFGF_NONE, conf_size),
+	CFG_END()
+};
+
+#define NFIXED (sizeof(stage_fixed) / sizeof(stage_fixed[0]))
+static cfg_opt_t stage_opts[NFIXED + RUNNER_MAX];
+
+static void
+conf_stage_opts(void)
+{
+	const struct runner *rn = NULL;
+	size_t n = NFIXED - 1;
+
+	memcpy(stage_opts, stage_fixed, sizeof(stage_fixed));
+	while ((rn = runner_next(rn)) != NULL)
+		if (rn->args_key != NULL)
+			stage_opts[n++] = (cfg_opt_t)CFG_STR_LIST(rn->args_key,
+			    NULL, CFGF_NODEFAULT);
+	stage_opts[n] = (cfg_opt_t)CFG_END();
+}
+
 static cfg_t *
 conf_parse(char *text, size_t len)
 {
-	static cfg_opt_t stage_opts[] = {
-		CFG_STR_LIST("command", NULL, CFGF_NODEFAULT),
-		CFG_INT("slots", 1, CFGF_NONE),
-		CFG_STR("next", NULL, CFGF_NODEFAULT),
-		CFG_INT("timeout", 0, CFGF_NONE),
-		CFG_INT("heartbeat", 0, CFGF_NONE),
-		CFG_INT("attempts", 3, CFGF_NONE),
-		CFG_INT("backoff", 10, CFGF_NONE),
-		CFG_INT("backoff_max", 3600, CFGF_NONE),
-		CFG_INT_LIST("fail_codes", "{64, 65, 66, 77, 78}", CFGF_NONE),
-		CFG_STR("user", NULL, CFGF_NODEFAULT),
-		CFG_STR_LIST("env", NULL, CFGF_NODEFAULT),
-		CFG_INT("retain", 0, CFGF_NONE),
-		CFG_INT("rlimit_nproc", 0, CFGF_NONE),
-		CFG_INT_CB("rlimit_as", 0, CFGF_NONE, conf_size),
-		CFG_INT("rlimit_cpu", 0, CFGF_NONE),
-		CFG_INT_CB("log_max", 0, CFGF_NONE, conf_size),
-		CFG_BOOL("dedupe", cfg_false, CFGF_NONE),
-		CFG_STR_LIST("on_done", NULL, CFGF_NODEFAULT),
-		CFG_STR_LIST("on_retry", NULL, CFGF_NODEFAULT),
-		CFG_STR_LIST("on_error", NULL, CFGF_NODEFAULT),
-		CFG_INT("hook_timeout", 60, CFGF_NONE),
-		CFG_STR_LIST("version_command", NULL, CFGF_NODEFAULT),
-		CFG_STR("runner", "local", CFGF_NONE),
-		CFG_STR_LIST("slurm_args", NULL, CFGF_NODEFAULT),
-		CFG_INT("lost_max", 3, CFGF_NONE),
-		CFG_INT("cpus", 1, CFGF_NONE),
-		CFG_INT_CB("memory", 0, CFGF_NONE, conf_size),
-		CFG_END()
-	};
 	static cfg_opt_t opts[] = {
 		CFG_STR("spool", "data", CFGF_NONE),
 		CFG_INT("tick", 1, CFGF_NONE),
@@ -470,6 +503,7 @@ conf_parse(char *text, size_t len)
 	char name[64];
 	int r;
 
+	conf_stage_opts();
 	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL)
 		fatal("cfg_init");
 	cfg_set_error_function(cfg, conf_errfunc);
@@ -596,7 +630,8 @@ conf_print(FILE *fp, const struct conf *c)
 		fprintf(fp, "    hook_timeout = %ld\n", s->hook_timeout);
 		conf_print_list(fp, "version_command", s->version);
 		fprintf(fp, "    runner = \"%s\"\n", s->runner->name);
-		conf_print_list(fp, "slurm_args", s->runner_args);
+		if (s->runner->args_key != NULL)
+			conf_print_list(fp, s->runner->args_key, s->runner_args);
 		fprintf(fp, "    lost_max = %ld\n", s->lost_max);
 		fprintf(fp, "    cpus = %ld\n    memory = %ld\n", s->cpus,
 		    s->memory);

@@ -110,10 +110,11 @@ conf_reach(struct conf *c, uid_t euid)
 		if (j < s->ngroups)
 			continue;
 		if (s->runner->remote) {
-			/* Slurm gives a job its user's groups, no others. */
+			/* A remote run has its user's groups, no others. */
 			conf_fail(conf_line(s->name, "user"), "user: %s is not a "
-			    "member of group %s, which a Slurm job needs to write "
-			    "the spool", s->user, c->group);
+			    "member of group %s, which its runs on %s need to "
+			    "write the spool", s->user, c->group,
+			    s->runner->place);
 			return -1;
 		}
 		if ((s->groups = reallocarray(s->groups, s->ngroups + 1,
@@ -198,8 +199,8 @@ conf_may(const struct who *w, const char *path, int want, char *where,
 
 /*
  * The program of a stage's command: it exists and its user may run it,
- * where it would be found with the children's PATH. A Slurm stage's runs
- * on the cluster's nodes: only a warning here.
+ * where it would be found with the children's PATH. A remote runner's
+ * stage runs it elsewhere: only a warning here.
  */
 static int
 conf_program(const struct stconf *sc, uid_t euid)
@@ -245,15 +246,16 @@ fail:
 		conf_fail(line ? line : sc->line, "command: %s", why);
 		return -1;
 	}
-	fprintf(stderr, "%s:%d: warning: command: %s here; the Slurm nodes "
-	    "must have it\n", P.path, line ? line : sc->line, why);
+	fprintf(stderr, "%s:%d: warning: command: %s here; the nodes of %s "
+	    "must have it\n", P.path, line ? line : sc->line, why,
+	    sc->runner->place);
 	return 0;
 }
 
 /*
  * A stage's user other than root must reach the spool, whose folders
  * spoold makes open to its group: its children name their job by path,
- * and a Slurm run writes its output and exit status in the work folder.
+ * and a remote run writes its output and exit status in the work folder.
  */
 static int
 conf_spool_reach(const struct conf *c, const struct stconf *sc)

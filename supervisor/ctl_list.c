@@ -368,8 +368,9 @@ ctl_show(int argc, char **argv)
 		printf("key:       %s\n", st.key);
 	if (st.progress[0])
 		printf("progress:  %s\n", st.progress);
-	if (st.slurm > 0)
-		printf("slurm:     job %lld\n", st.slurm);
+	if (st.remote > 0)
+		printf("remote:    %s job %lld\n", C.conf != NULL ?
+		    C.conf->stages[s]->runner->name : "runner", st.remote);
 	if (st.sha256[0])
 		printf("sha256:    %s%s\n", st.sha256, st.forced ?
 		    " (run as a duplicate: retry --force)" : "");

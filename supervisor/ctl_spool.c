@@ -26,23 +26,11 @@
 
 struct ctl C;
 
+/* The usage of the verb running, for a wrong argument. */
 void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: spoolctl [-c config | -d spool] verb ...\n"
-	    "  submit [--stage S] [--priority 0-9] [--key K] [--delay DURATION]\n"
-	    "         [--name NAME] [--link] FILE... | -\n"
-	    "  ls [--stage S] [--state queued|deferred|running|done|error] [--json]\n"
-	    "  show ID [--json]\n"
-	    "  log ID [-f]\n"
-	    "  retry [--force] ID... | retry [--force] --stage S --all\n"
-	    "  cancel ID...\n"
-	    "  purge [--stage S] [--state done|error] --older-than DURATION\n"
-	    "  stats [--json]\n"
-	    "  watch\n"
-	    "  events [-f] [ID]\n"
-	    "  info [--json]\n");
+	fprintf(stderr, CTL_USAGE "%s", C.usage);
 	exit(EX_USAGE);
 }
 

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +23,15 @@
 
 #include "spoold.h"
 
-static void __attribute__((noreturn))
-usage(void)
+static void
+usage(FILE *fp)
 {
-	fprintf(stderr, "usage: spoold [-nVv] [-c config]\n");
-	exit(EX_USAGE);
+	fprintf(fp, "usage: spoold [-hnVv] [-c config]\n"
+	    "  -c config      the config (default %s)\n"
+	    "  -n             check the config and exit\n"
+	    "  -v             also log debug messages\n"
+	    "  -h, --help     print this help\n"
+	    "  -V, --version  print the version\n", SPOOLD_CONF);
 }
 
 /* Descriptors 0, 1 and 2 open, so that no file spoold opens takes them. */
@@ -65,6 +70,11 @@ main_spool(struct spool *sp, const struct conf *conf)
 int
 main(int argc, char *argv[], char *envp[])
 {
+	static struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}
+	};
 	const char *path = SPOOLD_CONF;
 	struct conf *conf;
 	struct spool sp;
@@ -73,11 +83,14 @@ main(int argc, char *argv[], char *envp[])
 	main_stdio();
 	setproctitle_init(argc, argv, envp);
 	log_init(0, "spoold");
-	while ((ch = getopt(argc, argv, "c:nVv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hnVv", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
 		case 'n':
 			check = 1;
 			break;
@@ -88,11 +101,15 @@ main(int argc, char *argv[], char *envp[])
 			verbose++;
 			break;
 		default:
-			usage();
+			usage(stderr);
+			return EX_USAGE;
 		}
 	}
-	if (optind != argc)
-		usage();
+	if (optind != argc) {
+		log_warnx("extra argument \"%s\"", argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
 	log_init(verbose, "spoold");
 	if ((conf = conf_load(path, geteuid())) == NULL)
 		return EX_CONFIG;

@@ -154,7 +154,7 @@ recover_look_job(struct leftover *lo, struct timespec now)
 
 	lo->next = ms_after(now, LOOK_JOB_MS);
 	if (lo->sig == 0) {
-		if (child_signal_job(lo->path, 0) == 0)
+		if (child_signal_job(lo->path, 0, runner_marks()) == 0)
 			return 1;
 		log_warnx("stopping what a previous spoold left running for %s",
 		    lo->path);
@@ -164,7 +164,7 @@ recover_look_job(struct leftover *lo, struct timespec now)
 	}
 	if (secs >= L.conf->kill_grace)
 		lo->sig = SIGKILL;
-	if (child_signal_job(lo->path, lo->sig) == 0)
+	if (child_signal_job(lo->path, lo->sig, runner_marks()) == 0)
 		return 1;
 	if (secs >= L.conf->kill_grace + OUTLIVE_MS / 1000) {
 		log_warnx("%s: processes outlive SIGKILL", lo->path);
@@ -186,7 +186,7 @@ recover_look(struct leftover *lo, struct timespec now)
 	if (lo->phase == LO_GROUP || lo->phase == LO_GROUP_KILLED)
 		recover_look_group(lo, now);
 	if (lo->phase == LO_RECHECK) {
-		if (lo->rechecked || child_signal_job(lo->path, 0) == 0) {
+		if (lo->rechecked || child_signal_job(lo->path, 0, runner_marks()) == 0) {
 			if (lo->st != NULL)
 				recover_move(lo);
 			recover_free(lo);

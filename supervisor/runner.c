@@ -8,8 +8,6 @@
 
 #include "spoold.h"
 
-#define RUNNER_MAX 8
-
 extern const struct runner runner_local, runner_slurm;
 
 static const struct runner *runners[RUNNER_MAX] = {
@@ -55,6 +53,23 @@ runner_add(const struct runner *rn)
 		return -1;
 	runners[i] = rn;
 	return 0;
+}
+
+/*
+ * The variables that mark, in a process's environment, the processes a
+ * runner stops itself: NULL-terminated.
+ */
+const char *const *
+runner_marks(void)
+{
+	static const char *marks[RUNNER_MAX + 1];
+	size_t i, n = 0;
+
+	for (i = 0; i < RUNNER_MAX && runners[i] != NULL; i++)
+		if (runners[i]->mark != NULL)
+			marks[n++] = runners[i]->mark;
+	marks[n] = NULL;
+	return marks;
 }
 
 /* The names a runner key may give, in words: "neither "a" nor "b"". */

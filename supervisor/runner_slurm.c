@@ -86,15 +86,15 @@ srun_start(struct run *r, const struct spawn *sw)
 static void
 srun_stop(struct run *r)
 {
-	if (r->pid == 0 && r->st.slurm > 0)
-		srun_helper_add(slurm_cancel(r->st.slurm, 1));
+	if (r->pid == 0 && r->st.remote > 0)
+		srun_helper_add(slurm_cancel(r->st.remote, 1));
 }
 
 static void
 srun_kill(struct run *r)
 {
-	if (r->pid == 0 && r->st.slurm > 0)
-		srun_helper_add(slurm_cancel(r->st.slurm, 0));
+	if (r->pid == 0 && r->st.remote > 0)
+		srun_helper_add(slurm_cancel(r->st.remote, 0));
 }
 
 /*
@@ -119,7 +119,7 @@ srun_reaped(struct run *r, int ws)
 		return 0;
 	}
 	CRASHPOINT(CP_SUBMIT);
-	r->st.slurm = job;
+	r->st.remote = job;
 	r->dirty = 1;
 	log_debug("%s: %s attempt %d is Slurm job %lld", r->stname, r->id,
 	    r->st.attempt, job);
@@ -139,9 +139,9 @@ srun_lost(struct srun *s, const char *said)
 	struct run *r = s->r;
 	char why[sizeof(r->lost)];
 
-	if (r->st.slurm > 0)
+	if (r->st.remote > 0)
 		snprintf(why, sizeof(why), "slurm: job %lld ended without an "
-		    "exit status (last seen %s; %s)", r->st.slurm,
+		    "exit status (last seen %s; %s)", r->st.remote,
 		    s->seen[0] != '\0' ? s->seen : "by no squeue",
 		    said != NULL ? said : "scontrol not asked");
 	else
@@ -167,15 +167,15 @@ srun_gone(struct srun *s)
 	struct run *r = s->r;
 	int code;
 
-	if (slurm_exit(spool, r->id, r->st.slurm, &code))
+	if (slurm_exit(spool, r->id, r->st.remote, &code))
 		srun_exit(r, code);
 	else if (r->stop != STOP_NONE) {
 		r->ended = 1;
 		r->ws = W_EXITCODE(0, SIGKILL);
 	} else if (s->showing)
 		; /* lost: scontrol is asked what became of it */
-	else if (r->st.slurm > 0 &&
-	    srun_helper_add(slurm_show(r->st.slurm)) == 0)
+	else if (r->st.remote > 0 &&
+	    srun_helper_add(slurm_show(r->st.remote)) == 0)
 		s->showing = 1;
 	else
 		srun_lost(s, NULL);
@@ -189,7 +189,7 @@ srun_shown(long long job, const char *said)
 	int code;
 
 	TAILQ_FOREACH(s, &sruns, entry)
-		if (s->showing && !s->r->ended && s->r->st.slurm == job) {
+		if (s->showing && !s->r->ended && s->r->st.remote == job) {
 			if (slurm_exit(spool, s->r->id, job, &code))
 				srun_exit(s->r, code);
 			else
@@ -209,8 +209,8 @@ srun_listed(struct srun *s, long long job, const char *state,
 	struct run *r = s->r;
 
 	snprintf(s->seen, sizeof(s->seen), "%s (%s)", state, why);
-	if (r->st.slurm == 0) {
-		r->st.slurm = job;
+	if (r->st.remote == 0) {
+		r->st.remote = job;
 		log_info("%s: %s: found on the cluster as Slurm job %lld",
 		    r->stname, r->id, job);
 		r->dirty = 1;
@@ -235,7 +235,7 @@ srun_answered(void)
 		if (!s->asked)
 			continue;
 		s->asked = 0;
-		job = s->r->st.slurm;
+		job = s->r->st.remote;
 		if ((state = slurm_state(&job, s->r->id, &why)) == NULL)
 			srun_gone(s);
 		else
@@ -298,16 +298,16 @@ srun_tick(void)
 static int
 srun_claims(const struct status *st)
 {
-	return st->slurm > 0;
+	return st->remote > 0;
 }
 
 static void
 srun_adopt(struct run *r, const struct status *st)
 {
 	srun_new(r);
-	if (st->slurm > 0)
+	if (st->remote > 0)
 		log_info("%s/running/%s: Slurm job %lld taken over after a "
-		    "restart", r->stname, r->id, st->slurm);
+		    "restart", r->stname, r->id, st->remote);
 	else
 		log_info("%s/running/%s: its Slurm job is looked for by name "
 		    "after a restart", r->stname, r->id);
@@ -320,9 +320,9 @@ srun_end(struct run *r, const struct stconf *sc, int ws, char *how,
 	size_t n = strlen(how);
 
 	(void)ws;
-	slurm_log(spool, r->id, r->st.slurm, r->logfd, sc->log_max);
-	if (r->lost[0] == '\0' && r->st.slurm > 0)
-		snprintf(how + n, len - n, " (Slurm job %lld)", r->st.slurm);
+	slurm_log(spool, r->id, r->st.remote, r->logfd, sc->log_max);
+	if (r->lost[0] == '\0' && r->st.remote > 0)
+		snprintf(how + n, len - n, " (Slurm job %lld)", r->st.remote);
 }
 
 static void
@@ -340,11 +340,11 @@ srun_release(struct run *r)
 static void
 srun_where(const struct run *r, char *buf, size_t len)
 {
-	if (r->st.slurm == 0)
+	if (r->st.remote == 0)
 		snprintf(buf, len, "slurm, %s", r->pid > 0 ? "submitting" :
 		    "looked for");
 	else
-		snprintf(buf, len, "slurm %lld%s", r->st.slurm, r->pending ?
+		snprintf(buf, len, "slurm %lld%s", r->st.remote, r->pending ?
 		    ", pending" : "");
 }
 
@@ -353,6 +353,8 @@ extern const struct runner runner_slurm;
 const struct runner runner_slurm = {
 	.name = "slurm",
 	.place = "Slurm",
+	.args_key = "slurm_args",
+	.mark = "SLURM_JOB_ID",
 	.remote = 1,
 	.survives = 1,
 	.init = srun_init,

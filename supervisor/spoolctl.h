@@ -11,7 +11,11 @@
 
 #include <jansson.h>
 
+/* How every usage of spoolctl begins. */
+#define CTL_USAGE "usage: spoolctl [-c config | -d spool] "
+
 struct ctl {
+	const char *usage; /* the verb's, after CTL_USAGE */
 	struct conf *conf; /* NULL with -d */
 	char *spooldir;
 	struct spool sp;

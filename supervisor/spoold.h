@@ -166,7 +166,7 @@ enum {
 	CP_METRICS,	/* metrics.json's new version is not in place */
 	CP_RECOVER,	/* start-up: one job of running/ recovered, not all */
 	CP_REQUEUE,	/* the record says queued after a stop, ditto */
-	CP_SUBMIT,	/* sbatch answered, the Slurm job is not recorded */
+	CP_SUBMIT,	/* a remote runner took the run, its job is not recorded */
 	CP_MAX
 };
 #ifdef SPOOLD_CRASHPOINTS
@@ -229,7 +229,7 @@ struct status {
 	unsigned long long pstart; /* its leader's start time, against reuse */
 	char sha256[65];           /* of the job's content, once hashed */
 	int forced;                /* run even as a duplicate (retry --force) */
-	long long slurm;           /* the Slurm job of the run, 0 when none */
+	long long remote;          /* the run's job on its runner, 0 when none */
 	int unlogged;              /* its submission is not in events.jsonl */
 	int lost;                  /* runs lost in a row, in this stage */
 	struct usage use;          /* of its last run that ended */
@@ -354,7 +354,7 @@ pid_t child_helper(char *const *argv, int out);
 int child_signal(pid_t pgid, int sig);
 unsigned long long child_starttime(pid_t pid);
 int child_group_alive(pid_t pgid, unsigned long long pstart);
-int child_signal_job(const char *path, int sig);
+int child_signal_job(const char *path, int sig, const char *const *marks);
 int child_orphans(int (*ours)(pid_t, const char *job));
 void child_describe(int wstatus, char *buf, size_t);
 
@@ -521,9 +521,14 @@ struct run {
 	struct usage use;	/* what it cost, once it ended */
 };
 
+#define RUNNER_MAX 8	/* runners in the table */
+
 struct runner {
 	const char *name;
 	const char *place;	/* where its runs run, in words */
+	const char *args_key;	/* its stage key of arguments, or NULL */
+	const char *mark;	/* in the environment of the processes it
+				   stops itself, or NULL */
 	int remote;	/* runs elsewhere: its program need not be here, and
 			   its user has only its own groups there */
 	int output;	/* spoold carries its runs' output to their logs */
@@ -553,6 +558,7 @@ struct runner {
 const struct runner *runner_find(const char *name);
 const struct runner *runner_next(const struct runner *);
 int runner_add(const struct runner *);
+const char *const *runner_marks(void);
 void runner_names(char *buf, size_t len);
 const struct runner *runner_adopter(const struct status *,
     const struct runner *of_stage);
@@ -608,7 +614,7 @@ int forecast_write(struct spool *, const char *json);
 /* page.c: data/index/status.html, the spool seen from a browser. */
 struct prun {
 	const char *stage, *id, *progress;
-	const char *where;  /* "pid 1234" or "slurm 5678" */
+	const char *where;  /* "pid 1234", or as its runner says */
 	int attempt;
 	long long ms;       /* running for */
 };

@@ -174,7 +174,7 @@ status_encode(const struct status *st)
 	    "priority", st->priority, "key", status_str(st->key),
 	    "pgid", (json_int_t)st->pgid, "pstart", (json_int_t)st->pstart,
 	    "sha256", status_str(st->sha256), "forced", st->forced,
-	    "slurm", st->slurm > 0 ? json_integer(st->slurm) : json_null(),
+	    "remote", st->remote > 0 ? json_integer(st->remote) : json_null(),
 	    "logged", !st->unlogged, "lost", st->lost,
 	    "rusage", status_usage_json(&st->use));
 	if (o == NULL)
@@ -261,9 +261,9 @@ status_decode(const char *text, struct status *st)
 	st->pgid = pgid > 0 && pgid < INT32_MAX ? (pid_t)pgid : 0;
 	st->pstart = (unsigned long long)json_integer_value(
 	    json_object_get(o, "pstart"));
-	st->slurm = json_integer_value(json_object_get(o, "slurm"));
-	if (st->slurm < 0)
-		st->slurm = 0;
+	st->remote = json_integer_value(json_object_get(o, "remote"));
+	if (st->remote < 0)
+		st->remote = 0;
 	st->lost = (int)json_integer_value(json_object_get(o, "lost"));
 	if (st->lost < 0)
 		st->lost = 0;

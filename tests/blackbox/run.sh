@@ -389,7 +389,7 @@ EOF
 	expect_status j1 reason null
 	expect_status j1 pgid 0
 	want="attempt exit finished forced key logged lost maxrss_kb pgid priority"
-	want="$want progress pstart reason rusage sha256 signal slurm stage started"
+	want="$want progress pstart reason remote rusage sha256 signal stage started"
 	want="$want state submitted sys_ms updated user_ms wall_ms "
 	check '[ "$(jkeys "$W/status.json")" = "$want" ]' \
 	    "status record keys: $(jkeys "$W/status.json")"

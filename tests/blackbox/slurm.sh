@@ -135,7 +135,7 @@ t_success() {
 	check 'grep -qx "cwd=$D/work/s1" "$i"' "not in its work folder"
 	check 'grep -qx "stdin=/dev/null" "$i"' "stdin is not /dev/null"
 	check 'grep -qx "job=job s1" "$i"' "the job file's content is not read"
-	job=$(st s1 slurm)
+	job=$(st s1 remote)
 	check '[ "$job" -gt 0 ] 2>/dev/null' "no Slurm job in the record"
 	check 'grep -q "attempt 1 exit 0 (Slurm job $job) after" "$D/log/s1.log"' \
 	    "the log does not say how the Slurm job ended"
@@ -171,7 +171,7 @@ t_timeout() {
 	submit_b slow
 	wait_for '[ "$(nstamps START slow)" = 1 ]' 30 ||
 	    fail "the first run did not start"
-	first=$(st slow slurm)
+	first=$(st slow remote)
 	wait_for '[ "$(nstamps START slow)" = 2 ]' 40 ||
 	    fail "the job was not run again after its timeout"
 	check '[ -z "$(squeue -h -j "$first" -o %i 2>/dev/null)" ]' \
@@ -315,7 +315,7 @@ t_byname() {
 	submit_b n1
 	wait_for '! alive $SPID' 30 || fail "the crash build did not crash"
 	wait "$SPID" 2>/dev/null
-	check '[ -z "$(st n1 slurm)" ] || [ "$(st n1 slurm)" = null ]' \
+	check '[ -z "$(st n1 remote)" ] || [ "$(st n1 remote)" = null ]' \
 	    "the record has the job's number already"
 	wait_for '[ -n "$(squeued n1)" ]' 10 || fail "n1 never reached Slurm"
 	start

@@ -414,7 +414,7 @@ t_usage_version_config() {
 	[ $? -eq 64 ] && grep -q usage: err || fail "no verb: not a usage error"
 	"$SPOOLCTL" -c "$T/spoold.conf" -d "$T" ls > out 2> err
 	[ $? -eq 64 ] || fail "-c with -d: not a usage error"
-	expect_err 64 'unknown verb "frob"' frob
+	expect_usage frob
 	expect_usage --json
 	"$SPOOLCTL" -c "$T/none.conf" ls > out 2> err
 	rc=$?
@@ -576,7 +576,7 @@ t_errors() {
 	submit d1 "$T/f"
 	ok_run cancel "$e1"
 	mv "data/a/queue/$d1" data/a/done/	# an operator's hand move
-	expect_err 64 'unknown verb "frob"' frob
+	expect_usage frob
 	expect_err 64 'no stage named "nope"' submit --stage nope "$T/f"
 	expect_err 64 'no stage named "nope"' ls --stage nope
 	expect_err 64 'no stage named "nope"' purge --stage nope --older-than 1d
@@ -1414,6 +1414,8 @@ c() {
 	printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' '
 }
 echo "verbs: $(c spoolctl -c spoold.conf '')"
+echo "help: $(c spoolctl help '')"
+echo "options: $(c spoolctl -)"
 echo "ls: $(c spoolctl -c spoold.conf ls --)"
 echo "state: $(c spoolctl -c spoold.conf ls --state '')"
 echo "stage: $(c spoolctl -c spoold.conf submit --stage '')"
@@ -1430,7 +1432,9 @@ EOF
 	bash complete.bash "$comp" "$SPOOLCTL" > got 2> err ||
 	    fail "completion: $(cat err)"
 	for want in \
-	    "verbs: cancel events info log ls purge retry show stats submit watch " \
+	    "verbs: cancel events help info log ls purge retry show stats submit watch " \
+	    "help: cancel events help info log ls purge retry show stats submit watch " \
+	    "options: --help --version -V -c -d -h " \
 	    "ls: --json --stage --state " \
 	    "state: deferred done error queued running " \
 	    "stage: alpha zeta " "stage-d: alpha zeta " \

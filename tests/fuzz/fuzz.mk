@@ -1,6 +1,6 @@
 # tests/fuzz/fuzz.mk: libFuzzer targets for the config loader (conf.c), the
 # job-name parsers (name.c) and the status record (status.c). Included by
-# the Makefile, whose B, XCFLAGS, LDLIBS, SANITIZE, PKGS and DEPS_PKG it uses.
+# the Makefile, whose B, XCFLAGS, LDLIBS, SANITIZE, PKGS and DEPS_BUILD it uses.
 #
 #	make fuzz-build             build/fuzz/fuzz_conf, fuzz_name, fuzz_status
 #	make fuzz                   and runs each for FUZZ_TIME seconds (600)
@@ -39,7 +39,7 @@ FUZZ_LEN_name    := 512
 FUZZ_LEN_status  := 4096
 FUZZ_SAN := $(SANITIZE) -fsanitize=fuzzer-no-link
 # The libraries the modules need, as the deps target names them.
-FUZZ_DEPS_PKG := $(filter $(PKGS:%=%:%),$(DEPS_PKG))
+FUZZ_DEPS_PKG := $(filter $(PKGS:%=%:%),$(DEPS_BUILD))
 
 .PHONY: fuzz fuzz-build fuzz-deps fuzz-replay $(FUZZERS:%=fuzz-%)
 

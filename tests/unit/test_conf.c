@@ -449,6 +449,44 @@ test_extra_brace(void **state)
 	    "unexpected '}'");
 }
 
+/*
+ * A runner added to the table brings its own key of arguments and its
+ * mark: a stage of that runner reads the key, one of another runner may
+ * not set it, and recovery leaves the processes with the mark alone.
+ */
+static void
+test_runner_keys(void **state)
+{
+	static const struct runner batch = {.name = "batch",
+	    .place = "the batch system", .args_key = "batch_args",
+	    .mark = "BATCH_JOB"};
+	static const char mine[] =
+	    "stage a {\n\tcommand = {\"/bin/true\", \"%f\"}\n"
+	    "\trunner = \"batch\"\n\tbatch_args = {\"-q\", \"%i\"}\n}\n";
+	static const char other[] =
+	    "stage a {\n\tcommand = {\"/bin/true\", \"%f\"}\n"
+	    "\t# on this host\n\tbatch_args = {\"-q\"}\n}\n";
+	const char *const *m;
+	struct fx *f = *state;
+	struct conf *c;
+
+	if (runner_find("batch") == NULL)
+		assert_int_equal(runner_add(&batch), 0);
+	write_conf(f, mine);
+	assert_non_null(c = load(f, CONF_ANY_USER));
+	assert_string_equal(c->stages[0]->runner->name, "batch");
+	assert_string_equal(c->stages[0]->runner_args[0], "-q");
+	assert_string_equal(c->stages[0]->runner_args[1], "%i");
+	assert_null(c->stages[0]->runner_args[2]);
+	conf_free(c);
+	fails_at(f, other, "batch_args =",
+	    "batch_args: only for a stage whose runner is \"batch\"");
+	m = runner_marks();
+	assert_string_equal(m[0], "SLURM_JOB_ID");
+	assert_string_equal(m[1], "BATCH_JOB");
+	assert_null(m[2]);
+}
+
 static void
 test_unknown_next(void **state)
 {
@@ -1275,6 +1313,7 @@ main(void)
 		T(test_missing_inner_brace),
 		T(test_extra_brace),
 		T(test_unknown_next),
+		T(test_runner_keys),
 		T(test_next_cycle),
 		T(test_next_long_cycle),
 		T(test_next_self_cycle),

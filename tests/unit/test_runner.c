@@ -56,7 +56,7 @@ test_adopter(void **state)
 	assert_null(runner_adopter(&s, local));
 	assert_ptr_equal(runner_adopter(&s, slurm), slurm);
 	/* A run on Slurm stays Slurm's, whatever the stage says now. */
-	s.slurm = 42;
+	s.remote = 42;
 	assert_ptr_equal(runner_adopter(&s, local), slurm);
 }
 
@@ -74,7 +74,7 @@ test_where(void **state)
 	r.pid = 0;
 	slurm->where(&r, buf, sizeof(buf));
 	assert_string_equal(buf, "slurm, looked for");
-	r.st.slurm = 5678;
+	r.st.remote = 5678;
 	r.pending = 1;
 	slurm->where(&r, buf, sizeof(buf));
 	assert_string_equal(buf, "slurm 5678, pending");
@@ -153,7 +153,7 @@ test_end(void **state)
 	char how[128];
 
 	slurm->init(&f->sp);
-	r.st.slurm = 42;
+	r.st.remote = 42;
 	strlcpy(how, "exit 0", sizeof(how));
 	slurm->end(&r, &sc, 0, how, sizeof(how));
 	assert_string_equal(how, "exit 0 (Slurm job 42)");
@@ -183,7 +183,7 @@ test_adopt_unanswered(void **state)
 	assert_int_equal(slurm->reaped(&r, W_EXITCODE(1, 0)), 0);
 	assert_int_equal(r.dirty, 0);
 	assert_int_equal(r.st.pgid, 0);
-	assert_int_equal(r.st.slurm, 0);
+	assert_int_equal(r.st.remote, 0);
 	slurm->release(&r);
 	assert_null(r.rdata);
 }

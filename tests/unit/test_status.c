@@ -22,7 +22,7 @@
 /* The fields of struct status in spoold.h, by name. */
 static const char *keys[] = {"stage", "state", "attempt", "exit", "signal",
 	"reason", "submitted", "started", "finished", "updated", "progress",
-	"priority", "key", "pgid", "pstart", "sha256", "forced", "slurm",
+	"priority", "key", "pgid", "pstart", "sha256", "forced", "remote",
 	"logged", "lost", "rusage"};
 #define NKEYS (sizeof(keys) / sizeof(*keys))
 
@@ -48,7 +48,7 @@ fill(struct status *st)
 	strcpy(st->sha256, "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a1"
 	    "1ef721d1542d8");
 	st->forced = 1;
-	st->slurm = 9007199254740993LL; /* Slurm's numbers may be large */
+	st->remote = 9007199254740993LL; /* Slurm's numbers may be large */
 	st->unlogged = 1;
 	st->lost = 2;
 	st->use = (struct usage){3768, 2004, 1582, 213184, 1};
@@ -105,7 +105,7 @@ static void
 test_round_trip_empty(void **state)
 {
 	static const char *nulls[] = {"exit", "signal", "reason", "submitted",
-		"started", "finished", "updated", "progress", "key", "slurm"};
+		"started", "finished", "updated", "progress", "key", "remote"};
 	struct status st, got;
 	json_t *o;
 	char *text;
@@ -420,7 +420,7 @@ test_renew(void **state)
 	assert_string_equal(st.progress, "");
 	assert_int_equal(st.started, 0);
 	assert_int_equal(st.pgid, 0);
-	assert_int_equal(st.slurm, 0); /* a run's, not the job's */
+	assert_int_equal(st.remote, 0); /* a run's, not the job's */
 	assert_string_equal(st.key, old.key);
 	assert_string_equal(st.sha256, old.sha256);
 	assert_int_equal(st.forced, 1);

@@ -51,7 +51,7 @@ assert_status_equal(const struct status *a, const struct status *b)
 	assert_true(a->pstart == b->pstart);
 	assert_string_equal(a->sha256, b->sha256);
 	assert_int_equal(a->forced, b->forced);
-	assert_int_equal(a->slurm, b->slurm);
+	assert_int_equal(a->remote, b->remote);
 	assert_int_equal(a->unlogged, b->unlogged);
 	assert_int_equal(a->lost, b->lost);
 	assert_int_equal(a->use.known, b->use.known);
