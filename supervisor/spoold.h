@@ -357,6 +357,7 @@ int child_group_alive(pid_t pgid, unsigned long long pstart);
 int child_signal_job(const char *path, int sig, const char *const *marks);
 int child_orphans(int (*ours)(pid_t, const char *job));
 void child_describe(int wstatus, char *buf, size_t);
+int child_measure(const char *file, char *const *argv);
 
 /* output.c: a run's output on its way to its log. */
 struct output {

@@ -17,13 +17,6 @@ PATTERNS="$*"
 # shellcheck source=/dev/null
 . "$HERE/lib.sh"
 
-# usage NAME KEY: a number of the rusage object in job NAME's record.
-usage() {
-	python3 -c 'import json, sys
-print(json.load(open(sys.argv[1]))["rusage"][sys.argv[2]])' \
-	    "$D/work/$1/status.json" "$2" 2>/dev/null
-}
-
 # The run of a stage that burns 2 s of CPU time is charged its CPU time,
 # as the stage counts it itself, within 10 %; the log, the events,
 # spoolctl show and metrics.json say the same.
@@ -32,17 +25,9 @@ t_rusage_cpu() {
 	start
 	submit a j1
 	expect a/done j1 30
-	read -r burned sys <"$D/work/j1/burned" ||
-	    fail "the stage did not say what it burned"
-	user=$(usage j1 user_ms)
-	diag "burned by its own count: user ${burned} ms, sys $sys ms;" \
-	    "rusage: user $user ms, sys $(usage j1 sys_ms) ms," \
-	    "wall $(usage j1 wall_ms) ms"
-	check '[ "$burned" -ge 2000 ]' "the stage burned $burned ms only"
-	check '[ $((user * 10)) -ge $((burned * 9)) ] &&
-	    [ $((user * 10)) -le $((burned * 11)) ]' \
-	    "rusage user_ms $user, not within 10 % of $burned"
-	wall=$(usage j1 wall_ms)
+	charged j1
+	user=$USER_MS
+	wall=$(rusage j1 wall_ms)
 	check '[ "$wall" -ge "$user" ]' "wall_ms $wall < user_ms $user"
 	grep -q "^=== spoold: .* stage a attempt 1 exit 0 after [0-9.]*s (user $((user / 1000))\.$(printf %03d $((user % 1000)))s, sys [0-9.]*s, maxrss [0-9]* KiB)\$" \
 	    "$D/log/j1.log" || fail "no footer with its cost: $(tail -n 1 \
@@ -78,7 +63,7 @@ t_rusage_memory() {
 	start
 	submit a j1 200
 	expect a/done j1 30
-	rss=$(usage j1 maxrss_kb)
+	rss=$(rusage j1 maxrss_kb)
 	diag "a run touching 200 MiB: maxrss_kb $rss"
 	check '[ "$rss" -ge 200000 ]' "maxrss_kb $rss < 200000"
 	expect_metric runs a 1 5
@@ -96,6 +81,34 @@ t_rusage_memory() {
 	    "after a restart: maxrss_kb_max $(metric maxrss_kb_max a)," \
 	    "cpu_ms_total $(metric cpu_ms_total a)"
 	stop
+}
+
+# spoold -m measures a command: its exit status as a shell says it, and
+# its cost in the file, as "user_ms sys_ms maxrss_kb wall_ms".
+t_measure() {
+	echo 200 >mib
+	"$SPOOLD" -m cost "$STAGES/hog" mib >out 2>&1
+	rc=$?
+	check '[ "$rc" -eq 0 ] && grep -qx "hog: allocated 200 MiB" out' \
+	    "spoold -m hog: exit $rc, $(cat out)"
+	read -r user sys rss wall <cost || fail "no cost: $(cat cost)"
+	diag "spoold -m of a run touching 200 MiB: user $user ms, sys $sys ms," \
+	    "maxrss $rss KiB, wall $wall ms"
+	check '[ "$rss" -ge 200000 ] && [ "$wall" -ge 0 ] &&
+	    [ "$user" -ge 0 ] && [ "$sys" -ge 0 ]' "cost: $(cat cost)"
+	"$SPOOLD" -m cost2 sh -c 'exit 3'
+	rc=$?
+	check '[ "$rc" -eq 3 ] && [ -s cost2 ]' "exit 3 measured as $rc"
+	"$SPOOLD" -m cost3 sh -c 'kill -TERM $$'
+	rc=$?
+	check '[ "$rc" -eq 143 ] && [ -s cost3 ]' "SIGTERM measured as $rc"
+	"$SPOOLD" -m cost4 "$T/none" 2>err
+	rc=$?
+	check '[ "$rc" -eq 127 ]' "a missing command measured as $rc"
+	"$SPOOLD" -m cost5 >out 2>&1
+	rc=$?
+	check '[ "$rc" -eq 64 ] && grep -q "usage" out' \
+	    "spoold -m without a command: exit $rc, $(cat out)"
 }
 
 # scrape FILE: node_exporter's /metrics in FILE.
@@ -236,5 +249,6 @@ print(s.getsockname()[1])')
 
 run rusage_cpu
 run rusage_memory
+run measure
 run prometheus
 finish
