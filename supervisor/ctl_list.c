@@ -301,6 +301,14 @@ log_tail(const char *id, int n)
 	return text;
 }
 
+/* Milliseconds as seconds: "3.768s". */
+static const char *
+ctl_seconds(long long ms, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lld.%03llds", ms / 1000, ms % 1000);
+	return buf;
+}
+
 int
 ctl_show(int argc, char **argv)
 {
@@ -308,7 +316,7 @@ ctl_show(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0}
 	};
-	char when[32], cost[128], *tail, *rec;
+	char when[32], cost[128], wall[32], *tail, *rec;
 	struct status st;
 	size_t s;
 	int ch, d, json = 0;
@@ -360,8 +368,8 @@ ctl_show(int argc, char **argv)
 	}
 	if (st.use.known) {
 		status_usage_text(cost, sizeof(cost), &st.use);
-		printf("rusage:    wall %lld.%03llds, %s\n", st.use.wall_ms / 1000,
-		    st.use.wall_ms % 1000, cost);
+		printf("rusage:    wall %s, %s\n", ctl_seconds(st.use.wall_ms,
+		    wall, sizeof(wall)), cost);
 	}
 	printf("priority:  %d\n", st.priority);
 	if (st.key[0])
@@ -491,14 +499,6 @@ stats_forecast(void)
 	json_decref(o);
 }
 
-/* Milliseconds as seconds: "3.768s". */
-static const char *
-stats_seconds(long long ms, char *buf, size_t len)
-{
-	snprintf(buf, len, "%lld.%03llds", ms / 1000, ms % 1000);
-	return buf;
-}
-
 /* What the stages' runs took: their wall times, CPU and memory. */
 static void
 stats_cost(json_t *o)
@@ -511,9 +511,9 @@ stats_cost(json_t *o)
 	    "all, largest peak memory\n");
 	json_object_foreach(json_object_get(o, "stages"), name, v)
 		printf("  %s: p50 %s, p95 %s, cpu %s, maxrss %lld KiB\n", name,
-		    stats_seconds(ctl_jint(v, "run_ms_p50"), p50, sizeof(p50)),
-		    stats_seconds(ctl_jint(v, "run_ms_p95"), p95, sizeof(p95)),
-		    stats_seconds(ctl_jint(v, "cpu_ms_total"), cpu,
+		    ctl_seconds(ctl_jint(v, "run_ms_p50"), p50, sizeof(p50)),
+		    ctl_seconds(ctl_jint(v, "run_ms_p95"), p95, sizeof(p95)),
+		    ctl_seconds(ctl_jint(v, "cpu_ms_total"), cpu,
 		    sizeof(cpu)), ctl_jint(v, "maxrss_kb_max"));
 }
 

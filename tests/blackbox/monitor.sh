@@ -173,10 +173,10 @@ for line in open(sys.argv[2]):
         j = d
         for k in path:
             j = j[k]
-    j = j * scale.get(name, 1)
+    raw, j = j, j * scale.get(name, 1)
     seen.add(path)
-    print("%-60s %-16s metrics.json %s = %s" % (name + "{" + labels + "}",
-          m.group(3), ".".join(path), j))
+    print("%-56s %-14s metrics.json %s %s" % (name + "{" + labels + "}",
+          m.group(3), ".".join(path), raw))
     if value != j:
         bad.append("%s is %s, metrics.json says %s" % (line.strip(), value, j))
 every = {(k,) for k, v in d.items() if isinstance(v, int)}
