@@ -174,11 +174,12 @@ check: deps-test
 
 check-lane-fast1:
 	$(MAKE) check-unit UNIT_BUILDS=$(B)/san
-	$(MAKE) bb-san-run bb-san-events bb-san-admit bb-san-usage
+	$(MAKE) bb-san-run bb-san-events bb-san-admit bb-san-exact
 check-lane-fast2:
 	$(MAKE) check-modgraph
 	$(MAKE) check-conf CONF_SPOOLD=$(B)/san/spoold
-	$(MAKE) bb-san-spoolctl bb-san-children bb-san-trust bb-san-monitor
+	$(MAKE) bb-san-spoolctl bb-san-children bb-san-trust bb-san-usage \
+	    bb-san-monitor
 
 # Everything: both builds and the crash build, the unit tests of both, the
 # modules' graph, the core suites with each, hostile, page, crash points
@@ -192,7 +193,7 @@ check-all: deps
 	$(MAKE) -j2 --output-sync=target check-lane-all1 check-lane-all2
 	$(MAKE) bb-slurm bb-pipeline bb-book bb-init fuzz-replay
 
-CORE_BB := run spoolctl events children trust admit usage monitor
+CORE_BB := run spoolctl events children trust admit usage exact monitor
 check-lane-all1 check-lane-all2: export LONG := 1
 check-lane-all1:
 	$(MAKE) check-modgraph

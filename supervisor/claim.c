@@ -60,6 +60,7 @@ static int
 claim_dedupe(struct stage *st, const char *id, struct status *s)
 {
 	const struct place *p;
+	struct counters c;
 	char first[ID_MAX + 1], why[sizeof(s->reason)];
 	int r;
 
@@ -75,14 +76,14 @@ claim_dedupe(struct stage *st, const char *id, struct status *s)
 	snprintf(why, sizeof(why), "duplicate of %s", first);
 	place_record(s, OUT_DUPLICATE, NULL, why, 0, time(NULL));
 	p = place_row(OUT_DUPLICATE);
-	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], st->sd.fd[p->dir],
-	    id, s, p->point) == -1) {
+	if (stage_place(st, st->sd.fd[DIR_RUNNING], st->sd.fd[p->dir], id, s,
+	    p, NULL, &c) == -1) {
 		log_warn("move %s/running/%s to error/", st->name, id);
 		s->state = JS_QUEUED;
 		s->reason[0] = '\0';
 		return 0;
 	}
-	stage_placed(st, st, p, id, s);
+	stage_placed(st, st, p, id, s, &c);
 	log_info("%s: %s: duplicate of %s; to error/", st->name, id, first);
 	return 1;
 }
@@ -182,9 +183,10 @@ run_start(struct stage *st, const char *id, struct status *s)
 		r->st.pstart = child_starttime(r->pid);
 	}
 	CRASHPOINT(CP_START);
+	/* The event first: one that follows it ends this run. */
+	events_add(L.sp, id, "running", &r->st);
 	if (spool_status_write(L.sp, id, &r->st) == -1)
 		stage_full("status");
-	events_add(L.sp, id, "running", &r->st);
 	log_debug("%s: %s attempt %d started, pid %ld", st->name, id,
 	    r->st.attempt, (long)r->pid);
 	return 0;
@@ -240,7 +242,8 @@ claim_stage(struct stage *st)
 	struct qent *e = queue_peek(&st->q);
 	struct status s;
 	struct stat sb;
-	time_t now = time(NULL);
+	struct timespec rnow = real_now();
+	time_t now = rnow.tv_sec;
 	char id[ID_MAX + 1];
 
 	strlcpy(id, e->id, sizeof(id));
@@ -256,7 +259,7 @@ claim_stage(struct stage *st)
 		stage_seen(st, id, 0);
 		return;
 	}
-	if (sb.st_mtim.tv_sec > now) {
+	if (ts_after(sb.st_mtim, rnow)) {
 		queue_defer(&st->q, e, &sb.st_mtim);
 		return;
 	}
@@ -303,7 +306,8 @@ claim_stage(struct stage *st)
 	if (st->sc->dedupe && !s.forced && claim_dedupe(st, id, &s) == 1)
 		return;
 	if (run_start(st, id, &s) == -1) {
-		fileio_touch(st->sd.fd[DIR_RUNNING], id, now + L.conf->tick);
+		fileio_touch(st->sd.fd[DIR_RUNNING], id,
+		    (struct timespec){now + L.conf->tick, 0});
 		if (spool_move(L.sp, st->sd.fd[DIR_RUNNING],
 		    st->sd.fd[DIR_QUEUE], id) == -1)
 			log_warn("requeue %s/running/%s", st->name, id);

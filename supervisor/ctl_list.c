@@ -4,8 +4,9 @@
  * scheduler's order (stage, then running, ready by priority, deferred,
  * done, error, each oldest first), which retry --all, purge and watch
  * walk too, and the ways a job is shown: its name with unprintable bytes
- * escaped, its age, its progress. stats and watch read the counters
- * spoold leaves in index/metrics.json.
+ * escaped, its age, its progress. stats and watch count the jobs of one
+ * reading of the folders, and stats reads the counters spoold leaves in
+ * index/metrics.json; each says when what it shows was read.
  */
 #include <sys/stat.h>
 
@@ -73,7 +74,8 @@ ls_one(void *arg, const char *id, int type)
 	e->mtime = sb.st_mtim;
 	switch (ls_dir) {
 	case DIR_QUEUE:
-		e->state = sb.st_mtime > time(NULL) ? JS_DEFERRED : JS_QUEUED;
+		e->state = ts_after(sb.st_mtim, real_now()) ? JS_DEFERRED :
+		    JS_QUEUED;
 		break;
 	case DIR_RUNNING: e->state = JS_RUNNING; break;
 	case DIR_DONE: e->state = JS_DONE; break;
@@ -85,6 +87,36 @@ ls_one(void *arg, const char *id, int type)
 		e->st.priority = name_priority(id);
 	}
 	return 0;
+}
+
+/*
+ * The jobs in ents in each state, per stage: n[stage * NSTATES + state],
+ * and the totals after the stages; to be freed.
+ */
+long long *
+ls_count(void)
+{
+	long long *n;
+	size_t i;
+
+	if ((n = calloc((C.nstages + 1) * NSTATES, sizeof(*n))) == NULL)
+		fatal("calloc");
+	for (i = 0; i < nents; i++) {
+		n[ents[i].stage * NSTATES + ents[i].state]++;
+		n[C.nstages * NSTATES + ents[i].state]++;
+	}
+	return n;
+}
+
+/* "as of 14:02:03", the local time t. */
+char *
+ctl_asof(char *buf, size_t len, time_t t)
+{
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "as of %H:%M:%S", &tm);
+	return buf;
 }
 
 /* The scheduler's order: stage, then running, ready, deferred, ... */
@@ -517,11 +549,31 @@ stats_cost(json_t *o)
 		    sizeof(cpu)), ctl_jint(v, "maxrss_kb_max"));
 }
 
+/* The time of a metrics.json, its updatedAt; 0 when it has none. */
+static time_t
+stats_updated(json_t *o)
+{
+	const char *s = json_string_value(json_object_get(o, "updatedAt"));
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+		return 0;
+	return timegm(&tm);
+}
+
+/*
+ * The jobs of each stage, counted in one reading of the folders as ls
+ * lists them, beside the counters of metrics.json; each with its time.
+ */
 int
 ctl_stats(int argc, char **argv)
 {
-	const char *name;
 	json_t *o, *v;
+	long long *n, *c;
+	char jobs[32], counters[32];
+	time_t now;
+	size_t i;
 	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
 	if (argc > 2 || (argc == 2 && !json))
@@ -536,22 +588,33 @@ ctl_stats(int argc, char **argv)
 		json_decref(o);
 		return EX_OK;
 	}
+	now = time(NULL);
+	ls_collect(-1, -1);
+	n = ls_count();
+	printf("jobs %s (the folders), counters %s (index/metrics.json)\n",
+	    ctl_asof(jobs, sizeof(jobs), now),
+	    ctl_asof(counters, sizeof(counters), stats_updated(o)));
 	printf("%-12s %5s %7s %8s %7s %8s %8s %8s %8s %8s %8s\n", "STAGE",
 	    "SLOTS", "QUEUED", "DEFERRED", "RUNNING", "DONE", "ERROR",
 	    "RETRIES", "TIMEOUTS", "RUNS", "AVG_MS");
-	json_object_foreach(json_object_get(o, "stages"), name, v)
-		printf("%-12s %5lld %7lld %8lld %7lld %8lld %8lld %8lld %8lld "
-		    "%8lld %8lld\n", name, ctl_jint(v, "slots"),
-		    ctl_jint(v, "queued"), ctl_jint(v, "deferred"),
-		    ctl_jint(v, "running"), ctl_jint(v, "done"),
-		    ctl_jint(v, "error"), ctl_jint(v, "retries"),
-		    ctl_jint(v, "timeouts"), ctl_jint(v, "runs"),
-		    ctl_jint(v, "runs") ? ctl_jint(v, "run_ms_total") /
-		    ctl_jint(v, "runs") : 0);
-	printf("%-12s %5s %7lld %8lld %7lld %8lld %8lld %8lld %8lld\n", "total",
-	    "", ctl_jint(o, "queued"), ctl_jint(o, "deferred"),
-	    ctl_jint(o, "running"), ctl_jint(o, "done"), ctl_jint(o, "error"),
-	    ctl_jint(o, "retries"), ctl_jint(o, "timeouts"));
+	for (i = 0; i <= C.nstages; i++) {
+		c = n + i * NSTATES;
+		v = i < C.nstages ? json_object_get(json_object_get(o,
+		    "stages"), C.stages[i]) : o;
+		if (i < C.nstages)
+			printf("%-12s %5lld", C.stages[i], ctl_jint(v, "slots"));
+		else
+			printf("%-12s %5s", "total", "");
+		printf(" %7lld %8lld %7lld %8lld %8lld %8lld %8lld",
+		    c[JS_QUEUED], c[JS_DEFERRED], c[JS_RUNNING], c[JS_DONE],
+		    c[JS_ERROR], ctl_jint(v, "retries"), ctl_jint(v, "timeouts"));
+		if (i < C.nstages)
+			printf(" %8lld %8lld", ctl_jint(v, "runs"),
+			    ctl_jint(v, "runs") ? ctl_jint(v, "run_ms_total") /
+			    ctl_jint(v, "runs") : 0);
+		putchar('\n');
+	}
+	free(n);
 	stats_cost(o);
 	json_decref(o);
 	stats_forecast();

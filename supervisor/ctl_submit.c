@@ -164,7 +164,7 @@ ctl_submit(int argc, char **argv)
 	struct stat sb;
 	size_t s = 0;
 	int ch, i, link = 0;
-	time_t now;
+	struct timespec now, when;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -219,14 +219,17 @@ ctl_submit(int argc, char **argv)
 		if (submit_content(argv[i], tmp, link) == -1)
 			die(errno == EACCES ? EX_NOPERM : EX_IOERR, "%s: %s",
 			    argv[i], strerror(errno));
-		now = time(NULL);
+		/* Its time, to the nanosecond: never a moment early. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		when = now;
+		when.tv_sec += delay;
 		status_init(&st, C.stages[s]);
 		st.state = delay > 0 ? JS_DEFERRED : JS_QUEUED;
-		st.submitted = st.updated = now;
+		st.submitted = st.updated = now.tv_sec;
 		st.priority = (int)prio;
 		strlcpy(st.key, key, sizeof(st.key));
 		if (spool_submit(&C.sp, C.sd[s].fd[DIR_QUEUE], tmp, id, &st,
-		    now + delay) == -1) {
+		    when) == -1) {
 			int saved = errno;
 			unlinkat(C.sp.tmpfd, tmp, 0);
 			die(saved == EACCES ? EX_NOPERM : EX_IOERR, "submit %s: "

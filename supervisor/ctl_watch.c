@@ -1,7 +1,8 @@
 /*
  * ctl_watch.c: the verbs that follow the spool as it changes. watch takes
- * the terminal and redraws, each second, every stage's counters with a
- * bar and the jobs running, until q or a signal (its handler only sets a
+ * the terminal and redraws, each second, every stage's jobs in each state
+ * with a bar and the jobs running, all from one reading of the folders,
+ * until q or a signal (its handler only sets a
  * flag); the terminal is given back as it was. events prints the lines
  * of index/events.jsonl.1 and then index/events.jsonl, of one job or all,
  * and with -f the new ones as they come, across rotations; a line still
@@ -86,34 +87,39 @@ watch_forecast(json_t *sched, const char *stage)
 	    ctl_jint(sched, "cpus_used"), ctl_jint(sched, "cpus"));
 }
 
+/*
+ * One screen: the table and the running jobs from one reading of the
+ * folders, and when it was made.
+ */
 static void
 watch_draw(void)
 {
-	char name[4 * NAME_MAX + 1], age[32], prog[PROGRESS_MAX];
+	char name[4 * NAME_MAX + 1], age[32], prog[PROGRESS_MAX], asof[32];
 	time_t now = time(NULL);
-	json_t *o, *stages, *v, *sched;
-	long long n[5], total;
+	json_t *sched;
+	long long n[5], *c, total;
 	size_t i;
 	int idw;
 
-	o = ctl_index_read("metrics.json");
+	for (i = 0; i < nents; i++)
+		free(ents[i].id);
+	nents = 0;
+	ls_collect(-1, -1);
+	c = ls_count();
 	sched = ctl_index_read("schedule.json");
-	stages = json_object_get(o, "stages");
 	printf("\033[H\033[2J");
 	printf("spoold %s   %s   q: quit\r\n\r\n", C.spooldir,
-	    o != NULL ? json_string_value(json_object_get(o, "updatedAt")) :
-	    "(no metrics)");
+	    ctl_asof(asof, sizeof(asof), now));
 	watch_forecast(sched, NULL);
 	printf("\r\n%-12s %7s %8s %7s %8s %8s %7s  %s\r\n", "STAGE", "QUEUED",
 	    "DEFERRED", "RUNNING", "DONE", "ERROR", "DRAINS",
 	    "[# done  x error  > running  . queued  : deferred]");
 	for (i = 0; i < C.nstages; i++) {
-		v = json_object_get(stages, C.stages[i]);
-		n[0] = ctl_jint(v, "done");
-		n[1] = ctl_jint(v, "error");
-		n[2] = ctl_jint(v, "running");
-		n[3] = ctl_jint(v, "queued");
-		n[4] = ctl_jint(v, "deferred");
+		n[0] = c[i * NSTATES + JS_DONE];
+		n[1] = c[i * NSTATES + JS_ERROR];
+		n[2] = c[i * NSTATES + JS_RUNNING];
+		n[3] = c[i * NSTATES + JS_QUEUED];
+		n[4] = c[i * NSTATES + JS_DEFERRED];
 		total = n[0] + n[1] + n[2] + n[3] + n[4];
 		printf("%-12s %7lld %8lld %7lld %8lld %8lld ", C.stages[i],
 		    n[3], n[4], n[2], n[0], n[1]);
@@ -121,16 +127,14 @@ watch_draw(void)
 		watch_bar(n, total, 40);
 		printf("\r\n");
 	}
-	json_decref(o);
+	free(c);
 	json_decref(sched);
 	idw = watch_id_width();
 	printf("\r\nRUNNING\r\n%-10s %-*s %8s  %s\r\n", "STAGE", idw, "ID",
 	    "ELAPSED", "PROGRESS");
-	for (i = 0; i < nents; i++)
-		free(ents[i].id);
-	nents = 0;
-	ls_collect(-1, JS_RUNNING);
 	for (i = 0; i < nents; i++) {
+		if (ents[i].state != JS_RUNNING)
+			continue;
 		name_shown(name, ents[i].id, sizeof(name));
 		ctl_fmt_age(ents[i].st.started ? now - ents[i].st.started : 0,
 		    age, sizeof(age));

@@ -12,11 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bsd/string.h>
 
 #include "spoold.h"
 
@@ -43,10 +46,60 @@ events_str(const char *s)
 	return s[0] != '\0' ? json_string(s) : json_null();
 }
 
+/* The counters an event of spoold adds to, by their names in metrics.json. */
+static const struct {
+	const char *name;
+	size_t off;
+} counts[] = {
+	{"done", offsetof(struct counters, done)},
+	{"error", offsetof(struct counters, error)},
+	{"retries", offsetof(struct counters, retries)},
+	{"timeouts", offsetof(struct counters, timeouts)},
+	{"duplicates", offsetof(struct counters, duplicates)},
+	{"runs", offsetof(struct counters, runs)},
+	{"run_ms_total", offsetof(struct counters, run_ms_total)},
+	{"cpu_ms_total", offsetof(struct counters, cpu_ms_total)},
+	{"maxrss_kb_max", offsetof(struct counters, maxrss_kb_max)},
+};
+#define NCOUNTS (sizeof(counts) / sizeof(*counts))
+
+static uint64_t *
+events_counter(struct counters *c, size_t i)
+{
+	return (uint64_t *)((char *)c + counts[i].off);
+}
+
+/* {"stage": stage, "runs": 1, ...}: the counters c adds to, not 0. */
+static json_t *
+events_counts(const char *stage, const struct counters *c)
+{
+	json_t *o = json_pack("{s:s}", "stage", stage);
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < NCOUNTS && o != NULL; i++)
+		if ((v = *events_counter((struct counters *)c, i)) != 0)
+			json_object_set_new(o, counts[i].name,
+			    json_integer((json_int_t)v));
+	return o;
+}
+
 /* The line of an event, newline included, to be freed. */
 char *
 events_encode(const struct timespec *ts, const char *id, const char *event,
     const struct status *st)
+{
+	return events_encode_counted(ts, id, event, st, NULL, NULL);
+}
+
+/*
+ * The line of an event of spoold that adds c to the counters of stage
+ * (none when c is NULL).
+ */
+char *
+events_encode_counted(const struct timespec *ts, const char *id,
+    const char *event, const struct status *st, const char *stage,
+    const struct counters *c)
 {
 	char when[48], *s, *line;
 	json_t *o;
@@ -58,6 +111,8 @@ events_encode(const struct timespec *ts, const char *id, const char *event,
 	    "exit", st->exit >= 0 ? json_integer(st->exit) : json_null(),
 	    "signal", st->signal > 0 ? json_integer(st->signal) : json_null(),
 	    "reason", events_str(st->reason));
+	if (o != NULL && c != NULL)
+		json_object_set_new(o, "counts", events_counts(stage, c));
 	if (o == NULL)
 		return NULL;
 	if (st->use.known)
@@ -104,6 +159,14 @@ void
 events_add(struct spool *sp, const char *id, const char *event,
     const struct status *st)
 {
+	events_add_counted(sp, id, event, st, NULL, NULL);
+}
+
+/* ... adding c to the counters of stage, when c is not NULL. */
+void
+events_add_counted(struct spool *sp, const char *id, const char *event,
+    const struct status *st, const char *stage, const struct counters *c)
+{
 	struct timespec ts;
 	char *line;
 	ssize_t n;
@@ -115,7 +178,8 @@ events_add(struct spool *sp, const char *id, const char *event,
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if ((line = events_encode(&ts, id, event, st)) == NULL) {
+	if ((line = events_encode_counted(&ts, id, event, st, stage,
+	    c)) == NULL) {
 		log_warnx("%s: cannot encode its event", id);
 		return;
 	}
@@ -132,6 +196,23 @@ events_add(struct spool *sp, const char *id, const char *event,
 		log_warn("write index/%s", EVENTS);
 	if (n > 0) /* a cut line ends, so that the next one starts whole */
 		n = write(sp->evfd, "\n", 1);
+}
+
+/*
+ * An "unmoved" event, when a move announced by an event that added c to
+ * the counters of stage failed: it takes c back.
+ */
+void
+events_undo(struct spool *sp, const char *id, const struct status *st,
+    const char *stage, const struct counters *c)
+{
+	struct counters back = *c;
+	size_t i;
+
+	for (i = 0; i < NCOUNTS; i++)
+		*events_counter(&back, i) = -*events_counter(&back, i);
+	back.maxrss_kb_max = 0;	/* the run's peak stands */
+	events_add_counted(sp, id, "unmoved", st, stage, &back);
 }
 
 /*
@@ -154,4 +235,118 @@ events_tick(struct spool *sp, long max)
 	}
 	close(sp->evfd);
 	sp->evfd = events_open(sp);
+}
+
+/* Where spoold's events end now: the file it appends to, and its size. */
+void
+events_mark(struct spool *sp, struct evmark *m)
+{
+	struct stat sb;
+
+	memset(m, 0, sizeof(*m));
+	if (events_ready(sp) && fstat(sp->evfd, &sb) == 0) {
+		m->ino = sb.st_ino;
+		m->off = sb.st_size;
+	}
+}
+
+/* Fills ev from a line; 0, or -1 when it is no event. */
+static int
+events_decode(const char *line, struct event *ev)
+{
+	json_t *o, *v;
+	struct tm tm;
+	size_t i;
+
+	memset(ev, 0, sizeof(*ev));
+	if ((o = json_loads(line, 0, NULL)) == NULL)
+		return -1;
+	if (!json_is_string(json_object_get(o, "id")) ||
+	    !json_is_string(json_object_get(o, "event"))) {
+		json_decref(o);
+		return -1;
+	}
+	status_init(&ev->st, "");
+	strlcpy(ev->id, json_string_value(json_object_get(o, "id")),
+	    sizeof(ev->id));
+	strlcpy(ev->event, json_string_value(json_object_get(o, "event")),
+	    sizeof(ev->event));
+	strlcpy(ev->st.stage, json_string_value(json_object_get(o, "stage")) ?
+	    json_string_value(json_object_get(o, "stage")) : "",
+	    sizeof(ev->st.stage));
+	ev->st.attempt = (int)json_integer_value(json_object_get(o, "attempt"));
+	if (json_is_integer(json_object_get(o, "exit")))
+		ev->st.exit = (int)json_integer_value(json_object_get(o, "exit"));
+	ev->st.signal = (int)json_integer_value(json_object_get(o, "signal"));
+	if (json_is_string(json_object_get(o, "reason")))
+		strlcpy(ev->st.reason, json_string_value(json_object_get(o,
+		    "reason")), sizeof(ev->st.reason));
+	memset(&tm, 0, sizeof(tm));
+	if (json_is_string(json_object_get(o, "time")) &&
+	    strptime(json_string_value(json_object_get(o, "time")),
+	    "%Y-%m-%dT%H:%M:%S", &tm) != NULL)
+		ev->when = timegm(&tm);
+	v = json_object_get(o, "counts");
+	if (json_is_string(json_object_get(v, "stage")))
+		strlcpy(ev->counted, json_string_value(json_object_get(v,
+		    "stage")), sizeof(ev->counted));
+	for (i = 0; i < NCOUNTS && ev->counted[0] != '\0'; i++)
+		*events_counter(&ev->c, i) = (uint64_t)json_integer_value(
+		    json_object_get(v, counts[i].name));
+	json_decref(o);
+	return 0;
+}
+
+/* Each whole event of index/name from offset off, to fn. */
+static void
+events_read(struct spool *sp, const char *name, off_t off,
+    void (*fn)(void *, const struct event *), void *arg)
+{
+	struct event ev;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *fp;
+	int fd;
+
+	if ((fd = openat(sp->indexfd, name, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			log_warn("open index/%s", name);
+		return;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL)
+		fatal("fdopen");
+	if (fseeko(fp, off, SEEK_SET) == 0)
+		while ((n = getline(&line, &cap, fp)) > 0)
+			if (line[n - 1] == '\n' &&
+			    events_decode(line, &ev) == 0)
+				fn(arg, &ev);
+	free(line);
+	fclose(fp);
+}
+
+/*
+ * The events appended since mark m, to fn, in order: from m in the file
+ * it names (events.jsonl, or events.jsonl.1 once rotated, then all of
+ * events.jsonl); all of events.jsonl when m names neither (it was made
+ * since). Nothing when m is empty (metrics.json kept no mark).
+ */
+void
+events_replay(struct spool *sp, const struct evmark *m,
+    void (*fn)(void *, const struct event *), void *arg)
+{
+	struct stat sb;
+
+	if (m->ino == 0)
+		return;
+	if (fstatat(sp->indexfd, EVENTS, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    sb.st_ino == m->ino) {
+		events_read(sp, EVENTS, m->off, fn, arg);
+		return;
+	}
+	if (fstatat(sp->indexfd, EVENTS_OLD, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    sb.st_ino == m->ino)
+		events_read(sp, EVENTS_OLD, m->off, fn, arg);
+	events_read(sp, EVENTS, 0, fn, arg);
 }

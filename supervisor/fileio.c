@@ -46,9 +46,9 @@ fileio_isotime(char *buf, size_t len, time_t t)
  * the time before which it is not claimed.
  */
 int
-fileio_touch(int dirfd, const char *name, time_t when)
+fileio_touch(int dirfd, const char *name, struct timespec when)
 {
-	struct timespec ts[2] = {{0, UTIME_OMIT}, {when, 0}};
+	struct timespec ts[2] = {{0, UTIME_OMIT}, when};
 
 	if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;

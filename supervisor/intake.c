@@ -40,6 +40,7 @@ static void
 intake_cancel_queued(const char *id)
 {
 	const struct place *p;
+	struct counters c;
 	struct stage *st;
 	struct qent *e;
 	struct status s;
@@ -50,15 +51,15 @@ intake_cancel_queued(const char *id)
 	claim_record(st, id, &s);
 	place_record(&s, OUT_CANCEL, NULL, "cancelled", 0, time(NULL));
 	p = place_row(OUT_CANCEL);
-	if (spool_transition(L.sp, st->sd.fd[DIR_QUEUE], st->sd.fd[p->dir],
-	    id, &s, p->point) == -1) {
+	if (stage_place(st, st->sd.fd[DIR_QUEUE], st->sd.fd[p->dir], id, &s,
+	    p, NULL, &c) == -1) {
 		if (errno != ENOENT)
 			log_warn("cancel %s/queue/%s", st->name, id);
 		return;
 	}
 	if ((e = queue_find(&st->q, id)) != NULL)
 		queue_remove(&st->q, e);
-	stage_placed(st, st, p, id, &s);
+	stage_placed(st, st, p, id, &s, &c);
 	log_info("%s: %s: cancelled in its queue", st->name, id);
 }
 

@@ -193,7 +193,7 @@ loop_timeout(void)
 	long long ms = -1;
 	struct stage *st;
 	struct run *r;
-	time_t due, wall = time(NULL);
+	struct timespec due, wall = real_now();
 
 	deadline(&ms, now, L.nexttick);
 	if (hook_next(&at))
@@ -204,7 +204,8 @@ loop_timeout(void)
 		deadline(&ms, now, L.stopat);
 	TAILQ_FOREACH(st, &L.stages, entry) {
 		if (!L.stopping && queue_next_due(&st->q, &due))
-			deadline(&ms, now, ms_after(now, (due - wall) * 1000LL));
+			deadline(&ms, now, ms_after(now,
+			    ms_between(wall, due) + 1)); /* not a ms early */
 		if (!L.stopping && queue_peek(&st->q) != NULL &&
 		    st->nrun < st->sc->slots && ms_between(now, st->holdoff) > 0)
 			deadline(&ms, now, st->holdoff);
@@ -268,7 +269,7 @@ static void
 loop_pass(void)
 {
 	struct stage *st;
-	time_t now = time(NULL);
+	struct timespec now = real_now();
 
 	recover_tick();
 	if (L.rescan)
@@ -375,7 +376,7 @@ loop_start(struct conf *conf, struct spool *sp)
 		return -1;
 	if (sp->syncpid > 0)
 		pids_add(sp->syncpid, PID_SYNC, NULL, NULL);
-	metrics_load(sp, &L.total, report_counters, NULL);
+	recover_counters();
 	fileio_scan(sp->cancelfd, intake_cancel_one, NULL);
 	syncer_sync(sp);
 	log_info("started, pid %ld, spool %s", (long)getpid(), conf->spool);

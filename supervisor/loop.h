@@ -76,12 +76,15 @@ int stage_where(const char *id, const struct stage *not, struct stage **at,
 void stage_folders(void);
 void stage_full(const char *what);
 void stage_room(void);
-void stage_count(uint64_t *of_stage, uint64_t *of_total);
+void stage_add(const char *name, const struct counters *c);
 void stage_hook(struct stage *st, const char *event, int dir, const char *id,
     const struct status *s);
 void stage_depths(void);
 void stage_placed(struct stage *st, struct stage *to, const struct place *p,
-    const char *id, const struct status *s);
+    const char *id, const struct status *s, const struct counters *c);
+int stage_place(struct stage *st, int fromfd, int tofd, const char *id,
+    const struct status *s, const struct place *p,
+    const struct counters *ran, struct counters *c);
 
 /* run.c: a run's life, from its start to its job's place. */
 struct run *run_by_id(const char *id);
@@ -109,6 +112,7 @@ void recover_tick(void);
 void recover_clear(void);
 int recover_holds(const char *id);
 int recover_next(struct timespec *at);
+void recover_counters(void);
 
 /* report.c: metrics, page, title, retention. */
 int report_counters(void *arg, const char *name, const struct counters *c);

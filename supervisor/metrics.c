@@ -1,9 +1,10 @@
 /*
  * metrics.c: data/index/metrics.json, built from counters kept in memory
- * (never from listing folders) and replaced atomically every tick, and the
- * same numbers in Prometheus's text format in data/index/metrics.prom. The
- * counters in metrics.json are read back at start-up, so they survive
- * restarts.
+ * (never from listing folders) and replaced atomically every tick, with
+ * the mark of the events.jsonl they include, and the same numbers in
+ * Prometheus's text format in data/index/metrics.prom. The counters in
+ * metrics.json are read back at start-up, and the events after the mark
+ * added, so they survive restarts exactly.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -35,6 +36,22 @@ metrics_counters(json_t *o, const struct counters *c, int per_stage)
 		json_object_set_new(o, "duplicates",
 		    json_integer((json_int_t)c->duplicates));
 	return o;
+}
+
+/* Adds the counters of c to those of to. */
+void
+metrics_add(struct counters *to, const struct counters *c)
+{
+	to->done += c->done;
+	to->error += c->error;
+	to->retries += c->retries;
+	to->timeouts += c->timeouts;
+	to->duplicates += c->duplicates;
+	to->runs += c->runs;
+	to->run_ms_total += c->run_ms_total;
+	to->cpu_ms_total += c->cpu_ms_total;
+	if (c->maxrss_kb_max > to->maxrss_kb_max)	/* a peak, not a sum */
+		to->maxrss_kb_max = c->maxrss_kb_max;
 }
 
 /* The stages' slots and what is queued, running and deferred, summed. */
@@ -103,7 +120,8 @@ metrics_percentile(const struct recent *r, int pct)
 /* The metrics as a JSON object. */
 static json_t *
 metrics_object(time_t now, pid_t pid, time_t started,
-    const struct counters *total, const struct mstage *st, size_t n)
+    const struct counters *total, const struct mstage *st, size_t n,
+    const struct evmark *m)
 {
 	struct mstage sum = metrics_sum(st, n);
 	json_t *o, *stages, *s;
@@ -132,18 +150,22 @@ metrics_object(time_t now, pid_t pid, time_t started,
 	    "deferred", (json_int_t)sum.deferred);
 	metrics_counters(o, total, 0);
 	json_object_set_new(o, "stages", stages);
+	if (m != NULL && m->ino != 0)
+		json_object_set_new(o, "events", json_pack("{s:I, s:I}",
+		    "inode", (json_int_t)m->ino, "offset", (json_int_t)m->off));
 	return o;
 }
 
 /* The metrics as a JSON text ending in a newline, to be freed. */
 char *
 metrics_encode(time_t now, pid_t pid, time_t started,
-    const struct counters *total, const struct mstage *st, size_t n)
+    const struct counters *total, const struct mstage *st, size_t n,
+    const struct evmark *m)
 {
 	json_t *o;
 	char *text;
 
-	o = metrics_object(now, pid, started, total, st, n);
+	o = metrics_object(now, pid, started, total, st, n, m);
 	text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
 	return text;
@@ -274,7 +296,7 @@ metrics_prom(time_t now, pid_t pid, time_t started, int up,
 
 	if ((f = open_memstream(&text, &len)) == NULL)
 		fatal("open_memstream");
-	o = metrics_object(now, pid, started, total, st, n);
+	o = metrics_object(now, pid, started, total, st, n, NULL);
 	json_object_set_new(o, "up", json_integer(up));
 	for (p = prows; p < prows + sizeof(prows) / sizeof(*prows); p++) {
 		if (p->type != NULL)
@@ -316,11 +338,12 @@ metrics_read_counters(json_t *o, struct counters *c)
 }
 
 /*
- * Reads the counters of the last metrics.json: the totals, and each
- * stage's through fn. 0, or -1 when there is none to read.
+ * Reads the counters of the last metrics.json: the totals, each stage's
+ * through fn, and the mark of the events they include. 0, or -1 when
+ * there is none to read.
  */
 int
-metrics_load(struct spool *sp, struct counters *total,
+metrics_load(struct spool *sp, struct counters *total, struct evmark *m,
     int (*fn)(void *, const char *, const struct counters *), void *arg)
 {
 	struct counters c;
@@ -329,6 +352,7 @@ metrics_load(struct spool *sp, struct counters *total,
 	char *text;
 
 	memset(total, 0, sizeof(*total));
+	memset(m, 0, sizeof(*m));
 	if ((text = fileio_read(sp->indexfd, METRICS_FILE,
 	    1024 * 1024)) == NULL)
 		return -1;
@@ -341,6 +365,9 @@ metrics_load(struct spool *sp, struct counters *total,
 		return -1;
 	}
 	metrics_read_counters(o, total);
+	v = json_object_get(o, "events");
+	m->ino = (ino_t)metrics_get(v, "inode");
+	m->off = (off_t)metrics_get(v, "offset");
 	json_object_foreach(json_object_get(o, "stages"), name, v) {
 		memset(&c, 0, sizeof(c));
 		metrics_read_counters(v, &c);

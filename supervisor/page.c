@@ -173,7 +173,7 @@ page_head(FILE *f, time_t now, pid_t pid, time_t started, long tick,
 	char when[32], up[32];
 	long refresh = tick <= 0 ? 5 : tick < 720 ? tick * 5 : 3600;
 
-	fileio_isotime(when, sizeof(when), now);
+	fileio_isotime(when, sizeof(when), now);	/* ...THH:MM:SSZ */
 	page_duration(up, sizeof(up), (long long)(now - started));
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
@@ -182,10 +182,10 @@ page_head(FILE *f, time_t now, pid_t pid, time_t started, long tick,
 	    "<title>spoold: %" PRIu64 " done, %" PRIu64 " error</title>\n"
 	    "<style>\n%s</style>\n</head>\n<body>\n"
 	    "<h1>spoold</h1>\n"
-	    "<p class=\"line\"><span>updated <time id=\"updated\" "
-	    "datetime=\"%s\">%s</time></span> <span>pid %ld</span> "
+	    "<p class=\"line\"><span>as of <time id=\"updated\" "
+	    "datetime=\"%s\">%.8s UTC</time></span> <span>pid %ld</span> "
 	    "<span>up %s</span></p>\n",
-	    refresh, total->done, total->error, page_style, when, when,
+	    refresh, total->done, total->error, page_style, when, when + 11,
 	    (long)pid, up);
 }
 

@@ -46,7 +46,7 @@ static const struct place places[NOUT] = {
 			 1, NULL,	0},
 	[OUT_CUT] =	{Q, 0, JS_QUEUED,   PA_UNDO,  PL_KEEP,  0,
 			 0, NULL,	CP_RECOVER},
-	[OUT_CUT_CANCEL] = {E, 0, JS_ERROR, PA_UNDO,  PL_KEEP,  0,
+	[OUT_CUT_CANCEL] = {E, 0, JS_ERROR, PA_UNDO,  PL_KEEP,  PC_ERROR,
 			 0, NULL,	CP_RECOVER},
 	[OUT_MOVED_DONE] = {D, 0, KEEP,	    PA_KEEP,  PL_KEEP,  0,
 			 0, NULL,	CP_RECOVER},
@@ -56,11 +56,11 @@ static const struct place places[NOUT] = {
 			 0, NULL,	CP_RECOVER},
 	[OUT_MOVED_NEXT] = {Q, 1, KEEP,	    PA_KEEP,  PL_KEEP,  0,
 			 0, NULL,	CP_RECOVER},
-	[OUT_MOVED_CANCEL] = {E, 0, JS_ERROR, PA_KEEP, PL_KEEP, 0,
+	[OUT_MOVED_CANCEL] = {E, 0, JS_ERROR, PA_KEEP, PL_KEEP, PC_ERROR,
 			 0, NULL,	CP_RECOVER},
 	[OUT_FOUND] =	{Q, 0, JS_QUEUED,   PA_KEEP,  PL_KEEP,  0,
 			 0, NULL,	CP_RECOVER},
-	[OUT_FOUND_CANCEL] = {E, 0, JS_ERROR, PA_KEEP, PL_KEEP, 0,
+	[OUT_FOUND_CANCEL] = {E, 0, JS_ERROR, PA_KEEP, PL_KEEP, PC_ERROR,
 			 0, NULL,	CP_RECOVER},
 };
 
@@ -155,6 +155,20 @@ place_recovered(const struct status *s, int known, const char *stage,
 	if (known && s->state == JS_QUEUED && next)
 		return cancelled ? OUT_FOUND_CANCEL : OUT_MOVED_NEXT;
 	return cancelled ? OUT_FOUND_CANCEL : OUT_FOUND;
+}
+
+/* Adds to c what a placement by p counts. */
+void
+place_count(const struct place *p, struct counters *c)
+{
+	if (p->count & PC_DONE)
+		c->done++;
+	if (p->count & PC_ERROR)
+		c->error++;
+	if (p->count & PC_RETRY)
+		c->retries++;
+	if (p->count & PC_DUP)
+		c->duplicates++;
 }
 
 /*

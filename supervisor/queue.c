@@ -26,8 +26,9 @@ queue_before_ready(const struct qent *a, const struct qent *b)
 static int
 queue_before_due(const struct qent *a, const struct qent *b)
 {
-	if (a->mtime.tv_sec != b->mtime.tv_sec)
-		return a->mtime.tv_sec < b->mtime.tv_sec;
+	if (a->mtime.tv_sec != b->mtime.tv_sec ||
+	    a->mtime.tv_nsec != b->mtime.tv_nsec)
+		return ts_after(b->mtime, a->mtime);
 	return strcmp(a->id, b->id) < 0;
 }
 
@@ -171,7 +172,7 @@ queue_find(struct queue *q, const char *id)
 /* Adds a job seen in queue/; NULL when it was known already. */
 struct qent *
 queue_add(struct queue *q, const char *id, const struct timespec *mtime,
-    time_t now)
+    struct timespec now)
 {
 	struct qent *e;
 	size_t b;
@@ -189,7 +190,7 @@ queue_add(struct queue *q, const char *id, const struct timespec *mtime,
 	e->hnext = q->hash[b];
 	q->hash[b] = e;
 	q->count++;
-	if (mtime->tv_sec > now) {
+	if (ts_after(*mtime, now)) {
 		e->heap = Q_DEFERRED;
 		heap_push(&q->deferred, e);
 	} else {
@@ -276,12 +277,12 @@ queue_release(struct queue *q, const char *key)
 
 /* Moves the deferred jobs whose time has come to the ready heap. */
 size_t
-queue_due(struct queue *q, time_t now)
+queue_due(struct queue *q, struct timespec now)
 {
 	struct qent *e;
 	size_t n = 0;
 
-	while (q->deferred.n > 0 && q->deferred.v[0]->mtime.tv_sec <= now) {
+	while (q->deferred.n > 0 && !ts_after(q->deferred.v[0]->mtime, now)) {
 		e = q->deferred.v[0];
 		heap_del(&q->deferred, e);
 		e->heap = Q_READY;
@@ -293,11 +294,11 @@ queue_due(struct queue *q, time_t now)
 
 /* The time the next deferred job becomes ready; 0 when there is none. */
 int
-queue_next_due(struct queue *q, time_t *when)
+queue_next_due(struct queue *q, struct timespec *when)
 {
 	if (q->deferred.n == 0)
 		return 0;
-	*when = q->deferred.v[0]->mtime.tv_sec;
+	*when = q->deferred.v[0]->mtime;
 	return 1;
 }
 

@@ -43,6 +43,116 @@ struct leftover {
 	struct status s;
 };
 
+/*
+ * The last event of each job whose last event, among those after the mark
+ * of metrics.json, is one that counts (the end of a run, say): read at
+ * start-up, kept until what was left in running/ is placed.
+ */
+struct tail {
+	struct tail *next;
+	struct event ev;
+};
+
+static struct tail *tails;
+
+static struct tail **
+recover_tail(const char *id)
+{
+	struct tail **t;
+
+	for (t = &tails; *t != NULL; t = &(*t)->next)
+		if (strcmp((*t)->ev.id, id) == 0)
+			break;
+	return t;
+}
+
+/* An event read back: its counts added, the last of its job kept. */
+static void
+recover_event(void *arg, const struct event *ev)
+{
+	struct tail **t = recover_tail(ev->id), *n;
+
+	(void)arg;
+	if (ev->counted[0] != '\0')
+		stage_add(ev->counted, &ev->c);
+	if (ev->counted[0] != '\0' && strcmp(ev->event, "unmoved") != 0) {
+		if (*t == NULL) {
+			if ((*t = calloc(1, sizeof(**t))) == NULL)
+				fatal("calloc");
+		}
+		(*t)->ev = *ev;
+	} else if ((n = *t) != NULL) {
+		*t = n->next;
+		free(n);
+	}
+}
+
+static void
+recover_tails_free(void)
+{
+	struct tail *t;
+
+	while ((t = tails) != NULL) {
+		tails = t->next;
+		free(t);
+	}
+}
+
+/*
+ * The counters at start-up: those of metrics.json, plus what the events
+ * written after its mark count, so that a change is counted once however
+ * spoold stopped.
+ */
+void
+recover_counters(void)
+{
+	struct evmark mark;
+
+	metrics_load(L.sp, &L.total, &mark, report_counters, NULL);
+	events_replay(L.sp, &mark, recover_event, NULL);
+	if (TAILQ_EMPTY(&L.leftovers))
+		recover_tails_free();
+}
+
+/* Whether the event of the move a record says was written already. */
+static int
+recover_logged(const struct leftover *lo)
+{
+	struct tail *t = *recover_tail(lo->id);
+
+	return t != NULL && lo->known &&
+	    strcmp(t->ev.event, status_state_name(lo->s.state)) == 0 &&
+	    strcmp(t->ev.st.stage, lo->s.stage) == 0;
+}
+
+/*
+ * The record of a job whose last event, a change made in this stage (the
+ * end of its run, a duplicate found), is newer than the record: a crash
+ * came between the two. The record is made that of the event, as it was
+ * to be written, and the job goes where the event says.
+ */
+static void
+recover_ended(struct leftover *lo)
+{
+	struct tail *t = *recover_tail(lo->id);
+	struct status *s = &lo->s;
+	int state;
+
+	if (t == NULL || !lo->known || recover_logged(lo) ||
+	    strcmp(t->ev.counted, lo->st->name) != 0 ||
+	    (state = status_state_parse(t->ev.event)) == -1)
+		return;
+	s->state = state;
+	strlcpy(s->stage, t->ev.st.stage, sizeof(s->stage));
+	s->attempt = t->ev.st.attempt;
+	s->exit = t->ev.st.exit;
+	s->signal = t->ev.st.signal;
+	strlcpy(s->reason, t->ev.st.reason, sizeof(s->reason));
+	s->finished = s->updated = t->ev.when;
+	log_info("%s/running/%s: its %s event came before the crash",
+	    lo->st->name, lo->id, t->ev.event);
+}
+
 static struct leftover *
 recover_stop(const char *path, pid_t pgid, unsigned long long pstart,
     const char *id)
@@ -89,9 +199,11 @@ recover_move(struct leftover *lo)
 	struct stage *st = lo->st, *to;
 	struct status *s = &lo->s;
 	const struct place *p;
+	struct counters c;
 	enum outcome out;
-	int cancelled;
+	int cancelled, logged;
 
+	recover_ended(lo);
 	to = lo->known ? stage_find(s->stage) : NULL;
 	cancelled = faccessat(L.sp->cancelfd, lo->id, F_OK,
 	    AT_SYMLINK_NOFOLLOW) == 0;
@@ -110,11 +222,18 @@ recover_move(struct leftover *lo)
 		to = st;
 	place_record(s, out, NULL, cancelled ? "cancelled" : NULL, 0,
 	    time(NULL));
-	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], to->sd.fd[p->dir],
-	    lo->id, s, p->point) == -1) {
+	/* A move whose event was written before the crash: the move alone. */
+	logged = out >= OUT_MOVED_DONE && out <= OUT_MOVED_NEXT &&
+	    recover_logged(lo);
+	if ((logged ? spool_status_write(L.sp, lo->id, s) == -1 ||
+	    spool_move(L.sp, st->sd.fd[DIR_RUNNING], to->sd.fd[p->dir],
+	    lo->id) : stage_place(st, st->sd.fd[DIR_RUNNING],
+	    to->sd.fd[p->dir], lo->id, s, p, NULL, &c)) == -1) {
 		log_warn("recover %s/running/%s", st->name, lo->id);
 		return;
 	}
+	if (!logged)
+		stage_add(st->name, &c);
 	if (cancelled)
 		unlinkat(L.sp->cancelfd, lo->id, 0);
 	log_info("%s/running/%s: to %s/%s after a restart", st->name, lo->id,
@@ -215,6 +334,8 @@ recover_tick(void)
 		if (ms_between(lo->next, now) >= 0)
 			recover_look(lo, now);
 	}
+	if (TAILQ_EMPTY(&L.leftovers))
+		recover_tails_free();
 }
 
 /* Whether job id waits in a running/ for its recovery. */
@@ -235,6 +356,7 @@ recover_clear(void)
 {
 	while (!TAILQ_EMPTY(&L.leftovers))
 		recover_free(TAILQ_FIRST(&L.leftovers));
+	recover_tails_free();
 }
 
 /* The time of the next step of a stop: 1 and *at, or 0 when none. */

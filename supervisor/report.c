@@ -79,6 +79,7 @@ report_metrics(void)
 {
 	struct mstage *ms;
 	struct stage *st;
+	struct evmark mark;
 	size_t n = 0;
 	time_t now, started;
 	char *json;
@@ -106,7 +107,8 @@ report_metrics(void)
 	/* The uptime by the monotonic clock, whatever the system time does. */
 	now = time(NULL);
 	started = now - (mono_now().tv_sec - L.started.tv_sec);
-	json = metrics_encode(now, getpid(), started, &L.total, ms, n);
+	events_mark(L.sp, &mark);	/* the counters include every event */
+	json = metrics_encode(now, getpid(), started, &L.total, ms, n, &mark);
 	report_write("metrics.json", json, metrics_write);
 	json = metrics_prom(now, getpid(), started, !L.down, &L.total, ms, n);
 	report_write("metrics.prom", json, metrics_write_prom);

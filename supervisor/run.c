@@ -129,7 +129,8 @@ run_lost_job(struct run *r, char *why, size_t len)
  * failed too and it stays in running/ for recovery.
  */
 static const struct place *
-run_unmoved(struct run *r, struct stage *to, const struct place *p)
+run_unmoved(struct run *r, struct stage *to, const struct place *p,
+    const struct counters *ran, struct counters *c)
 {
 	struct stage *st = r->stage;
 	char why[sizeof(r->st.reason)];
@@ -140,26 +141,35 @@ run_unmoved(struct run *r, struct stage *to, const struct place *p)
 	    spool_dir_name(p->dir), strerror(errno));
 	p = place_row(OUT_ERROR);
 	place_record(&r->st, OUT_ERROR, st->name, why, 0, time(NULL));
-	if (spool_transition(L.sp, st->sd.fd[DIR_RUNNING], st->sd.fd[p->dir],
-	    r->id, &r->st, p->point) == -1) {
+	if (stage_place(st, st->sd.fd[DIR_RUNNING], st->sd.fd[p->dir], r->id,
+	    &r->st, p, ran, c) == -1) {
 		log_warn("move %s/running/%s to error/", st->name, r->id);
 		return NULL;
 	}
 	return p;
 }
 
-/* Moves the job of a run that ended to where its outcome sends it. */
+/*
+ * Moves the job of a run that ended to where its outcome sends it; its
+ * event counts what the run counts, ran, with what the place counts.
+ */
 static void
-run_place(struct run *r, enum outcome out, const char *why)
+run_place(struct run *r, enum outcome out, const char *why,
+    const struct counters *ran)
 {
 	struct stage *st = r->stage, *to = st;
 	const struct place *p;
+	struct counters c;
+	struct timespec due;
 	int from = st->sd.fd[DIR_RUNNING], moved;
 	long delay = 0;
 	char gone[sizeof(r->st.reason)];
 
 	switch (run_lost_job(r, gone, sizeof(gone))) {
 	case 1:
+		events_add_counted(L.sp, r->id, status_state_name(r->st.state),
+		    &r->st, st->name, ran);
+		stage_add(st->name, ran);
 		return;
 	case -1:
 		log_warnx("%s: %s: %s", st->name, r->id, gone);
@@ -178,22 +188,25 @@ run_place(struct run *r, enum outcome out, const char *why)
 	if (p->state == JS_DEFERRED) {
 		delay = place_backoff(st->sc->backoff, st->sc->backoff_max,
 		    r->st.attempt, arc4random());
-		fileio_touch(from, r->id, time(NULL) + delay);
+		due = real_now();
+		due.tv_sec += delay;
+		fileio_touch(from, r->id, due);
 	}
 	place_record(&r->st, out, to->name, why, delay, time(NULL));
-	moved = spool_transition(L.sp, from, to->sd.fd[p->dir], r->id, &r->st,
-	    p->point);
+	moved = stage_place(st, from, to->sd.fd[p->dir], r->id, &r->st, p, ran,
+	    &c);
 	if (moved == -1 && errno == ENOENT && spool_gone(to->sd.fd[p->dir])) {
 		/* Its folder was removed by hand: made again, then the move. */
 		stage_folders();
 		from = st->sd.fd[DIR_RUNNING];
-		moved = spool_move(L.sp, from, to->sd.fd[p->dir], r->id);
+		moved = stage_place(st, from, to->sd.fd[p->dir], r->id, &r->st,
+		    p, ran, &c);
 	}
-	if (moved == -1 && (p = run_unmoved(r, to, p)) == NULL)
+	if (moved == -1 && (p = run_unmoved(r, to, p, ran, &c)) == NULL)
 		return;
 	if (moved == -1)
 		to = st;
-	stage_placed(st, to, p, r->id, &r->st);
+	stage_placed(st, to, p, r->id, &r->st, &c);
 	if (p->dir == DIR_QUEUE)	/* before inotify says so */
 		stage_seen(to, r->id, 0);
 	log_debug("%s: %s to %s/%s%s%s", st->name, r->id, to->name,
@@ -247,6 +260,7 @@ run_end(struct run *r, int ws)
 	struct stage *st = r->stage;
 	long long ms = ms_between(r->t0, mono_now());
 	char why[256], how[sizeof(r->lost)], run[32];
+	struct counters ran = {.runs = 1, .run_ms_total = ms};
 	enum outcome out;
 
 	CRASHPOINT(CP_FINISH);
@@ -255,12 +269,10 @@ run_end(struct run *r, int ws)
 	L.orphans = 1;		/* what the run left behind */
 	output_close(&r->out);
 	run_heartbeat(r, mono_now());
-	st->c.runs++;
-	st->c.run_ms_total += ms;
-	metrics_account(&st->c, &r->use);
+	ran.timeouts = r->stop == STOP_TIMEOUT || r->stop == STOP_HEARTBEAT;
+	metrics_account(&ran, &r->use);
 	metrics_recent_add(&st->recent, ms);
 	st->mean_ms = st->mean_ms > 0 ? (7 * st->mean_ms + ms) / 8 : ms + 1;
-	L.total.runs++;
 	out = place_outcome(st->sc, ws, r->stop, r->st.attempt,
 	    st->sc->next != NULL, why, sizeof(why));
 	if (r->lost[0] != '\0') {
@@ -285,7 +297,7 @@ run_end(struct run *r, int ws)
 	st->nrun--;
 	if (r->child)
 		L.nrun--;
-	run_place(r, out, why);
+	run_place(r, out, why, &ran);
 	if (r->stop == STOP_CANCEL && unlinkat(L.sp->cancelfd, r->id, 0) == -1 &&
 	    errno != ENOENT)
 		log_warn("unlink index/cancel/%s", r->id);
@@ -348,11 +360,9 @@ run_stop(struct run *r, enum stop why)
 	r->stop = why;
 	r->killat = ms_after(mono_now(), L.conf->kill_grace * 1000LL);
 	r->runner->stop(r);
-	if (why == STOP_TIMEOUT || why == STOP_HEARTBEAT) {
-		stage_count(&st->c.timeouts, &L.total.timeouts);
+	if (why == STOP_TIMEOUT || why == STOP_HEARTBEAT)
 		log_warnx("%s: %s: %s; stopping it", st->name, r->id,
 		    why == STOP_TIMEOUT ? "timeout" : "no heartbeat");
-	}
 }
 
 /* The end of a run that did not stop at SIGTERM. */

@@ -331,29 +331,50 @@ spool_move(struct spool *sp, int fromfd, int tofd, const char *id)
 }
 
 /*
- * A change of state. In spoold (point not 0), the status record says
- * where the job goes, then the job moves there: after a crash between the
- * two, the job is still where it was (running/, which recovery reads and
- * completes the move from, or queue/, where it is looked at again). In
+ * A change of state. In spoold (point not 0), its event comes first, then
+ * the status record says where the job goes, then the job moves there:
+ * after a crash between the two, the job is still where it was (running/,
+ * which recovery reads and completes the move from, or queue/, where it is
+ * looked at again), and the events say whether its event was written. In
  * spoolctl (point 0), which races with the daemon, the move comes first
- * and the record follows only a move that happened.
+ * and the record and the event follow only a move that happened.
  */
 int
 spool_transition(struct spool *sp, int fromfd, int tofd, const char *id,
     const struct status *st, int point)
 {
+	return spool_place(sp, fromfd, tofd, id, st, point, NULL, NULL);
+}
+
+/*
+ * ... whose event adds c to the counters of stage (spoold only). A move
+ * that fails after its event has an "unmoved" event that takes c back.
+ */
+int
+spool_place(struct spool *sp, int fromfd, int tofd, const char *id,
+    const struct status *st, int point, const char *stage,
+    const struct counters *c)
+{
+	int saved;
+
 	if (point == 0) {
 		if (spool_move(sp, fromfd, tofd, id) == -1)
 			return -1;
 		spool_status_write(sp, id, st);
-	} else {
-		spool_status_write(sp, id, st);
-		CRASHPOINT(point);
-		if (spool_move(sp, fromfd, tofd, id) == -1)
-			return -1;
+		events_add(sp, id, status_state_name(st->state), st);
+		return 0;
 	}
-	events_add(sp, id, status_state_name(st->state), st);
-	return 0;
+	events_add_counted(sp, id, status_state_name(st->state), st, stage, c);
+	CRASHPOINT(CP_EVENT);
+	spool_status_write(sp, id, st);
+	CRASHPOINT(point);
+	if (spool_move(sp, fromfd, tofd, id) == 0)
+		return 0;
+	saved = errno;
+	if (c != NULL)
+		events_undo(sp, id, st, stage, c);
+	errno = saved;
+	return -1;
 }
 
 /*
@@ -389,7 +410,7 @@ spool_resubmit(struct spool *sp, int fromfd, int tofd, const char *id,
  */
 int
 spool_submit(struct spool *sp, int queuefd, const char *tmpname,
-    const char *id, const struct status *st, time_t when)
+    const char *id, const struct status *st, struct timespec when)
 {
 	struct status rec = *st;
 	int fd, logged = events_ready(sp);

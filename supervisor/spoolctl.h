@@ -57,7 +57,10 @@ int spoold_running(void);
 /* ctl_list.c: the jobs in the scheduler's order, and how one is shown. */
 extern struct entry *ents;
 extern size_t nents;
+#define NSTATES 5 /* enum jstate */
 void ls_collect(long stage, int state);
+long long *ls_count(void);
+char *ctl_asof(char *buf, size_t len, time_t t);
 void name_shown(char *buf, const char *id, size_t len);
 void ctl_fmt_age(time_t secs, char *buf, size_t len);
 char *ctl_progress_of(const struct entry *e, char *buf, size_t len);

@@ -21,6 +21,8 @@
 #define ID_MAX 251 /* a job id leaves room for ".log" in NAME_MAX */
 #define PROGRESS_MAX 256
 
+struct counters;
+
 /* The folders of a stage, each a state of the jobs in it. */
 enum { DIR_QUEUE, DIR_RUNNING, DIR_DONE, DIR_ERROR, NDIRS };
 
@@ -61,6 +63,23 @@ ms_after(struct timespec t, long long ms)
 		t.tv_nsec -= 1000000000;
 	}
 	return t;
+}
+
+/* The system time, to the nanosecond: that of files' times. */
+static inline struct timespec
+real_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return t;
+}
+
+/* Whether time a is after time b. */
+static inline int
+ts_after(struct timespec a, struct timespec b)
+{
+	return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
 }
 
 /* pids.c: every process spoold reaps, with its owner. */
@@ -167,6 +186,7 @@ enum {
 	CP_RECOVER,	/* start-up: one job of running/ recovered, not all */
 	CP_REQUEUE,	/* the record says queued after a stop, ditto */
 	CP_SUBMIT,	/* a remote runner took the run, its job is not recorded */
+	CP_EVENT,	/* the event of a change is written, its record not */
 	CP_MAX
 };
 #ifdef SPOOLD_CRASHPOINTS
@@ -181,7 +201,7 @@ struct stat;
 char *fileio_path(char *buf, size_t, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fileio_isotime(char *buf, size_t, time_t);
-int fileio_touch(int dirfd, const char *name, time_t when);
+int fileio_touch(int dirfd, const char *name, struct timespec when);
 int fileio_swap(int dirfd, const char *name, const char *data, size_t len,
     int point);
 int fileio_write(int tmpfd, int dirfd, const char *name, const char *data,
@@ -292,10 +312,13 @@ int spool_rename(struct spool *, int fromfd, const char *from, int tofd,
 int spool_move(struct spool *, int fromfd, int tofd, const char *id);
 int spool_transition(struct spool *, int fromfd, int tofd, const char *id,
     const struct status *, int point);
+int spool_place(struct spool *, int fromfd, int tofd, const char *id,
+    const struct status *, int point, const char *stage,
+    const struct counters *);
 int spool_resubmit(struct spool *, int fromfd, int tofd, const char *id,
     const struct status *, const struct status *old);
 int spool_submit(struct spool *, int queuefd, const char *tmpname,
-    const char *id, const struct status *, time_t when);
+    const char *id, const struct status *, struct timespec when);
 int spool_write(struct spool *, int dirfd, const char *name, const char *data,
     size_t len, int durable);
 int spool_job_open(struct spool *, const char *id);
@@ -421,6 +444,7 @@ enum outcome place_lost(const struct stconf *, int lost, const char *said,
     char *why, size_t);
 enum outcome place_recovered(const struct status *, int known,
     const char *stage, int next, int cancelled);
+void place_count(const struct place *, struct counters *);
 void place_record(struct status *, enum outcome, const char *stage,
     const char *why, long delay, time_t now);
 long place_backoff(long base, long max, int attempt, uint32_t rnd);
@@ -475,15 +499,15 @@ struct queue {
 void queue_init(struct queue *);
 void queue_clear(struct queue *);
 struct qent *queue_add(struct queue *, const char *id,
-    const struct timespec *mtime, time_t now);
+    const struct timespec *mtime, struct timespec now);
 struct qent *queue_peek(struct queue *);
 void queue_remove(struct queue *, struct qent *);
 void queue_defer(struct queue *, struct qent *, const struct timespec *);
 void queue_hold(struct queue *, struct qent *);
 void queue_release(struct queue *, const char *key);
 struct qent *queue_find(struct queue *, const char *id);
-size_t queue_due(struct queue *, time_t now);
-int queue_next_due(struct queue *, time_t *when);
+size_t queue_due(struct queue *, struct timespec now);
+int queue_next_due(struct queue *, struct timespec *when);
 size_t queue_ready(const struct queue *);
 size_t queue_deferred(const struct queue *);
 
@@ -592,6 +616,8 @@ struct mstage {
 
 
 struct mstage metrics_sum(const struct mstage *, size_t n);
+struct evmark;
+void metrics_add(struct counters *, const struct counters *);
 void metrics_recent_add(struct recent *, long long ms);
 long long metrics_percentile(const struct recent *, int pct);
 void metrics_account(struct counters *, const struct usage *);
@@ -599,8 +625,9 @@ char *metrics_prom(time_t now, pid_t pid, time_t started, int up,
     const struct counters *total, const struct mstage *, size_t n);
 int metrics_write_prom(struct spool *, const char *text);
 char *metrics_encode(time_t now, pid_t pid, time_t started,
-    const struct counters *total, const struct mstage *, size_t n);
-int metrics_load(struct spool *, struct counters *total,
+    const struct counters *total, const struct mstage *, size_t n,
+    const struct evmark *);
+int metrics_load(struct spool *, struct counters *total, struct evmark *,
     int (*each)(void *, const char *, const struct counters *), void *);
 int metrics_write(struct spool *, const char *json);
 int metrics_write_file(struct spool *, const char *file, const char *json);
@@ -629,12 +656,36 @@ char *page_encode(time_t now, pid_t pid, time_t started, long tick,
 int page_write(struct spool *, const char *html);
 
 /* events.c: data/index/events.jsonl, a line per change of state. */
+struct evmark {		/* a place in the events: a file and an offset */
+	ino_t ino;	/* 0: none */
+	off_t off;
+};
+
+struct event {
+	char id[ID_MAX + 1];
+	char event[16];
+	time_t when;
+	struct status st;	/* its stage, attempt, exit, signal, reason */
+	char counted[ID_MAX + 1]; /* the stage of its counts, "" when none */
+	struct counters c;	/* what it adds to the counters */
+};
+
 char *events_encode(const struct timespec *, const char *id,
     const char *event, const struct status *);
+char *events_encode_counted(const struct timespec *, const char *id,
+    const char *event, const struct status *, const char *stage,
+    const struct counters *);
 int events_ready(struct spool *);
 void events_add(struct spool *, const char *id, const char *event,
     const struct status *);
+void events_add_counted(struct spool *, const char *id, const char *event,
+    const struct status *, const char *stage, const struct counters *);
+void events_undo(struct spool *, const char *id, const struct status *,
+    const char *stage, const struct counters *);
 void events_tick(struct spool *, long max);
+void events_mark(struct spool *, struct evmark *);
+void events_replay(struct spool *, const struct evmark *,
+    void (*)(void *, const struct event *), void *);
 
 /* dedupe.c: the contents seen, under data/index/sha256/. */
 #define SHA256_HEX 65 /* 64 digits and a NUL */

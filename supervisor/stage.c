@@ -23,19 +23,6 @@
 struct loop L;
 static size_t scan_count;
 
-/*
- * The system time to the second, read precisely: time(3) reads a clock
- * that lags by up to a tick, behind the time in a name spoolctl just gave.
- */
-static time_t
-stage_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec;
-}
-
 struct stage *
 stage_find(const char *name)
 {
@@ -69,7 +56,7 @@ void
 stage_seen(struct stage *st, const char *id, int wait_close)
 {
 	struct timespec t;
-	time_t now;
+	struct timespec now;
 	struct stat sb;
 	const char *why;
 
@@ -92,9 +79,9 @@ stage_seen(struct stage *st, const char *id, int wait_close)
 	if (wait_close && sb.st_nlink == 1)
 		return;
 	/* The mtime defers; the name's time, if any, orders. */
-	now = stage_now();
-	if (sb.st_mtim.tv_sec > now || !name_time(id, &t) ||
-	    t.tv_sec > now)
+	now = real_now();
+	if (ts_after(sb.st_mtim, now) || !name_time(id, &t) ||
+	    ts_after(t, now))
 		t = sb.st_mtim;
 	queue_add(&st->q, id, &t, now);
 }
@@ -125,9 +112,10 @@ stage_scan_one(void *arg, const char *id, int type)
 		spool_quarantine(L.sp, st->name, &st->sd, DIR_QUEUE, id, why);
 	else {
 		/* Not deferred by a name's time: the mtime is read at claim. */
-		if (name_time(id, &t) && t.tv_sec > stage_now())
-			t.tv_sec = stage_now();
-		queue_add(&st->q, id, &t, stage_now());
+		struct timespec now = real_now();
+		if (name_time(id, &t) && ts_after(t, now))
+			t = now;
+		queue_add(&st->q, id, &t, now);
 	}
 	return 0;
 }
@@ -274,11 +262,19 @@ stage_room(void)
 	log_info("space in the spool again: claims resume");
 }
 
+/*
+ * Adds c to the counters of the stage named (when it is one of the set)
+ * and to the totals: what an event of spoold counts, as it is written or
+ * read back.
+ */
 void
-stage_count(uint64_t *of_stage, uint64_t *of_total)
+stage_add(const char *name, const struct counters *c)
 {
-	(*of_stage)++;
-	(*of_total)++;
+	struct stage *st;
+
+	if ((st = stage_find(name)) != NULL)
+		metrics_add(&st->c, c);
+	metrics_add(&L.total, c);
 }
 
 /* The hook of event, if the stage has one, for a job now in folder dir. */
@@ -294,25 +290,35 @@ stage_hook(struct stage *st, const char *event, int dir, const char *id,
 }
 
 /*
- * What a job placed by p in stage to counts in the counters
- * of stage st (where it ran), and the hook it runs.
+ * A job placed by p in stage to, from stage st (where it ran): what its
+ * event counted, c, added to the counters; the hook it runs.
  */
 void
 stage_placed(struct stage *st, struct stage *to, const struct place *p,
-    const char *id, const struct status *s)
+    const char *id, const struct status *s, const struct counters *c)
 {
-	if (p->count & PC_DONE)
-		stage_count(&st->c.done, &L.total.done);
-	if (p->count & PC_RETRY)
-		stage_count(&st->c.retries, &L.total.retries);
-	if (p->count & PC_DUP)
-		stage_count(&st->c.duplicates, &L.total.duplicates);
-	if (p->count & PC_ERROR) {
-		stage_count(&st->c.error, &L.total.error);
+	stage_add(st->name, c);
+	if (p->count & PC_ERROR)
 		page_error(s->finished, to->name, id, s->reason);
-	}
 	if (p->hook != NULL)
 		stage_hook(to, p->hook, p->dir, id, s);
+}
+
+/*
+ * Places a job from stage st: its event adds to the counters of st what
+ * p counts and, when ran is not NULL, what the run counts.
+ */
+int
+stage_place(struct stage *st, int fromfd, int tofd, const char *id,
+    const struct status *s, const struct place *p,
+    const struct counters *ran, struct counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (ran != NULL)
+		metrics_add(c, ran);
+	place_count(p, c);
+	return spool_place(L.sp, fromfd, tofd, id, s, p->point, st->name,
+	    ran != NULL || p->count != 0 ? c : NULL);
 }
 
 /* Each stage's place in the pipeline: the stages before it, at most. */

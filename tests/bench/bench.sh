@@ -4,15 +4,17 @@
 # prints a table and writes build/bench.json (and build/bench.txt):
 #
 #   throughput  N trivial jobs (/bin/true %f) through one stage of 2 slots,
-#               renamed in while running, and queued before start (three
-#               runs each, A B B A A B, with the stage run as spoold's user
-#               and, as root, as nobody: the median of each); against
-#               xargs -P2, GNU parallel -j2, task-spooler (tsp -S 2), and the
-#               bare forkloop/spawnloop with 2 slots
+#               renamed in while running, and queued before start with
+#               the stage run as spoold's user and, as root, as nobody,
+#               beside xargs -P2 (three runs each, in rounds A B X, B X A,
+#               X A B: the median of each); against GNU parallel -j2,
+#               task-spooler (tsp -S 2), and the bare forkloop/spawnloop
+#               with 2 slots
 #   chain       N jobs through two stages (2N runs) against xargs -P2
 #               running 2N commands
 #   latency     submit -> exec on an idle queue: rename(2) (as root also
-#               with the stage run as nobody), mv, spoolctl
+#               with the stage run as nobody: three runs each, A B B A A
+#               B, the run of the median p50 of each), mv, spoolctl
 #               submit, with the other slot busy; against the floor (the
 #               same stamp started by fork+exec, and by posix_spawn), tsp
 #               and nq
@@ -27,8 +29,9 @@
 #   pipeline    the shipped pipeline on real work: K comics of scanned
 #               pages of text (2550x3300, 1 bit, 300 dpi, drawn here)
 #               through spoold on conf/spoold.conf, against xargs -P$(nproc)
-#               running stages/prep then stages/ocr per comic: both times,
-#               pages/s, and xargs's time / spoold's
+#               running stages/prep then stages/ocr per comic, three runs
+#               of each in turn: the median times, pages/s, and xargs's
+#               time / spoold's
 #
 # Environment:
 #   BENCH_QUICK=1        N=1000 and BENCH_IDLE=10 unless those are set
@@ -419,6 +422,8 @@ tp_cmd() {
 	_tc_t1=$(now_ns)
 	_tc_s=$(calc "($_tc_t1 - $_tc_t0) / 1e9")
 	_tc_r=$(calc1 "$_tc_runs / $_tc_s")
+	RATE=$_tc_r
+	[ -n "${TC_NOREC:-}" ] ||
 	rec "$_tc_sec" "$_tc_tool" "$_tc_r" "runs/s" "$_tc_r runs/s ($_tc_s s)" \
 	    "\"seconds\": $_tc_s, \"runs\": $_tc_runs"
 }
@@ -448,10 +453,10 @@ tsp_server() {	# DIR: a task-spooler server with 2 slots, its socket in DIR
 median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 
 # tp_users: jobs queued before start, the stage run as spoold's own user
-# (A) and, as root, as AS_USER (B): three runs of each, in the order A B
-# B A A B, so that the two rows see the same machine and a drift of its
-# speed during the runs favours neither; each row is the median of its
-# three.
+# (A) and, as root, as AS_USER (B), and xargs -P2 (X) on the same jobs:
+# three runs of each, in rounds A B X, B X A, X A B, so that the rows see
+# the same machine and a drift of its speed favours none; each row is the
+# median of its three.
 tp_same() {
 	TP_NOREC=1 tp_spoold $S "$_tu_same" queued 1 0 && _tu_a="$_tu_a $RATE"
 }
@@ -460,30 +465,37 @@ tp_other() {
 	TP_NOREC=1 as_user tp_spoold $S "$_tu_other" queued 1 0 &&
 	    _tu_b="$_tu_b $RATE"
 }
+tp_xargs() {
+	TC_NOREC=1 tp_cmd $S "$_tu_xargs" "$N" "$_th_a" xargs -P2 -n1 \
+	    /bin/true && _tu_x="$_tu_x $RATE"
+}
+# tp_median TOOL UNIT RATE...: the row of TOOL, the median of three rates.
+tp_median() {
+	_tm_tool=$1 _tm_unit=$2
+	shift 2
+	[ $# -eq 3 ] || return 1
+	rec $S "$_tm_tool" "$(median "$@")" "$_tm_unit" \
+	    "$(median "$@") $_tm_unit (median of $1 $2 $3)" \
+	    "\"runs\": [$1, $2, $3]" "$REF"
+}
 tp_users() {
 	_tu_same="spoold, 1 stage, queued before start"
 	_tu_other="$_tu_same, stage user $AS_USER"
-	_tu_a="" _tu_b=""
-	tp_same
-	tp_other
-	tp_other
-	tp_same
-	tp_same
-	tp_other
+	_tu_xargs="xargs -P2 -n1"
+	_tu_a="" _tu_b="" _tu_x=""
+	for _tu_r in "same other xargs" "other xargs same" "xargs same other"
+	do
+		for _tu_w in $_tu_r; do
+			"tp_$_tu_w"
+		done
+	done
+	# shellcheck disable=SC2086 # the lists of rates, split
+	tp_median "$_tu_same" jobs/s $_tu_a
 	# shellcheck disable=SC2086
-	set -- $_tu_a
-	[ $# -eq 3 ] && rec $S "$_tu_same" "$(median "$@")" jobs/s \
-	    "$(median "$@") jobs/s (median of$_tu_a)" "\"runs\": [$1, $2, $3]" \
-	    "$REF"
+	tp_median "$_tu_other" jobs/s $_tu_b ||
+	    skip $S "$_tu_other" "needs root and user $AS_USER"
 	# shellcheck disable=SC2086
-	set -- $_tu_b
-	if [ $# -eq 3 ]; then
-		rec $S "$_tu_other" "$(median "$@")" jobs/s \
-		    "$(median "$@") jobs/s (median of$_tu_b)" \
-		    "\"runs\": [$1, $2, $3]" "$REF"
-	else
-		skip $S "$_tu_other" "needs root and user $AS_USER"
-	fi
+	tp_median "$_tu_xargs" runs/s $_tu_x
 }
 
 throughput() {
@@ -493,11 +505,10 @@ throughput() {
 	REF="spoold, 1 stage, renamed in while running"
 	tp_spoold $S "$REF" renamed 1 0
 	TP_SYNC=$RATE
-	tp_users
 	_th_a=$WORK/args
 	awk -v n="$N" -v d="$WORK/jobs" \
 	    'BEGIN { for (i = 1; i <= n; i++) printf "%s/j%07d\n", d, i }' >"$_th_a"
-	tp_cmd $S "xargs -P2 -n1" "$N" "$_th_a" xargs -P2 -n1 /bin/true
+	tp_users
 	if parallel --version 2>/dev/null | grep -q 'GNU parallel'; then
 		head -n "$PAR_N" "$_th_a" >"$_th_a.par"
 		_th_t="GNU parallel -j2"
@@ -542,10 +553,11 @@ lat_rec() {
 }
 
 # lat_spoold SECTION TOOL HOW NOSYNC [REF]: HOW is rename, mv, spoolctl or
-# busy (rename while a long job holds the other slot). Sets P50.
+# busy (rename while a long job holds the other slot). Sets LAT_R, the
+# result line (n p50 p90 p99 min max); with LAT_NOREC, records no row.
 lat_spoold() {
 	_ls_sec=$1 _ls_tool=$2 _ls_how=$3 _ls_ns=$4 _ls_ref=${5:-}
-	P50=""
+	LAT_R=""
 	_ls_d=$(newdir lat)
 	conf_begin "$_ls_d" "$_ls_ns"
 	conf_stage "$_ls_d" lat 2 "" "$B/stamp" "$_ls_d/stamps"
@@ -574,9 +586,9 @@ lat_spoold() {
 	esac
 	if run "$B/latency" "$@" >"$_ls_d/latency.out" 2>"$_ls_d/latency.err"; then
 		_ls_r=$(cat "$_ls_d/latency.out")
-		lat_rec "$_ls_sec" "$_ls_tool" "$_ls_r" "$_ls_ref"
-		set -- $_ls_r
-		P50=$2
+		[ -n "${LAT_NOREC:-}" ] ||
+		    lat_rec "$_ls_sec" "$_ls_tool" "$_ls_r" "$_ls_ref"
+		LAT_R=$_ls_r
 	else
 		log "$_ls_tool failed:"
 		tail -3 "$_ls_d/latency.err" "$_ls_d/spoold.log" >&2
@@ -586,19 +598,48 @@ lat_spoold() {
 	[ "$KEEP" = 1 ] || rm -rf "$_ls_d"
 }
 
+# lat_users: the rename(2) rows, the stage run as spoold's own user (A)
+# and, as root, as AS_USER (B): three runs of each in the order A B B A A
+# B; each row is the run of the median p50 of its three. Sets LAT_P50,
+# that of A.
+lat_same() {
+	LAT_NOREC=1 lat_spoold $S "$_lu_same" rename 0 &&
+	    _lu_a="$_lu_a$(printf '%s\n' "$LAT_R")
+"
+}
+lat_other() {
+	can_as_user || return 0
+	LAT_NOREC=1 as_user lat_spoold $S "$_lu_other" rename 0 &&
+	    _lu_b="$_lu_b$(printf '%s\n' "$LAT_R")
+"
+}
+# lat_median TOOL RESULTS: the row of TOOL from the result line (n p50
+# p90 p99 min max) of the median p50 among three; 1 if not three.
+lat_median() {
+	[ "$(printf '%s' "$2" | grep -c .)" -eq 3 ] || return 1
+	lat_rec $S "$1" "$(printf '%s' "$2" | sort -k2,2n | sed -n 2p)"
+}
+lat_users() {
+	_lu_same="spoold, rename(2) into queue/"
+	_lu_other="$_lu_same, stage user $AS_USER"
+	_lu_a="" _lu_b=""
+	for _lu_w in same other other same same other; do
+		"lat_$_lu_w"
+	done
+	LAT_P50=$(printf '%s' "$_lu_a" | sort -k2,2n | sed -n 2p |
+	    awk '{ print $2 }')
+	lat_median "$_lu_same" "$_lu_a" ||
+	    skip $S "$_lu_same" "failed"
+	lat_median "$_lu_other" "$_lu_b" ||
+	    skip $S "$_lu_other" "needs root and user $AS_USER"
+}
+
 latency() {
 	S=latency
 	section $S "latency: submit -> exec on an idle queue, $LAT_N jobs one after another (p50 / p90 / p99)" \
 	    "ratio = p50 / spoold rename(2)'s p50 (lower is faster)"
-	lat_spoold $S "spoold, rename(2) into queue/" rename 0
-	LAT_SYNC=$P50
-	if can_as_user; then
-		as_user lat_spoold $S "spoold, rename(2) into queue/, stage user $AS_USER" \
-		    rename 0
-	else
-		skip $S "spoold, rename(2) into queue/, stage user $AS_USER" \
-		    "needs root and user $AS_USER"
-	fi
+	lat_users
+	LAT_SYNC=$LAT_P50
 	lat_spoold $S "spoold, mv into queue/" mv 0
 	lat_spoold $S "spoold, spoolctl submit" spoolctl 0
 	lat_spoold $S "spoold, rename(2), other slot busy" busy 0
@@ -989,6 +1030,19 @@ pipe_xargs() {
 	[ "$KEEP" = 1 ] || rm -rf "$_px_d"
 }
 
+# pipe_rec TOOL T1 T2 T3: the row of TOOL, the median of its three times.
+pipe_rec() {
+	_pr_tool=$1
+	shift
+	[ $# -eq 3 ] || return 0 # a run failed: its row says skipped
+	_pr_t=$(median "$@")
+	_pr_r=$(calc "$_pl_pages / $_pr_t")
+	rec "$S" "$_pr_tool" "$_pr_r" pages/s \
+	    "$_pr_r pages/s ($_pr_t s, median of $1 $2 $3)" \
+	    "\"seconds\": $_pr_t, \"runs\": [$1, $2, $3], \"comics\": $PIPE_K, \"pages\": $_pl_pages" \
+	    "$_pl_x"
+}
+
 # pipeline: the shipped pipeline on real work, spoold against the plain
 # script a user would write, in the same run: BENCH_PIPE_K comics of
 # BENCH_PIPE_PAGES scanned pages of text each.
@@ -1007,21 +1061,20 @@ pipeline() {
 		skip "$S" "$_pl_s" "no pages drawn"
 		return 1
 	fi
-	PIPE_SPOOLD="" PIPE_XARGS=""
-	pipe_spoold "$_pl_d"
-	pipe_xargs "$_pl_d"
-	if [ -n "$PIPE_SPOOLD" ]; then
-		_pl_r=$(calc "$_pl_pages / $PIPE_SPOOLD")
-		rec "$S" "$_pl_s" "$_pl_r" pages/s "$_pl_r pages/s ($PIPE_SPOOLD s)" \
-		    "\"seconds\": $PIPE_SPOOLD, \"comics\": $PIPE_K, \"pages\": $_pl_pages" \
-		    "$_pl_x"
-	fi
-	if [ -n "$PIPE_XARGS" ]; then
-		_pl_r=$(calc "$_pl_pages / $PIPE_XARGS")
-		rec "$S" "$_pl_x" "$_pl_r" pages/s "$_pl_r pages/s ($PIPE_XARGS s)" \
-		    "\"seconds\": $PIPE_XARGS, \"comics\": $PIPE_K, \"pages\": $_pl_pages" \
-		    "$_pl_x"
-	fi
+	# Three runs of each, in the order S X X S S X, so that a drift of
+	# the machine's speed favours neither; each row is the median.
+	_pl_ts="" _pl_tx=""
+	for _pl_w in s x x s s x; do
+		PIPE_SPOOLD="" PIPE_XARGS=""
+		case $_pl_w in
+		s) pipe_spoold "$_pl_d" && _pl_ts="$_pl_ts $PIPE_SPOOLD" ;;
+		x) pipe_xargs "$_pl_d" && _pl_tx="$_pl_tx $PIPE_XARGS" ;;
+		esac
+	done
+	# shellcheck disable=SC2086 # the lists of times, split
+	pipe_rec "$_pl_s" $_pl_ts
+	# shellcheck disable=SC2086
+	pipe_rec "$_pl_x" $_pl_tx
 	[ "$KEEP" = 1 ] || rm -rf "$_pl_d"
 }
 

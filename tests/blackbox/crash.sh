@@ -7,8 +7,8 @@
 # and must finish every job. Checked after the crash and at the end: every
 # job is in exactly one place, none is lost or doubled, no two runs of a
 # job overlapped, tmp/ is empty; at the end, each job's status record says
-# the stage and state of the folder it is in, and metrics.json is valid
-# JSON.
+# the stage and state of the folder it is in, metrics.json is valid JSON
+# and its counters are those the events count and the jobs made.
 #
 #	SPOOLD=build/spoold SPOOLD_CRASH=build/crash/spoold sh tests/blackbox/crash.sh
 #
@@ -134,6 +134,14 @@ consistent() {
 	    "hang-1's reason: $(st hang-1 reason)"
 	check 'python3 -m json.tool "$D/index/metrics.json" >/dev/null' \
 	    "metrics.json is not valid JSON: $(head -c 200 "$D/index/metrics.json")"
+	# The counters: each change counted once, whatever the crash cut.
+	tally_check
+	check '[ "$(tally_of total.done)" = 6 ]' \
+	    "metrics.json says done $(tally_of total.done), not 6"
+	check '[ "$(tally_of total.error)" = 2 ]' \
+	    "metrics.json says error $(tally_of total.error), not 2 (bad-1, hang-1)"
+	check '[ "$(tally_of total.retries)" = 4 ]' \
+	    "metrics.json says retries $(tally_of total.retries), not 4"
 	overlaps >"$T/overlaps"
 	check '! grep -q "^OVERLAP" "$T/overlaps"' \
 	    "runs of a job overlapped: $(grep -m 1 "^OVERLAP" "$T/overlaps")"
@@ -158,6 +166,8 @@ t_error() { crash_at 7; }
 t_quarantine() { crash_at 8; }
 t_status() { crash_at 10:5; }
 t_metrics() { crash_at 11:2; }
+t_event() { crash_at 15:4; }
+t_event_late() { crash_at 15:9; }
 
 # The cancel of a running job: the request seen, the child signalled.
 t_cancel() {
@@ -195,7 +205,7 @@ t_requeue() {
 }
 
 for t in claim start finish "done" retry chain error quarantine cancel \
-    status metrics recover requeue; do
+    status metrics recover requeue event event_late; do
 	run "$t"
 done
 finish

@@ -379,6 +379,33 @@ kill9() {
 	wait "$SPID" 2>/dev/null
 }
 
+# rand N: a number from 0 to N-1.
+rand() {
+	od -An -N2 -tu2 /dev/urandom | awk -v n="$1" '{ print $1 % n }'
+}
+
+# kill_restart K MS SPAN: K times, after MS to MS+SPAN-1 milliseconds,
+# kill -9 of spoold and a restart; the jobs caught in a/running and
+# b/running at the kills, summed, in CUT.
+kill_restart() {
+	_k=0
+	CUT=0
+	while [ $_k -lt "$1" ]; do
+		_k=$((_k + 1))
+		_ms=$(($2 + $(rand "$3")))
+		sleep "$((_ms / 1000)).$(printf '%03d' $((_ms % 1000)))"
+		kill9
+		count "$D/a/running"
+		CUT=$((CUT + CNT))
+		count "$D/b/running"
+		CUT=$((CUT + CNT))
+		# A child spoold was starting holds the spool's lock until
+		# its exec.
+		wait_for 'flock -n "$D" true' 5 || fail "the spool stays locked"
+		start
+	done
+}
+
 # submit STAGE NAME [CONTENT]: writes the job in tmp/, then renames it into
 # the stage's queue/.
 submit() {
@@ -554,6 +581,64 @@ expect_metric() {
 		wait_for '[ "$(metric "$_key")" = "$_want" ]' "$3" ||
 		    fail "metrics: $1 is $(metric "$1"), not $2"
 	fi
+}
+
+# tally: prints "KEY METRICS EVENTS" for done, error, retries, timeouts,
+# duplicates, runs and run_ms_total, of the totals and of each stage:
+# metrics.json beside the sums of the counts of the events kept; then
+# "folder STAGE/DIR N" for each done/ and error/.
+tally() {
+	python3 - "$D" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "index", "metrics.json")))
+keys = ["done", "error", "retries", "timeouts", "duplicates", "runs",
+        "run_ms_total"]
+ev, per = {k: 0 for k in keys}, {}
+for name in ("events.jsonl.1", "events.jsonl"):
+    p = os.path.join(d, "index", name)
+    if not os.path.exists(p):
+        continue
+    for line in open(p):
+        c = json.loads(line).get("counts")
+        if not c:
+            continue
+        s = per.setdefault(c["stage"], {k: 0 for k in keys})
+        for k in keys:
+            ev[k] += c.get(k, 0)
+            s[k] += c.get(k, 0)
+for k in keys:
+    top = m.get(k)
+    if top is None:
+        top = sum(v.get(k, 0) for v in m["stages"].values())
+    print("total.%s %d %d" % (k, top, ev[k]))
+for st, v in sorted(m["stages"].items()):
+    for k in keys:
+        print("%s.%s %d %d" % (st, k, v.get(k, 0), per.get(st, {}).get(k, 0)))
+for st in sorted(m["stages"]):
+    for dr in ("done", "error"):
+        print("folder %s/%s %d" % (st, dr,
+              len(os.listdir(os.path.join(d, st, dr)))))
+PY
+}
+
+# tally_check: every counter of metrics.json, total and per stage, equals
+# the sum of the counts of the events kept, in TALLY (tally's lines).
+tally_check() {
+	TALLY=$T/tally
+	tally >"$TALLY" || fail "cannot read metrics.json and the events"
+	while read -r _k _a _b; do
+		[ "$_k" = folder ] && continue
+		check '[ "$_a" = "$_b" ]' \
+		    "metrics.json says $_k $_a, the events $_b"
+	done <"$TALLY"
+}
+
+# tally_of KEY: a counter of metrics.json (total.done, a.runs) in TALLY;
+# tally_of STAGE/DIR: the jobs in that folder.
+tally_of() {
+	awk -v k="$1" '$1 == k { print $2 } $1 == "folder" && $2 == k { print $3 }' \
+	    "$TALLY"
 }
 
 # runs NAME: the number of runs in job NAME's log (its header lines).

@@ -18,11 +18,6 @@ PATTERNS=""
 # shellcheck source=tests/blackbox/lib.sh
 . "$HERE/lib.sh"
 
-# rand N: a number from 0 to N-1.
-rand() {
-	od -An -N2 -tu2 /dev/urandom | awk -v n="$1" '{ print $1 % n }'
-}
-
 t_soak() {
 	conf <<CONF
 spool = "data"
@@ -55,20 +50,8 @@ CONF
 		esac
 	done
 	find "$D/tmp" -mindepth 1 -maxdepth 1 -exec mv -t "$D/a/queue/" {} +
-	k=0
-	cut=0
-	while [ $k -lt "$NKILLS" ]; do
-		k=$((k + 1))
-		ms=$((200 + $(rand 1300)))
-		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
-		kill9
-		count "$D/a/running"
-		cut=$((cut + CNT))
-		count "$D/b/running"
-		cut=$((cut + CNT))
-		start
-	done
-	diag "$NKILLS kills, $cut jobs caught in running/"
+	kill_restart "$NKILLS" 200 1300
+	diag "$NKILLS kills, $CUT jobs caught in running/"
 	wait_for 'count "$D/b/done"; [ $CNT -eq $NJOBS ]' 3600 ||
 	    fail "$CNT of $NJOBS jobs in b/done"
 	stop

@@ -1133,10 +1133,12 @@ t_stats() {
 	    d["stages"]["a"]["slots"] == 2 and d["stages"]["a"]["runs"] == 2 and
 	    d["stages"]["b"]["deferred"] == 1 and d["pid"] == '"$(daemon_pid)"
 	ok_run stats
+	grep -Eq '^jobs as of [0-9]{2}:[0-9]{2}:[0-9]{2} \(the folders\), counters as of [0-9]{2}:[0-9]{2}:[0-9]{2} \(index/metrics.json\)$' out ||
+	    fail "stats says not when: $(head -n 1 out)"
 	# shellcheck disable=SC2046
-	set -- $(head -n 1 out)
+	set -- $(sed -n 2p out)
 	[ "$*" = "STAGE SLOTS QUEUED DEFERRED RUNNING DONE ERROR RETRIES \
-TIMEOUTS RUNS AVG_MS" ] || fail "stats header: $(head -n 1 out)"
+TIMEOUTS RUNS AVG_MS" ] || fail "stats header: $(sed -n 2p out)"
 	[ "$(awk '$1 == "a" { print $2, $3, $4, $5, $6, $7, $10 }' out)" = \
 	    "2 0 0 0 2 0 2" ] || fail "stats row a: $(cat out)"
 	[ "$(awk '$1 == "b" { print $2, $3, $4, $5, $6, $7, $10 }' out)" = \

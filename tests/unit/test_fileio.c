@@ -215,13 +215,16 @@ test_touch(void **state)
 	struct stat sb;
 
 	make_file(t->fd, "j", "x");
-	assert_int_equal(fileio_touch(t->fd, "j", 2000000000), 0);
+	assert_int_equal(fileio_touch(t->fd, "j", (struct timespec){2000000000, 250000000}), 0);
 	assert_int_equal(fstatat(t->fd, "j", &sb, 0), 0);
 	assert_int_equal(sb.st_mtim.tv_sec, 2000000000);
-	assert_int_equal(fileio_touch(t->fd, "none", 1), -1);
+	assert_int_equal(sb.st_mtim.tv_nsec, 250000000);
+	assert_int_equal(fileio_touch(t->fd, "none", (struct timespec){1, 0}),
+	    -1);
 	/* A link's own time, not its target's. */
 	assert_int_equal(symlinkat("j", t->fd, "link"), 0);
-	assert_int_equal(fileio_touch(t->fd, "link", 1000000000), 0);
+	assert_int_equal(fileio_touch(t->fd, "link",
+	    (struct timespec){1000000000, 0}), 0);
 	assert_int_equal(fstatat(t->fd, "j", &sb, 0), 0);
 	assert_int_equal(sb.st_mtim.tv_sec, 2000000000);
 }

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "unit_spool.h"
 
 /* The lines of index/NAME, each parsed; NULL when there is no file. */
@@ -144,6 +146,77 @@ test_events_append_and_rotate(void **state)
 	json_decref(b);
 }
 
+/* The events replay passes on, in order. */
+struct replayed {
+	char ids[8][16];
+	struct counters c;
+	int n;
+};
+
+static void
+replayed(void *arg, const struct event *ev)
+{
+	struct replayed *r = arg;
+
+	assert_true(r->n < 8);
+	strlcpy(r->ids[r->n++], ev->id, sizeof(r->ids[0]));
+	if (ev->counted[0] != '\0')
+		metrics_add(&r->c, &ev->c);
+}
+
+/*
+ * An event that counts says what it adds; the events after a mark are
+ * read back, across a rotation; an "unmoved" event takes its counts back.
+ */
+static void
+test_events_counts_and_replay(void **state)
+{
+	struct fx *f = *state;
+	struct counters c = {.done = 1, .runs = 1, .run_ms_total = 812};
+	struct timespec ts = {1795426744, 0};
+	struct replayed r;
+	struct evmark m, none = {0, 0};
+	struct status st;
+	json_t *o, *v;
+	char *line;
+
+	status_init(&st, "b");
+	line = events_encode_counted(&ts, "j", "done", &st, "a", &c);
+	o = json_loads(line, 0, NULL);
+	assert_non_null(o);
+	v = json_object_get(o, "counts");
+	assert_string_equal(json_string_value(json_object_get(v, "stage")),
+	    "a");
+	assert_int_equal(json_integer_value(json_object_get(v, "done")), 1);
+	assert_int_equal(json_integer_value(json_object_get(v,
+	    "run_ms_total")), 812);
+	assert_null(json_object_get(v, "error"));	/* 0: left out */
+	json_decref(o);
+	free(line);
+
+	events_add(&f->sp, "j0", "queued", &st);
+	events_mark(&f->sp, &m);
+	assert_true(m.ino != 0 && m.off > 0);
+	events_add_counted(&f->sp, "j1", "done", &st, "a", &c);
+	events_tick(&f->sp, 10);	/* rotated: j0 and j1 in .1 */
+	events_add_counted(&f->sp, "j2", "done", &st, "a", &c);
+	events_undo(&f->sp, "j2", &st, "a", &c);
+	events_add(&f->sp, "j3", "purged", &st);
+	memset(&r, 0, sizeof(r));
+	events_replay(&f->sp, &m, replayed, &r);
+	assert_int_equal(r.n, 4);
+	assert_string_equal(r.ids[0], "j1");
+	assert_string_equal(r.ids[1], "j2");
+	assert_string_equal(r.ids[3], "j3");
+	assert_int_equal(r.c.done, 1);
+	assert_int_equal(r.c.runs, 1);
+	assert_int_equal(r.c.run_ms_total, 812);
+	/* No mark: nothing is read again. */
+	memset(&r, 0, sizeof(r));
+	events_replay(&f->sp, &none, replayed, &r);
+	assert_int_equal(r.n, 0);
+}
+
 /* --- dedupe --- */
 
 static void
@@ -259,6 +332,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_keys),
+		cmocka_unit_test_setup_teardown(test_events_counts_and_replay,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_append_and_rotate,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hash, setup, teardown),

@@ -79,7 +79,7 @@ test_encode_keys_and_sums(void **state)
 	(void)state;
 	stages(ms);
 	text = metrics_encode(1795426744 + 3600, 1234, 1795426744, &total, ms,
-	    2);
+	    2, NULL);
 	assert_non_null(text);
 	o = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(o);
@@ -288,7 +288,7 @@ test_encode_no_stage(void **state)
 
 	(void)state;
 	memset(&zero, 0, sizeof(zero));
-	text = metrics_encode(86400, 1, 86400, &zero, NULL, 0);
+	text = metrics_encode(86400, 1, 86400, &zero, NULL, 0, NULL);
 	assert_non_null(text);
 	o = json_loads(text, 0, NULL);
 	assert_non_null(o);
@@ -354,12 +354,14 @@ test_write_load(void **state)
 {
 	struct fx *f = *state;
 	struct counters back, tot_no_runs = total;
+	struct evmark mark = {1234, 56789}, mback;
 	struct mstage ms[2];
 	struct seen seen;
 	char *text, *file;
 
 	stages(ms);
-	text = metrics_encode(1795426744, getpid(), 1795426000, &total, ms, 2);
+	text = metrics_encode(1795426744, getpid(), 1795426000, &total, ms, 2,
+	    &mark);
 	assert_non_null(text);
 	assert_int_equal(metrics_write(&f->sp, text), 0);
 
@@ -374,7 +376,10 @@ test_write_load(void **state)
 
 	memset(&seen, 0, sizeof(seen));
 	memset(&back, 0xff, sizeof(back));
-	assert_int_equal(metrics_load(&f->sp, &back, each, &seen), 0);
+	assert_int_equal(metrics_load(&f->sp, &back, &mback, each, &seen), 0);
+	/* The mark of the events the counters include, read back. */
+	assert_int_equal(mback.ino, 1234);
+	assert_int_equal(mback.off, 56789);
 	/* runs and run_ms_total are per stage only. */
 	tot_no_runs.runs = tot_no_runs.run_ms_total = 0;
 	assert_counters_equal(&back, &tot_no_runs);
@@ -390,18 +395,19 @@ test_rewrite(void **state)
 	struct fx *f = *state;
 	struct counters c1 = {1, 2, 3, 4, 5, 0, 0, 0, 0}, c2 = {10, 20, 30, 40,
 	    50, 0, 0, 0, 0}, back;
+	struct evmark mback;
 	struct seen seen;
 	char *text;
 	int i;
 
 	for (i = 0; i < 20; i++) {
 		text = metrics_encode(1000 + i, 7, 1000, i % 2 ? &c2 : &c1,
-		    NULL, 0);
+		    NULL, 0, NULL);
 		assert_int_equal(metrics_write(&f->sp, text), 0);
 		free(text);
 	}
 	memset(&seen, 0, sizeof(seen));
-	assert_int_equal(metrics_load(&f->sp, &back, each, &seen), 0);
+	assert_int_equal(metrics_load(&f->sp, &back, &mback, each, &seen), 0);
 	assert_counters_equal(&back, &c2);
 	assert_int_equal(seen.n, 0);
 }
@@ -411,11 +417,12 @@ test_load_none(void **state)
 {
 	struct fx *f = *state;
 	struct counters back;
+	struct evmark mback;
 	struct seen seen;
 
 	memset(&seen, 0, sizeof(seen));
 	memset(&back, 0xff, sizeof(back));
-	assert_int_equal(metrics_load(&f->sp, &back, each, &seen), -1);
+	assert_int_equal(metrics_load(&f->sp, &back, &mback, each, &seen), -1);
 	assert_true(back.done == 0 && back.error == 0 && back.retries == 0 &&
 	    back.timeouts == 0 && back.duplicates == 0 && back.runs == 0 &&
 	    back.run_ms_total == 0);
@@ -430,6 +437,7 @@ test_load_garbage(void **state)
 	    "\"retries\": 2}";
 	struct fx *f = *state;
 	struct counters back;
+	struct evmark mback;
 	struct seen seen;
 	int saved, null;
 
@@ -442,7 +450,7 @@ test_load_garbage(void **state)
 	saved = dup(STDERR_FILENO);
 	null = open("/dev/null", O_WRONLY);
 	dup2(null, STDERR_FILENO);
-	assert_int_equal(metrics_load(&f->sp, &back, each, &seen), -1);
+	assert_int_equal(metrics_load(&f->sp, &back, &mback, each, &seen), -1);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(null);
@@ -452,7 +460,7 @@ test_load_garbage(void **state)
 	/* Counters of the wrong type or negative count as 0. */
 	assert_int_equal(spool_write(&f->sp, f->sp.indexfd, "metrics.json",
 	    odd, strlen(odd), 0), 0);
-	assert_int_equal(metrics_load(&f->sp, &back, each, &seen), 0);
+	assert_int_equal(metrics_load(&f->sp, &back, &mback, each, &seen), 0);
 	assert_true(back.done == 0);
 	assert_true(back.error == 0);
 	assert_true(back.retries == 2);

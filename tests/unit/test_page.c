@@ -99,7 +99,7 @@ test_empty(void **state)
 	assert_contains(text, "no error since spoold started");
 	assert_contains(text, "done in the last hour: 0 ");
 	assert_contains(text,
-	    "updated 2026-11-23T09:39:00Z pid 1234 up 1m 05s");
+	    "as of 09:39:00 UTC pid 1234 up 1m 05s");
 	assert_contains(text, "total 0 0 0 0 0 0 0 0");
 	assert_contains(text, "-60 min -30 min now");
 	free(text);

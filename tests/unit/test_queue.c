@@ -31,7 +31,7 @@ static struct qent *
 add(struct queue *q, const char *id, time_t sec, long nsec)
 {
 	struct timespec t = ts(sec, nsec);
-	struct qent *e = queue_add(q, id, &t, NOW);
+	struct qent *e = queue_add(q, id, &t, ts(NOW, 0));
 
 	assert_non_null(e);
 	assert_string_equal(e->id, id);
@@ -77,15 +77,15 @@ static void
 test_empty(void **state)
 {
 	struct queue *q = *state;
-	time_t when = 42;
+	struct timespec when = {42, 0};
 
 	assert_null(queue_peek(q));
 	assert_null(queue_find(q, "x"));
 	assert_int_equal(queue_ready(q), 0);
 	assert_int_equal(queue_deferred(q), 0);
-	assert_int_equal(queue_due(q, NOW), 0);
+	assert_int_equal(queue_due(q, ts(NOW, 0)), 0);
 	assert_int_equal(queue_next_due(q, &when), 0);
-	assert_int_equal(when, 42);
+	assert_int_equal(when.tv_sec, 42);
 	queue_release(q, "k");
 	assert_null(queue_peek(q));
 }
@@ -134,7 +134,7 @@ test_add_known(void **state)
 	struct qent *e;
 
 	e = add(q, "job", NOW - 5, 0);
-	assert_null(queue_add(q, "job", &t, NOW));
+	assert_null(queue_add(q, "job", &t, ts(NOW, 0)));
 	/* The first stays as it was, once. */
 	assert_ptr_equal(queue_find(q, "job"), e);
 	assert_int_equal(e->mtime.tv_sec, NOW - 5);
@@ -142,11 +142,11 @@ test_add_known(void **state)
 	/* Known while deferred or held too. */
 	t = ts(NOW + 60, 0);
 	e = add(q, "later", NOW + 60, 0);
-	assert_null(queue_add(q, "later", &t, NOW));
+	assert_null(queue_add(q, "later", &t, ts(NOW, 0)));
 	e = add(q, "held", NOW - 1, 0);
 	e->key = strdup("k");
 	queue_hold(q, e);
-	assert_null(queue_add(q, "held", &t, NOW));
+	assert_null(queue_add(q, "held", &t, ts(NOW, 0)));
 	assert_int_equal(q->count, 3);
 	pop(q, "job");
 	/* Once gone it can come again. */
@@ -159,7 +159,7 @@ test_deferred(void **state)
 {
 	struct queue *q = *state;
 	struct qent *e;
-	time_t when = 0;
+	struct timespec when = {0, 0};
 
 	add(q, "in-60", NOW + 60, 0);
 	add(q, "in-10", NOW + 10, 0);
@@ -168,29 +168,40 @@ test_deferred(void **state)
 	assert_int_equal(queue_deferred(q), 3);
 	assert_int_equal(queue_ready(q), 1);
 	assert_int_equal(queue_next_due(q, &when), 1);
-	assert_int_equal(when, NOW + 10);
+	assert_int_equal(when.tv_sec, NOW + 10);
 
 	pop(q, "now");
 	assert_null(queue_peek(q));
-	assert_int_equal(queue_due(q, NOW), 0);
-	assert_int_equal(queue_due(q, NOW + 9), 0);
+	assert_int_equal(queue_due(q, ts(NOW, 0)), 0);
+	assert_int_equal(queue_due(q, ts(NOW + 9, 0)), 0);
 	assert_null(queue_peek(q));
 
-	assert_int_equal(queue_due(q, NOW + 10), 2);
+	assert_int_equal(queue_due(q, ts(NOW + 10, 0)), 2);
 	assert_int_equal(queue_deferred(q), 1);
 	assert_int_equal(queue_ready(q), 2);
 	assert_int_equal(queue_next_due(q, &when), 1);
-	assert_int_equal(when, NOW + 60);
+	assert_int_equal(when.tv_sec, NOW + 60);
 	pop(q, "in-10");
 	pop(q, "in-10b");
 	assert_null(queue_peek(q));
 
-	assert_int_equal(queue_due(q, NOW + 3600), 1);
+	assert_int_equal(queue_due(q, ts(NOW + 3600, 0)), 1);
 	assert_int_equal(queue_next_due(q, &when), 0);
 	e = queue_peek(q);
 	assert_non_null(e);
 	assert_int_equal(e->heap, Q_READY);
 	pop(q, "in-60");
+
+	/* Due to the nanosecond: not a moment before its time. */
+	add(q, "in-10.5", NOW + 10, 500000000);
+	assert_int_equal(queue_deferred(q), 1);
+	assert_int_equal(queue_next_due(q, &when), 1);
+	assert_int_equal(when.tv_nsec, 500000000);
+	assert_int_equal(queue_due(q, ts(NOW + 10, 0)), 0);
+	assert_int_equal(queue_due(q, ts(NOW + 10, 499999999)), 0);
+	assert_null(queue_peek(q));
+	assert_int_equal(queue_due(q, ts(NOW + 10, 500000000)), 1);
+	pop(q, "in-10.5");
 }
 
 /* A ready job found with a future mtime waits again, and comes back. */
@@ -200,7 +211,7 @@ test_defer_ready(void **state)
 	struct queue *q = *state;
 	struct timespec later = ts(NOW + 30, 0);
 	struct qent *e;
-	time_t when;
+	struct timespec when;
 
 	add(q, "a", NOW - 20, 0);
 	add(q, "b", NOW - 10, 0);
@@ -210,10 +221,10 @@ test_defer_ready(void **state)
 	assert_int_equal(e->heap, Q_DEFERRED);
 	assert_int_equal(queue_deferred(q), 1);
 	assert_int_equal(queue_next_due(q, &when), 1);
-	assert_int_equal(when, NOW + 30);
+	assert_int_equal(when.tv_sec, NOW + 30);
 	pop(q, "b");
 	assert_null(queue_peek(q));
-	assert_int_equal(queue_due(q, NOW + 30), 1);
+	assert_int_equal(queue_due(q, ts(NOW + 30, 0)), 1);
 	/* Back with its new mtime. */
 	assert_int_equal(queue_peek(q)->mtime.tv_sec, NOW + 30);
 	pop(q, "a");
@@ -288,7 +299,7 @@ test_remove_held_and_deferred(void **state)
 	assert_true(TAILQ_EMPTY(&q->held));
 	queue_remove(q, queue_find(q, "d"));
 	assert_int_equal(queue_deferred(q), 0);
-	assert_int_equal(queue_due(q, NOW + 1000), 0);
+	assert_int_equal(queue_due(q, ts(NOW + 1000, 0)), 0);
 	assert_int_equal(q->count, 1);
 	queue_release(q, "k");
 	pop(q, "r");
@@ -341,8 +352,11 @@ ready_before(const struct qent *a, const struct qent *b)
 static int
 due_before(const struct qent *a, const struct qent *b)
 {
-	return a->mtime.tv_sec < b->mtime.tv_sec ||
-	    (a->mtime.tv_sec == b->mtime.tv_sec && strcmp(a->id, b->id) < 0);
+	if (a->mtime.tv_sec != b->mtime.tv_sec)
+		return a->mtime.tv_sec < b->mtime.tv_sec;
+	if (a->mtime.tv_nsec != b->mtime.tv_nsec)
+		return a->mtime.tv_nsec < b->mtime.tv_nsec;
+	return strcmp(a->id, b->id) < 0;
 }
 
 /* Every parent comes before its children, and knows its place. */
@@ -432,7 +446,7 @@ test_many(void **state)
 			t.tv_sec = NOW + 1 + rnd() % 1000;
 			deferred++;
 		}
-		assert_non_null(queue_add(q, id, &t, NOW));
+		assert_non_null(queue_add(q, id, &t, ts(NOW, 0)));
 		/* Now and then, forget one that is there. */
 		if (i % 7 == 3) {
 			many_id(id, sizeof(id), i - (int)(rnd() % 3));
@@ -469,14 +483,14 @@ test_many(void **state)
 
 	/* Then the deferred ones, as their time comes. */
 	check_heap(&q->deferred, due_before);
-	early = queue_due(q, NOW + 500);
+	early = queue_due(q, ts(NOW + 500, 0));
 	for (j = 0; j < q->ready.n; j++)
-		assert_true(q->ready.v[j]->mtime.tv_sec <= NOW + 500);
+		assert_false(ts_after(q->ready.v[j]->mtime, ts(NOW + 500, 0)));
 	for (j = 0; j < q->deferred.n; j++)
-		assert_true(q->deferred.v[j]->mtime.tv_sec > NOW + 500);
+		assert_true(ts_after(q->deferred.v[j]->mtime, ts(NOW + 500, 0)));
 	check_heap(&q->deferred, due_before);
 	assert_int_equal(queue_ready(q), early);
-	assert_int_equal(queue_due(q, NOW + 1000) + early, deferred);
+	assert_int_equal(queue_due(q, ts(NOW + 1001, 0)) + early, deferred);
 	assert_int_equal(queue_deferred(q), 0);
 	assert_int_equal(queue_ready(q), deferred);
 	popped = 0;
