@@ -37,11 +37,13 @@ DEPS_PIPE := bsdtar:libarchive-tools img2pdf:img2pdf ocrmypdf:ocrmypdf \
              /usr/share/tesseract-ocr/5/tessdata/fra.traineddata:tesseract-ocr-fra \
              convert-im6.q16:imagemagick \
              /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core
-# What the fast suite (make check) adds: unit tests, man pages, core suites.
+# What the fast suite (make check) adds: unit tests, man pages, core suites
+# (monitor.sh scrapes node_exporter with curl).
 DEPS_CHECK := cmocka:libcmocka-dev mandoc:mandoc python3:python3 tmux:tmux \
-              setpriv:util-linux
+              setpriv:util-linux curl:curl \
+              prometheus-node-exporter:prometheus-node-exporter
 # What the rest of check-all adds: valgrind, the init systems, the page.
-DEPS_ALL := valgrind:valgrind curl:curl faketime:faketime \
+DEPS_ALL := valgrind:valgrind faketime:faketime \
             shellcheck:shellcheck runsv:runit s6-svscan:s6 chromium:chromium
 # What each target installs; make deps installs them all.
 DEPS_RUN := $(DEPS_BUILD) $(DEPS_PIPE)
@@ -96,7 +98,10 @@ deps:
 	    exit 69; fi; \
 	echo "installing:$$missing"; \
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null && \
+	case "$$missing" in *prometheus-node-exporter*) \
+	    [ ! -d /run/systemd/system ] || systemctl disable --now -q \
+	        prometheus-node-exporter;; esac
 
 deps-run:
 	@$(MAKE) -s deps DEPS="$(DEPS_RUN)"
@@ -173,7 +178,8 @@ check-lane-fast1:
 check-lane-fast2:
 	$(MAKE) check-modgraph
 	$(MAKE) check-conf CONF_SPOOLD=$(B)/san/spoold
-	$(MAKE) bb-san-spoolctl bb-san-children bb-san-trust bb-san-usage
+	$(MAKE) bb-san-spoolctl bb-san-children bb-san-trust bb-san-usage \
+	    bb-san-monitor
 
 # Everything: both builds and the crash build, the unit tests of both, the
 # modules' graph, the core suites with each, hostile, page, crash points
@@ -187,7 +193,7 @@ check-all: deps
 	$(MAKE) -j2 --output-sync=target check-lane-all1 check-lane-all2
 	$(MAKE) bb-slurm bb-pipeline bb-book bb-init fuzz-replay
 
-CORE_BB := run spoolctl events children trust admit usage exact
+CORE_BB := run spoolctl events children trust admit usage exact monitor
 check-lane-all1 check-lane-all2: export LONG := 1
 check-lane-all1:
 	$(MAKE) check-modgraph

@@ -608,6 +608,51 @@ child_signal_job(const char *path, int sig, const char *const *marks)
 	return n;
 }
 
+/*
+ * spoold -m: runs argv (searched in PATH), waits for it and writes what it
+ * cost to file, as "user_ms sys_ms maxrss_kb wall_ms"; its exit status,
+ * or 128 and the signal that killed it, as a shell says. The signals
+ * that stop a run reach argv as well: this process outlives them to
+ * write the cost. The Slurm batch script runs its command so, on the node.
+ */
+int
+child_measure(const char *file, char *const *argv)
+{
+	struct timespec t0 = mono_now();
+	struct rusage ru;
+	struct usage u;
+	sigset_t none;
+	pid_t pid;
+	FILE *f;
+	int ws;
+
+	if ((pid = fork()) == -1) {
+		log_warn("fork");
+		return 126;
+	}
+	if (pid == 0) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execvp(argv[0], argv);
+		log_warn("exec %s", argv[0]);
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	while (wait4(pid, &ws, 0, &ru) == -1)
+		if (errno != EINTR) {
+			log_warn("wait4");
+			return 126;
+		}
+	status_usage(&u, &ru, ms_between(t0, mono_now()));
+	if ((f = fopen(file, "we")) == NULL ||
+	    fprintf(f, "%lld %lld %lld %lld\n", u.user_ms, u.sys_ms,
+	    u.maxrss_kb, u.wall_ms) < 0 || fclose(f) == EOF)
+		log_warn("%s", file);
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
 void
 child_describe(int ws, char *buf, size_t len)
 {

@@ -349,6 +349,14 @@ log_tail(const char *id, int n)
 	return text;
 }
 
+/* Milliseconds as seconds: "3.768s". */
+static const char *
+ctl_seconds(long long ms, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lld.%03llds", ms / 1000, ms % 1000);
+	return buf;
+}
+
 int
 ctl_show(int argc, char **argv)
 {
@@ -356,7 +364,7 @@ ctl_show(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0}
 	};
-	char when[32], *tail, *rec;
+	char when[32], cost[128], wall[32], *tail, *rec;
 	struct status st;
 	size_t s;
 	int ch, d, json = 0;
@@ -405,6 +413,11 @@ ctl_show(int argc, char **argv)
 	if (st.finished) {
 		fileio_isotime(when, sizeof(when), st.finished);
 		printf("finished:  %s\n", when);
+	}
+	if (st.use.known) {
+		status_usage_text(cost, sizeof(cost), &st.use);
+		printf("rusage:    wall %s, %s\n", ctl_seconds(st.use.wall_ms,
+		    wall, sizeof(wall)), cost);
 	}
 	printf("priority:  %d\n", st.priority);
 	if (st.key[0])
@@ -534,6 +547,24 @@ stats_forecast(void)
 	json_decref(o);
 }
 
+/* What the stages' runs took: their wall times, CPU and memory. */
+static void
+stats_cost(json_t *o)
+{
+	const char *name;
+	char p50[32], p95[32], cpu[32];
+	json_t *v;
+
+	printf("\nruns: wall time (p50, p95 of the last 100), CPU time in "
+	    "all, largest peak memory\n");
+	json_object_foreach(json_object_get(o, "stages"), name, v)
+		printf("  %s: p50 %s, p95 %s, cpu %s, maxrss %lld KiB\n", name,
+		    ctl_seconds(ctl_jint(v, "run_ms_p50"), p50, sizeof(p50)),
+		    ctl_seconds(ctl_jint(v, "run_ms_p95"), p95, sizeof(p95)),
+		    ctl_seconds(ctl_jint(v, "cpu_ms_total"), cpu,
+		    sizeof(cpu)), ctl_jint(v, "maxrss_kb_max"));
+}
+
 /* The time of a metrics.json, its updatedAt; 0 when it has none. */
 static time_t
 stats_updated(json_t *o)
@@ -600,6 +631,7 @@ ctl_stats(int argc, char **argv)
 		putchar('\n');
 	}
 	free(n);
+	stats_cost(o);
 	json_decref(o);
 	stats_forecast();
 	return EX_OK;

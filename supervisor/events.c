@@ -58,6 +58,8 @@ static const struct {
 	{"duplicates", offsetof(struct counters, duplicates)},
 	{"runs", offsetof(struct counters, runs)},
 	{"run_ms_total", offsetof(struct counters, run_ms_total)},
+	{"cpu_ms_total", offsetof(struct counters, cpu_ms_total)},
+	{"maxrss_kb_max", offsetof(struct counters, maxrss_kb_max)},
 };
 #define NCOUNTS (sizeof(counts) / sizeof(*counts))
 
@@ -113,6 +115,8 @@ events_encode_counted(const struct timespec *ts, const char *id,
 		json_object_set_new(o, "counts", events_counts(stage, c));
 	if (o == NULL)
 		return NULL;
+	if (st->use.known)
+		json_object_set_new(o, "rusage", status_usage_json(&st->use));
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (s == NULL)
@@ -207,6 +211,7 @@ events_undo(struct spool *sp, const char *id, const struct status *st,
 
 	for (i = 0; i < NCOUNTS; i++)
 		*events_counter(&back, i) = -*events_counter(&back, i);
+	back.maxrss_kb_max = 0;	/* the run's peak stands */
 	events_add_counted(sp, id, "unmoved", st, stage, &back);
 }
 

@@ -124,7 +124,8 @@ hook_spawn(struct hook *h, struct spool *sp, const struct stconf *sc,
 		close(sw.workfd);
 	if (h->pid == -1) {
 		log_warn("%s: %s: %s", h->stage, h->id, run);
-		spool_log_footer(h->logfd, h->stage, run, "could not start", 0);
+		spool_log_footer(h->logfd, h->stage, run, "could not start", 0,
+		    NULL);
 		close(h->logfd);
 		return -1;
 	}
@@ -170,7 +171,7 @@ hook_reaped(void *arg, int ws)
 	child_signal(h->pid, SIGKILL); /* what it left in its group */
 	child_describe(ws, how, sizeof(how));
 	snprintf(run, sizeof(run), "hook on_%s", h->event);
-	spool_log_footer(h->logfd, h->stage, run, how, ms);
+	spool_log_footer(h->logfd, h->stage, run, how, ms, NULL);
 	close(h->logfd);
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
 		log_warnx("%s: %s: %s %s", h->stage, h->id, run, how);

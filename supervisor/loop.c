@@ -25,8 +25,9 @@ static void loop_shutdown(int);
 static int loop_ours(pid_t, const char *);
 
 /*
- * Reaps every child that ended, each told to its owner once; a helper of a
- * runner's may have ended runs. A pid of no owner was an orphan's.
+ * Reaps every child that ended, each told to its owner once, with what it
+ * cost in L.ru; a helper of a runner's may have ended runs. A pid of no
+ * owner was an orphan's.
  */
 static void
 loop_reap(void)
@@ -34,13 +35,13 @@ loop_reap(void)
 	pid_t pid;
 	int ws, kind;
 
-	while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
+	while ((pid = wait4(-1, &ws, WNOHANG, &L.ru)) > 0)
 		if ((kind = pids_reaped(pid, ws)) == PID_HELPER)
 			run_sweep();
 		else if (kind == -1 || kind == PID_SYNC)
 			L.orphans = 1; /* its children are ours now */
 	if (pid == -1 && errno != ECHILD)
-		log_warn("waitpid");
+		log_warn("wait4");
 }
 
 /* Copies the output of the runs under log_max to their logs. */
@@ -432,6 +433,7 @@ loop_once(int maxms)
 int
 loop_end(void)
 {
+	L.down = 1;
 	report_metrics();
 	syncer_wait(L.sp);
 	loop_free();

@@ -7,6 +7,8 @@
 #ifndef LOOP_H
 #define LOOP_H
 
+#include <sys/resource.h>
+
 #include <poll.h>
 
 struct leftover;
@@ -27,6 +29,7 @@ struct stage {
 	struct timespec holdoff;
 	int depth;		/* stages before it in the pipeline */
 	long long mean_ms;	/* its recent run time, 0 before its first */
+	struct recent recent;	/* the wall times of its last runs */
 	int passed;		/* claims that went to others while it could */
 	int wait;		/* what its next run waits for: ADMIT_* */
 	char waiting[32];	/* ... in words, or "" */
@@ -54,6 +57,8 @@ struct loop {
 	int gone;		/* the spool's folder was removed or replaced */
 	struct timespec nextclean;
 	struct budget budget;	/* the CPUs and memory runs may take */
+	struct rusage ru;	/* of the process loop_reap reaps now */
+	int down;		/* stopped: the last report */
 };
 
 extern struct loop L;

@@ -27,9 +27,11 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: spoold [-hnVv] [-c config]\n"
+	    "       spoold -m file command [arg ...]\n"
 	    "  -c config      the config (default %s)\n"
 	    "  -n             check the config and exit\n"
 	    "  -v             also log debug messages\n"
+	    "  -m file        run command, its cost written to file\n"
 	    "  -h, --help     print this help\n"
 	    "  -V, --version  print the version\n", SPOOLD_CONF);
 }
@@ -78,12 +80,13 @@ main(int argc, char *argv[], char *envp[])
 	const char *path = SPOOLD_CONF;
 	struct conf *conf;
 	struct spool sp;
+	const char *measure = NULL;
 	int ch, check = 0, verbose = 0, r;
 
 	main_stdio();
 	setproctitle_init(argc, argv, envp);
 	log_init(0, "spoold");
-	while ((ch = getopt_long(argc, argv, "c:hnVv", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:hm:nVv", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -91,6 +94,9 @@ main(int argc, char *argv[], char *envp[])
 		case 'h':
 			usage(stdout);
 			return EX_OK;
+		case 'm':
+			measure = optarg;
+			break;
 		case 'n':
 			check = 1;
 			break;
@@ -105,8 +111,11 @@ main(int argc, char *argv[], char *envp[])
 			return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
-		log_warnx("extra argument \"%s\"", argv[optind]);
+	if (measure != NULL && optind < argc)
+		return child_measure(measure, argv + optind);
+	if (measure != NULL || optind != argc) {
+		if (optind != argc)
+			log_warnx("extra argument \"%s\"", argv[optind]);
 		usage(stderr);
 		return EX_USAGE;
 	}

@@ -201,6 +201,7 @@ place_record(struct status *s, enum outcome out, const char *stage,
 		s->signal = 0;
 		s->reason[0] = '\0';
 		s->finished = 0;
+		memset(&s->use, 0, sizeof(s->use));
 	} else if (p->point != CP_RECOVER)
 		s->finished = now;
 	s->pgid = 0;

@@ -1,7 +1,8 @@
 /*
- * report.c: what spoold tells each tick: index/metrics.json,
- * index/status.html, the process title and the service manager's status;
- * and what has been in a done/ longer than its stage's retain, purged.
+ * report.c: what spoold tells each tick: index/metrics.json and
+ * index/metrics.prom, index/status.html, the process title and the
+ * service manager's status; and what has been in a done/ longer than its
+ * stage's retain, purged.
  */
 
 #include <fcntl.h>
@@ -100,6 +101,7 @@ report_metrics(void)
 		    st->sc->slots : admit_parallel(&L.budget, st->sc);
 		ms[n].mean_ms = st->mean_ms;
 		ms[n].c = &st->c;
+		ms[n].recent = &st->recent;
 		n++;
 	}
 	/* The uptime by the monotonic clock, whatever the system time does. */
@@ -108,6 +110,8 @@ report_metrics(void)
 	events_mark(L.sp, &mark);	/* the counters include every event */
 	json = metrics_encode(now, getpid(), started, &L.total, ms, n, &mark);
 	report_write("metrics.json", json, metrics_write);
+	json = metrics_prom(now, getpid(), started, !L.down, &L.total, ms, n);
+	report_write("metrics.prom", json, metrics_write_prom);
 	json = forecast_encode(&L.budget, admit_memavailable(), ms, n);
 	report_write("schedule.json", json, forecast_write);
 	report_page(now, started, ms, n);

@@ -270,6 +270,8 @@ run_end(struct run *r, int ws)
 	output_close(&r->out);
 	run_heartbeat(r, mono_now());
 	ran.timeouts = r->stop == STOP_TIMEOUT || r->stop == STOP_HEARTBEAT;
+	metrics_account(&ran, &r->use);
+	metrics_recent_add(&st->recent, ms);
 	st->mean_ms = st->mean_ms > 0 ? (7 * st->mean_ms + ms) / 8 : ms + 1;
 	out = place_outcome(st->sc, ws, r->stop, r->st.attempt,
 	    st->sc->next != NULL, why, sizeof(why));
@@ -278,9 +280,10 @@ run_end(struct run *r, int ws)
 		strlcpy(how, r->lost, sizeof(how));
 	}
 	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
-	spool_log_footer(r->logfd, st->name, run, how, ms);
+	spool_log_footer(r->logfd, st->name, run, how, ms, &r->use);
 	close(r->logfd);
 	r->st.finished = r->st.updated = time(NULL);
+	r->st.use = r->use;
 	r->st.exit = WIFEXITED(ws) && r->lost[0] == '\0' ? WEXITSTATUS(ws) :
 	    -1;
 	r->st.signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
@@ -323,13 +326,17 @@ run_sweep(void)
 		}
 }
 
-/* The process of a run ended: the run ended, or goes on elsewhere. */
+/*
+ * The process of a run ended: the run ended, and its cost is that
+ * process's; or it goes on elsewhere.
+ */
 void
 run_reaped(void *arg, int ws)
 {
 	struct run *r = arg;
 
 	if (r->runner->reaped(r, ws)) {
+		status_usage(&r->use, &L.ru, ms_between(r->t0, mono_now()));
 		run_end(r, ws);
 		return;
 	}

@@ -167,7 +167,7 @@ srun_gone(struct srun *s)
 	struct run *r = s->r;
 	int code;
 
-	if (slurm_exit(spool, r->id, r->st.remote, &code))
+	if (slurm_exit(spool, r->id, r->st.remote, &code, &r->use))
 		srun_exit(r, code);
 	else if (r->stop != STOP_NONE) {
 		r->ended = 1;
@@ -190,7 +190,8 @@ srun_shown(long long job, const char *said)
 
 	TAILQ_FOREACH(s, &sruns, entry)
 		if (s->showing && !s->r->ended && s->r->st.remote == job) {
-			if (slurm_exit(spool, s->r->id, job, &code))
+			if (slurm_exit(spool, s->r->id, job, &code,
+			    &s->r->use))
 				srun_exit(s->r, code);
 			else
 				srun_lost(s, said);

@@ -31,23 +31,33 @@
 #define NAMES_MAX 100000 /* bytes of squeue's --name, in one argument */
 
 /*
- * The batch script. The status is written only once the command has run:
- * a job that ends without it was lost to Slurm (a node that failed, a
- * program missing on the node, a job that could not start).
+ * The batch script, after a line that names spoold. The status is written
+ * only once the command has run: a job that ends without it was lost to
+ * Slurm (a node that failed, a program missing on the node, a job that
+ * could not start). With it goes what the command cost, measured by
+ * spoold -m where spoold is on the node at the same path.
  */
-static const char script[] =
+static const char script_head[] =
     "#!/bin/sh\n"
     "# Written by spoold: the batch script of its Slurm runs. $1 is the\n"
-    "# file for the exit status, the rest the stage's command.\n"
+    "# file for the exit status, the rest the stage's command, run under\n"
+    "# spoold -m to measure what it costs, where spoold is on the node.\n";
+static const char script[] =
     "status=$1\n"
     "shift\n"
     "if ! command -v \"$1\" >/dev/null 2>&1; then\n"
     "\techo \"spoold: $1: not found on $(hostname)\" >&2\n"
     "\texit 127\n"
     "fi\n"
-    "\"$@\" </dev/null\n"
+    "if [ -x \"$spoold\" ]; then\n"
+    "\t\"$spoold\" -m \"$status.cost\" \"$@\" </dev/null\n"
+    "else\n"
+    "\t\"$@\" </dev/null\n"
+    "fi\n"
     "code=$?\n"
-    "echo \"$code $SLURM_JOB_ID\" >\"$status.tmp\" && "
+    "cost=$(cat \"$status.cost\" 2>/dev/null)\n"
+    "rm -f \"$status.cost\"\n"
+    "echo \"$code $SLURM_JOB_ID $cost\" >\"$status.tmp\" && "
     "mv -f \"$status.tmp\" \"$status\"\n"
     "exit \"$code\"\n";
 
@@ -74,12 +84,38 @@ static struct {
 	size_t n;
 } A;
 
-/* Writes index/slurm.sh, which sbatch copies at each submission. */
+/*
+ * Writes index/slurm.sh, which sbatch copies at each submission, naming
+ * this spoold's program, single-quoted for the shell.
+ */
 int
 slurm_script(struct spool *sp)
 {
-	if (spool_write(sp, sp->indexfd, SLURM_SCRIPT, script,
-	    sizeof(script) - 1, 1) == -1) {
+	char exe[PATH_MAX], *text, *p;
+	ssize_t n;
+	size_t len;
+	FILE *f;
+	int r;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) == -1)
+		n = 0;	/* no spoold on the node: runs are not measured */
+	exe[n] = '\0';
+	if ((f = open_memstream(&text, &len)) == NULL)
+		fatal("open_memstream");
+	fputs(script_head, f);
+	fputs("spoold='", f);
+	for (p = exe; *p != '\0'; p++)
+		if (*p == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*p, f);
+	fputs("'\n", f);
+	fputs(script, f);
+	if (fclose(f) == EOF)
+		fatal("open_memstream");
+	r = spool_write(sp, sp->indexfd, SLURM_SCRIPT, text, len, 1);
+	free(text);
+	if (r == -1) {
 		log_warn("write index/%s", SLURM_SCRIPT);
 		return -1;
 	}
@@ -504,25 +540,34 @@ slurm_stale(struct timespec now)
 
 /*
  * The exit status the batch script left for a run of job id: 1 with
- * *code when it is there and from that Slurm job (any, for job 0).
+ * *code when it is there and from that Slurm job (any, for job 0), and
+ * what the run cost in *u when it was measured.
  */
 int
-slurm_exit(struct spool *sp, const char *id, long long job, int *code)
+slurm_exit(struct spool *sp, const char *id, long long job, int *code,
+    struct usage *u)
 {
 	char *text;
 	long long from = 0;
+	struct usage m = {0, 0, 0, 0, 0};
 	int n = 0, fd;
 
 	if ((fd = spool_job_open(sp, id)) == -1)
 		return 0;
-	text = fileio_read(fd, SLURM_EXIT, 64);
+	text = fileio_read(fd, SLURM_EXIT, 256);
 	close(fd);
 	if (text == NULL)
 		return 0;
-	n = sscanf(text, "%d %lld", code, &from);
+	n = sscanf(text, "%d %lld %lld %lld %lld %lld", code, &from,
+	    &m.user_ms, &m.sys_ms, &m.maxrss_kb, &m.wall_ms);
 	free(text);
-	return n >= 1 && *code >= 0 && *code <= 255 &&
-	    (job == 0 || n < 2 || from == job);
+	if (n < 1 || *code < 0 || *code > 255 || (job != 0 && n >= 2 &&
+	    from != job))
+		return 0;
+	m.known = n == 6 && m.user_ms >= 0 && m.sys_ms >= 0 &&
+	    m.maxrss_kb >= 0 && m.wall_ms >= 0;
+	*u = m;
+	return 1;
 }
 
 /*

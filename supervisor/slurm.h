@@ -16,6 +16,7 @@ void slurm_log(struct spool *, const char *id, long long job, int logfd,
     long max);
 size_t slurm_busy(void);
 void slurm_stale(struct timespec now);
-int slurm_exit(struct spool *, const char *id, long long job, int *code);
+int slurm_exit(struct spool *, const char *id, long long job, int *code,
+    struct usage *);
 
 #endif

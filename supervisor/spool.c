@@ -686,13 +686,17 @@ spool_log_header(int fd, const char *stage, const char *run, time_t t)
 
 void
 spool_log_footer(int fd, const char *stage, const char *run,
-    const char *what, long long ms)
+    const char *what, long long ms, const struct usage *u)
 {
-	char when[32];
+	char when[32], use[128], cost[132] = "";
 
 	fileio_isotime(when, sizeof(when), time(NULL));
-	dprintf(fd, "=== spoold: %s stage %s %s %s after %lld.%03llds\n", when,
-	    stage, run, what, ms / 1000, ms % 1000);
+	if (u != NULL && u->known) {	/* a run's, not a hook's */
+		status_usage_text(use, sizeof(use), u);
+		snprintf(cost, sizeof(cost), " (%s)", use);
+	}
+	dprintf(fd, "=== spoold: %s stage %s %s %s after %lld.%03llds%s\n",
+	    when, stage, run, what, ms / 1000, ms % 1000, cost);
 }
 
 /*

@@ -223,6 +223,15 @@ int name_time(const char *id, struct timespec *);
 pid_t name_leftover(const char *name, const char **id);
 
 /* status.c: the job's status record, work/<id>/status.json. */
+struct rusage;
+
+/* What a run cost: its wall time, and the CPU time and peak memory of its
+   process and of every descendant that process waited for. */
+struct usage {
+	long long wall_ms, user_ms, sys_ms, maxrss_kb;
+	int known;	/* 0: not measured (no run ended, or none could be) */
+};
+
 enum jstate { JS_QUEUED, JS_DEFERRED, JS_RUNNING, JS_DONE, JS_ERROR };
 
 struct status {
@@ -243,6 +252,7 @@ struct status {
 	long long remote;          /* the run's job on its runner, 0 when none */
 	int unlogged;              /* its submission is not in events.jsonl */
 	int lost;                  /* runs lost in a row, in this stage */
+	struct usage use;          /* of its last run that ended */
 };
 
 void status_init(struct status *, const char *stage);
@@ -252,6 +262,9 @@ char *status_encode(const struct status *);
 int status_decode(const char *json, struct status *);
 const char *status_state_name(enum jstate);
 int status_state_parse(const char *);
+void status_usage(struct usage *, const struct rusage *, long long wall_ms);
+void status_usage_text(char *buf, size_t len, const struct usage *);
+struct json_t *status_usage_json(const struct usage *);
 
 /* spool.c: the layout, and every change of a job's state on disk. */
 #define SPOOL_CREATE 1 /* make the layout where it is missing */
@@ -317,7 +330,7 @@ int spool_status_write(struct spool *, const char *id, const struct status *);
 int spool_log_open(struct spool *, const char *id);
 int spool_log_header(int fd, const char *stage, const char *run, time_t);
 void spool_log_footer(int fd, const char *stage, const char *run,
-    const char *what, long long ms);
+    const char *what, long long ms, const struct usage *);
 int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
     int fromdir, const char *id, const char *why);
 /* lock.c: which spoold holds the spool. */
@@ -367,6 +380,7 @@ int child_group_alive(pid_t pgid, unsigned long long pstart);
 int child_signal_job(const char *path, int sig, const char *const *marks);
 int child_orphans(int (*ours)(pid_t, const char *job));
 void child_describe(int wstatus, char *buf, size_t);
+int child_measure(const char *file, char *const *argv);
 
 /* output.c: a run's output on its way to its log. */
 struct output {
@@ -529,6 +543,7 @@ struct run {
 	char lost[256];		/* why it ended without an exit status */
 	int wfd;		/* its work folder while it starts, or -1 */
 	long cpus, memory;	/* what it took of the budget */
+	struct usage use;	/* what it cost, once it ended */
 };
 
 #define RUNNER_MAX 8	/* runners in the table */
@@ -577,6 +592,14 @@ const struct runner *runner_adopter(const struct status *,
 struct counters {
 	uint64_t done, error, retries, timeouts, duplicates, runs,
 	    run_ms_total;
+	uint64_t cpu_ms_total, maxrss_kb_max; /* of the runs measured */
+};
+
+/* The wall times of a stage's last runs, for their percentiles. */
+#define RECENT_RUNS 100
+struct recent {
+	long long ms[RECENT_RUNS];
+	size_t n, next;
 };
 
 struct mstage {
@@ -588,12 +611,19 @@ struct mstage {
 	long parallel;       /* its runs at once, by slots and CPUs */
 	long long mean_ms;   /* its recent run time, 0: not known yet */
 	const struct counters *c;
+	const struct recent *recent;
 };
 
 
 struct mstage metrics_sum(const struct mstage *, size_t n);
 struct evmark;
 void metrics_add(struct counters *, const struct counters *);
+void metrics_recent_add(struct recent *, long long ms);
+long long metrics_percentile(const struct recent *, int pct);
+void metrics_account(struct counters *, const struct usage *);
+char *metrics_prom(time_t now, pid_t pid, time_t started, int up,
+    const struct counters *total, const struct mstage *, size_t n);
+int metrics_write_prom(struct spool *, const char *text);
 char *metrics_encode(time_t now, pid_t pid, time_t started,
     const struct counters *total, const struct mstage *, size_t n,
     const struct evmark *);

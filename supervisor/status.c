@@ -3,6 +3,8 @@
  * work/<id>/status.json. It is derived data: the folder a job file sits in
  * is the truth, and a record that cannot be read is taken as none.
  */
+#include <sys/resource.h>
+
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,63 @@ status_str(const char *s)
 	return s[0] != '\0' ? json_string(s) : json_null();
 }
 
+/*
+ * What a run cost, from what wait4(2) said of its process: ru_maxrss is
+ * the largest resident set of that process or of a descendant it waited
+ * for, in KiB on Linux.
+ */
+void
+status_usage(struct usage *u, const struct rusage *ru, long long wall_ms)
+{
+	u->wall_ms = wall_ms;
+	u->user_ms = ru->ru_utime.tv_sec * 1000LL + ru->ru_utime.tv_usec / 1000;
+	u->sys_ms = ru->ru_stime.tv_sec * 1000LL + ru->ru_stime.tv_usec / 1000;
+	u->maxrss_kb = ru->ru_maxrss;
+	u->known = 1;
+}
+
+/* The usage in words for a log line: "user 1.990s, sys 0.010s, ...". */
+void
+status_usage_text(char *buf, size_t len, const struct usage *u)
+{
+	snprintf(buf, len, "user %lld.%03llds, sys %lld.%03llds, maxrss %lld "
+	    "KiB", u->user_ms / 1000, u->user_ms % 1000, u->sys_ms / 1000,
+	    u->sys_ms % 1000, u->maxrss_kb);
+}
+
+/* The usage as a JSON object, or null when it is not known. */
+json_t *
+status_usage_json(const struct usage *u)
+{
+	if (!u->known)
+		return json_null();
+	return json_pack("{s:I, s:I, s:I, s:I}", "wall_ms",
+	    (json_int_t)u->wall_ms, "user_ms", (json_int_t)u->user_ms,
+	    "sys_ms", (json_int_t)u->sys_ms, "maxrss_kb",
+	    (json_int_t)u->maxrss_kb);
+}
+
+static void
+status_usage_read(struct usage *u, json_t *o)
+{
+	json_int_t v[4];
+	const char *keys[] = {"wall_ms", "user_ms", "sys_ms", "maxrss_kb"};
+	size_t i;
+
+	memset(u, 0, sizeof(*u));
+	if (!json_is_object(o))
+		return;
+	for (i = 0; i < 4; i++)
+		if ((v[i] = json_integer_value(json_object_get(o,
+		    keys[i]))) < 0)
+			return;
+	u->wall_ms = v[0];
+	u->user_ms = v[1];
+	u->sys_ms = v[2];
+	u->maxrss_kb = v[3];
+	u->known = 1;
+}
+
 /* The record as a JSON text ending in a newline, to be freed. */
 char *
 status_encode(const struct status *st)
@@ -101,7 +160,7 @@ status_encode(const struct status *st)
 	char *s;
 
 	o = json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o, "
-	    "s:o, s:o, s:i, s:o, s:I, s:I, s:o, s:b, s:o, s:b, s:i}",
+	    "s:o, s:o, s:i, s:o, s:I, s:I, s:o, s:b, s:o, s:b, s:i, s:o}",
 	    "stage", st->stage, "state", states[st->state],
 	    "attempt", st->attempt,
 	    "exit", st->exit >= 0 ? json_integer(st->exit) : json_null(),
@@ -116,7 +175,8 @@ status_encode(const struct status *st)
 	    "pgid", (json_int_t)st->pgid, "pstart", (json_int_t)st->pstart,
 	    "sha256", status_str(st->sha256), "forced", st->forced,
 	    "remote", st->remote > 0 ? json_integer(st->remote) : json_null(),
-	    "logged", !st->unlogged, "lost", st->lost);
+	    "logged", !st->unlogged, "lost", st->lost,
+	    "rusage", status_usage_json(&st->use));
 	if (o == NULL)
 		return NULL;
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -207,6 +267,7 @@ status_decode(const char *text, struct status *st)
 	st->lost = (int)json_integer_value(json_object_get(o, "lost"));
 	if (st->lost < 0)
 		st->lost = 0;
+	status_usage_read(&st->use, json_object_get(o, "rusage"));
 	if (st->attempt < 0)
 		st->attempt = 0;
 	if (st->exit < 0)

@@ -158,7 +158,7 @@ else
 	echo "# no out/book.pdf after $(secs "$t0" "$(ms)") s"
 fi
 if [ -f "$D/log/$id.log" ]; then
-	echo "# runs: $(sed -n 's/^=== spoold: .* stage \([a-z]*\) attempt [0-9]* exit .* after \([0-9.]*\)s$/\1 \2 s/p' \
+	echo "# runs: $(sed -n 's/^=== spoold: .* stage \([a-z]*\) attempt [0-9]* exit .* after \([0-9.]*\)s.*$/\1 \2 s/p' \
 	    "$D/log/$id.log" | paste -sd, - | sed 's/,/, /g')"
 fi
 

@@ -72,7 +72,7 @@ settled() {
 # footer NAME ATTEMPT WHAT: the log of NAME has the footer of that attempt,
 # saying WHAT ("exit 0", "killed by signal 24 (...)").
 footer() {
-	_f="^=== spoold: [0-9T:-]*Z stage [^ ]* attempt $2 $3 after [0-9]*\.[0-9][0-9][0-9]s\$"
+	_f="^=== spoold: [0-9T:-]*Z stage [^ ]* attempt $2 $3 after [0-9]*\.[0-9][0-9][0-9]s\( (user .*)\)\{0,1\}\$"
 	grep -q "$_f" "$D/log/$1.log" ||
 	    fail "the log of $1 has no footer \"attempt $2 $3 after ...\":" \
 	    "$(grep '^=== spoold' "$D/log/$1.log" | tr '\n' ' ')"

@@ -18,10 +18,6 @@ PATTERNS="$*"
 # shellcheck source=/dev/null
 . "$HERE/lib.sh"
 
-ctl() {
-	"$SPOOLCTL" -c "$CONF" "$@"
-}
-
 # valid_lines FILE: every line of FILE is one JSON object.
 valid_lines() {
 	python3 -c '

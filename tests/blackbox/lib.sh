@@ -202,6 +202,11 @@ sweep() {
 # Helpers for the tests. A test runs in a subshell, in its folder T, with
 # D=$T/data (the spool) and CONF=$T/spoold.conf.
 
+# ctl ARG...: spoolctl on the test's config.
+ctl() {
+	"$SPOOLCTL" -c "$CONF" "$@"
+}
+
 # fail WHY: ends the test as failed.
 fail() {
 	printf '%s\n' "$*" >"$T/.why"
@@ -533,6 +538,29 @@ metric() {
 	jget "$D/index/metrics.json" "$@"
 }
 
+# rusage NAME KEY: a number of the rusage object in job NAME's record.
+rusage() {
+	python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["rusage"][sys.argv[2]])' \
+	    "$D/work/$1/status.json" "$2" 2>/dev/null
+}
+
+# charged NAME [WHERE]: the last run of job NAME, a run of tests/stages/burn,
+# is charged the user CPU time the stage counted itself, within 10 %; its
+# user_ms in USER_MS.
+charged() {
+	read -r _burned _sys <"$D/work/$1/burned" ||
+	    fail "the stage did not say what it burned"
+	USER_MS=$(rusage "$1" user_ms)
+	diag "${2:-}burned by its own count: user $_burned ms, sys $_sys ms;" \
+	    "rusage: user $USER_MS ms, sys $(rusage "$1" sys_ms) ms," \
+	    "wall $(rusage "$1" wall_ms) ms, maxrss $(rusage "$1" maxrss_kb) KiB"
+	check '[ "$_burned" -ge 2000 ]' "the stage burned $_burned ms only"
+	check '[ $((USER_MS * 10)) -ge $((_burned * 9)) ] &&
+	    [ $((USER_MS * 10)) -le $((_burned * 11)) ]' \
+	    "rusage user_ms $USER_MS, not within 10 % of $_burned"
+}
+
 # expect_status NAME KEY VALUE: the status record of NAME says so.
 expect_status() {
 	_v=$(st "$1" "$2")
@@ -619,9 +647,11 @@ runs() {
 	    2>/dev/null
 }
 
-# durations NAME: the seconds each ended run of NAME took, from its log.
+# durations NAME: the seconds each ended run of NAME took, from its log
+# (its footers: "... after 1.234s", then what it cost, when measured).
 durations() {
-	sed -n 's/^=== spoold: .* after \([0-9.]*\)s$/\1/p' "$D/log/$1.log"
+	sed -n 's/^=== spoold: .* after \([0-9.]*\)s\( (user .*)\)\{0,1\}$/\1/p' \
+	    "$D/log/$1.log"
 }
 
 # within LO HI NUMBER...: each NUMBER is in [LO, HI].

@@ -388,18 +388,18 @@ EOF
 	expect_status j1 exit 0
 	expect_status j1 reason null
 	expect_status j1 pgid 0
-	want="attempt exit finished forced key logged lost pgid priority progress pstart"
-	want="$want reason remote sha256 signal stage started state submitted"
-	want="$want updated "
+	want="attempt exit finished forced key logged lost maxrss_kb pgid priority"
+	want="$want progress pstart reason remote rusage sha256 signal stage started"
+	want="$want state submitted sys_ms updated user_ms wall_ms "
 	check '[ "$(jkeys "$W/status.json")" = "$want" ]' \
 	    "status record keys: $(jkeys "$W/status.json")"
 	L=$D/log/j1.log
 	for re in '^=== spoold: [0-9T:Z-]* stage a attempt 1 started$' \
 	    '^inspect: a$' \
-	    '^=== spoold: [0-9T:Z-]* stage a attempt 1 exit 0 after [0-9]*\.[0-9]{3}s$' \
+	    '^=== spoold: [0-9T:Z-]* stage a attempt 1 exit 0 after [0-9]*\.[0-9]{3}s \(user [0-9]*\.[0-9]{3}s, sys [0-9]*\.[0-9]{3}s, maxrss [0-9]+ KiB\)$' \
 	    '^=== spoold: [0-9T:Z-]* stage b attempt 1 started$' \
 	    '^inspect: b$' \
-	    '^=== spoold: [0-9T:Z-]* stage b attempt 1 exit 0 after [0-9]*\.[0-9]{3}s$'; do
+	    '^=== spoold: [0-9T:Z-]* stage b attempt 1 exit 0 after [0-9]*\.[0-9]{3}s \(user [0-9]*\.[0-9]{3}s, sys [0-9]*\.[0-9]{3}s, maxrss [0-9]+ KiB\)$'; do
 		check 'grep -Eq -- "$re" "$L"' "no line /$re/ in the log"
 	done
 	check '[ "$(wc -l <"$L")" -eq 6 ]' "the log has $(wc -l <"$L") lines, not 6"
@@ -408,8 +408,8 @@ EOF
 	want="deferred done duplicates error pid queued retries running stages"
 	want="$want timeouts updatedAt uptime_s version "
 	check '[ "$(jkeys "$M")" = "$want" ]' "metrics keys: $(jkeys "$M")"
-	want="deferred done error queued retries run_ms_total running runs"
-	want="$want slots timeouts "
+	want="cpu_ms_total deferred done error maxrss_kb_max queued retries"
+	want="$want run_ms_p50 run_ms_p95 run_ms_total running runs slots timeouts "
 	check '[ "$(jkeys "$M" a)" = "$want" ]' "metrics a keys: $(jkeys "$M" a)"
 	check '[ "$(jkeys "$M" b)" = "$want" ]' "metrics b keys: $(jkeys "$M" b)"
 	check '[ "$(metric pid)" = "$SPID" ]' "metrics pid is $(metric pid)"

@@ -2,7 +2,8 @@
 # slurm.sh: a stage with runner "slurm" on a real single-node Slurm cluster
 # on localhost, started with the shared recipe start-slurm.sh (root only;
 # elsewhere the suite prints one SKIP line). A pipeline of a local stage
-# then a Slurm stage: success with the child's contract, exit 65, exit 75
+# then a Slurm stage: success with the child's contract, what a run costs
+# (CPU time and peak memory, measured on the node), exit 65, exit 75
 # then success, timeout, cancel, a program missing on the node, sbatch
 # refusing the job, kill -9 of
 # spoold with jobs on the cluster (also between sbatch's answer and its
@@ -142,6 +143,37 @@ t_success() {
 	expect_metric "done" b 3 5
 	stop
 	check '[ "$RC" -eq 0 ]' "spoold exited $RC"
+}
+
+# A run on Slurm is measured on the node: a stage that burns 2 s of CPU
+# is charged within 10 % of its own count, in its record and its log.
+t_rusage_cpu() {
+	B_CMD="\"$STAGES/burn\"" pipeline
+	start
+	submit_b c1
+	expect b/done c1 60
+	charged c1 "on Slurm: "
+	user=$USER_MS
+	grep -q "^=== spoold: .* stage b attempt 1 exit 0 (Slurm job [0-9]*) after [0-9.]*s (user [0-9.]*s, sys [0-9.]*s, maxrss [0-9]* KiB)\$" \
+	    "$D/log/c1.log" || fail "no footer with its cost: $(grep \
+	    '^=== spoold: .* stage b attempt 1 exit' "$D/log/c1.log")"
+	expect_metric runs b 1 5
+	check '[ "$(metric cpu_ms_total b)" = "$((user + $(rusage c1 sys_ms)))" ]' \
+	    "metrics cpu_ms_total of b: $(metric cpu_ms_total b)"
+	check '[ ! -e "$D/work/c1/slurm.exit.cost" ]' "the cost file is left"
+}
+
+# A run on Slurm that touches 200 MiB has a peak resident set above
+# 200000 KiB.
+t_rusage_memory() {
+	B_CMD="\"$STAGES/hog\", \"%f\"" pipeline
+	start
+	submit a m1 200
+	expect b/done m1 60
+	rss=$(rusage m1 maxrss_kb)
+	diag "on Slurm: a run touching 200 MiB: maxrss_kb $rss"
+	check '[ "$rss" -ge 200000 ]' "maxrss_kb $rss < 200000"
+	expect_metric maxrss_kb_max b "$rss" 5
 }
 
 t_dataerr() {
@@ -349,6 +381,8 @@ t_term() {
 }
 
 run success
+run rusage_cpu
+run rusage_memory
 run dataerr
 run tempfail
 run timeout

@@ -28,7 +28,8 @@ static const char *top_keys[] = {"version", "updatedAt", "pid", "uptime_s",
 	"queued", "running", "deferred", "done", "error", "retries", "timeouts",
 	"duplicates", "stages"};
 static const char *stage_keys[] = {"slots", "queued", "running", "deferred",
-	"done", "error", "retries", "timeouts", "runs", "run_ms_total"};
+	"done", "error", "retries", "timeouts", "runs", "run_ms_total",
+	"cpu_ms_total", "maxrss_kb_max", "run_ms_p50", "run_ms_p95"};
 #define N(a) (sizeof(a) / sizeof(*(a)))
 
 /* o has exactly these keys, each an integer but those named in other. */
@@ -113,6 +114,11 @@ test_encode_keys_and_sums(void **state)
 	assert_int_equal(num(s, "timeouts"), 2);
 	assert_int_equal(num(s, "runs"), 960);
 	assert_int_equal(num(s, "run_ms_total"), 123456);
+	assert_int_equal(num(s, "cpu_ms_total"), 98765);
+	assert_int_equal(num(s, "maxrss_kb_max"), 204800);
+	/* No recent runs: no percentiles yet. */
+	assert_int_equal(num(s, "run_ms_p50"), 0);
+	assert_int_equal(num(s, "run_ms_p95"), 0);
 	s = json_object_get(st, "ocr");
 	assert_keys(s, stage_keys, N(stage_keys), "ocr");
 	assert_int_equal(num(s, "slots"), 1);
@@ -121,6 +127,155 @@ test_encode_keys_and_sums(void **state)
 	assert_int_equal(num(s, "runs"), 955);
 	assert_true(num(s, "run_ms_total") == 4000000000LL);
 	json_decref(o);
+	free(text);
+}
+
+/* Percentiles by the nearest rank over the last RECENT_RUNS runs. */
+static void
+test_percentile(void **state)
+{
+	struct recent r;
+	int i;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(metrics_percentile(&r, 50), 0);
+	assert_int_equal(metrics_percentile(NULL, 95), 0);
+	metrics_recent_add(&r, 7);
+	assert_int_equal(metrics_percentile(&r, 50), 7);
+	assert_int_equal(metrics_percentile(&r, 95), 7);
+	for (i = 2; i <= 20; i++)	/* 7, then 2..20, in no order */
+		metrics_recent_add(&r, (i * 7) % 19 + 2);
+	/* 20 times: 2..20 and 7; the 10th is 10, the 19th is 19. */
+	assert_int_equal(metrics_percentile(&r, 50), 10);
+	assert_int_equal(metrics_percentile(&r, 95), 19);
+	assert_int_equal(metrics_percentile(&r, 100), 20);
+	/* 1..100 then 1000 twice: the oldest two (1 and 2) are gone. */
+	memset(&r, 0, sizeof(r));
+	for (i = 1; i <= 100; i++)
+		metrics_recent_add(&r, i);
+	assert_int_equal(metrics_percentile(&r, 50), 50);
+	assert_int_equal(metrics_percentile(&r, 95), 95);
+	metrics_recent_add(&r, 1000);
+	metrics_recent_add(&r, 1000);
+	assert_int_equal(r.n, RECENT_RUNS);
+	assert_int_equal(metrics_percentile(&r, 50), 52);
+	assert_int_equal(metrics_percentile(&r, 95), 97);
+	assert_int_equal(metrics_percentile(&r, 99), 1000);
+}
+
+/* A run's cost adds its CPU time, and keeps the largest peak memory. */
+static void
+test_account(void **state)
+{
+	struct counters c;
+	struct usage u = {1000, 300, 20, 5000, 1};
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	metrics_account(&c, &u);
+	u.maxrss_kb = 4000;
+	metrics_account(&c, &u);
+	assert_true(c.cpu_ms_total == 640 && c.maxrss_kb_max == 5000);
+	u.known = 0;		/* not measured: nothing */
+	u.maxrss_kb = 9000;
+	metrics_account(&c, &u);
+	assert_true(c.cpu_ms_total == 640 && c.maxrss_kb_max == 5000);
+}
+
+/* Whether text has this line. */
+static int
+has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	const char *p;
+
+	for (p = text; (p = strstr(p, line)) != NULL; p++)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+	return 0;
+}
+
+/*
+ * metrics.prom: every number of metrics.json, in seconds and bytes; each
+ * family's samples together after its HELP and TYPE; labels escaped.
+ */
+static void
+test_prom(void **state)
+{
+	struct mstage ms[2];
+	struct recent r;
+	char *text, *line, *save, *copy, family[64] = "", *name;
+	size_t samples = 0, types = 0;
+	int i;
+
+	(void)state;
+	stages(ms);
+	memset(&r, 0, sizeof(r));
+	for (i = 1; i <= 100; i++)
+		metrics_recent_add(&r, i * 10);
+	ms[0].recent = &r;
+	ms[1].name = "o\"c\\r\n";
+	text = metrics_prom(1795426744 + 3600, 1234, 1795426744, 1, &total, ms,
+	    2);
+	assert_non_null(text);
+	assert_true(has_line(text, "# TYPE spoold_up gauge"));
+	assert_true(has_line(text, "spoold_up 1"));
+	assert_true(has_line(text, "spoold_pid 1234"));
+	assert_true(has_line(text, "spoold_uptime_seconds 3600"));
+	assert_true(has_line(text, "spoold_spool_jobs{state=\"queued\"} 12"));
+	assert_true(has_line(text, "spoold_spool_done_total 100"));
+	assert_true(has_line(text, "spoold_duplicates_total 3"));
+	assert_true(has_line(text, "spoold_jobs{stage=\"prep\",state="
+	    "\"running\"} 2"));
+	assert_true(has_line(text, "spoold_slots{stage=\"prep\"} 2"));
+	assert_true(has_line(text, "spoold_runs_total{stage=\"prep\"} 960"));
+	assert_true(has_line(text, "# TYPE spoold_run_seconds summary"));
+	assert_true(has_line(text, "spoold_run_seconds{stage=\"prep\","
+	    "quantile=\"0.5\"} 0.500"));
+	assert_true(has_line(text, "spoold_run_seconds{stage=\"prep\","
+	    "quantile=\"0.95\"} 0.950"));
+	assert_true(has_line(text, "spoold_run_seconds_sum{stage=\"prep\"} "
+	    "123.456"));
+	assert_true(has_line(text, "spoold_run_seconds_count{stage=\"prep\"} "
+	    "960"));
+	assert_true(has_line(text, "spoold_cpu_seconds_total{stage=\"prep\"} "
+	    "98.765"));
+	assert_true(has_line(text, "spoold_maxrss_bytes{stage=\"prep\"} "
+	    "209715200"));
+	assert_true(has_line(text, "spoold_run_seconds_sum{stage="
+	    "\"o\\\"c\\\\r\\n\"} 4000000.000"));
+	assert_true(has_line(text, "spoold_maxrss_bytes{stage="
+	    "\"o\\\"c\\\\r\\n\"} 1073741824"));
+	free(text);
+
+	/* The last one, as spoold stops; the families, each in one piece. */
+	text = metrics_prom(1795426744, 1234, 1795426744, 0, &total, ms, 2);
+	assert_true(has_line(text, "spoold_up 0"));
+	copy = strdup(text);
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "# HELP ", 7) == 0)
+			continue;
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			types++;
+			snprintf(family, sizeof(family), "%.*s",
+			    (int)strcspn(line + 7, " "), line + 7);
+			continue;
+		}
+		samples++;
+		name = strndup(line, strcspn(line, "{ "));
+		if (strcmp(name, family) != 0 && (strncmp(name, family,
+		    strlen(family)) != 0 || (strcmp(name + strlen(family),
+		    "_sum") != 0 && strcmp(name + strlen(family),
+		    "_count") != 0)))
+			fail_msg("%s outside its family (%s)", line, family);
+		free(name);
+	}
+	/* 11 numbers and spoold_up; 14 numbers a stage and _count. */
+	assert_int_equal(samples, 12 + 2 * 15);
+	assert_int_equal(types, 20);
+	free(copy);
 	free(text);
 }
 
@@ -190,6 +345,8 @@ assert_counters_equal(const struct counters *a, const struct counters *b)
 	assert_true(a->duplicates == b->duplicates);
 	assert_true(a->runs == b->runs);
 	assert_true(a->run_ms_total == b->run_ms_total);
+	assert_true(a->cpu_ms_total == b->cpu_ms_total);
+	assert_true(a->maxrss_kb_max == b->maxrss_kb_max);
 }
 
 static void
@@ -236,8 +393,8 @@ static void
 test_rewrite(void **state)
 {
 	struct fx *f = *state;
-	struct counters c1 = {1, 2, 3, 4, 5, 0, 0}, c2 = {10, 20, 30, 40, 50, 0,
-	    0}, back;
+	struct counters c1 = {1, 2, 3, 4, 5, 0, 0, 0, 0}, c2 = {10, 20, 30, 40,
+	    50, 0, 0, 0, 0}, back;
 	struct evmark mback;
 	struct seen seen;
 	char *text;
@@ -315,6 +472,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode_keys_and_sums),
 		cmocka_unit_test(test_encode_no_stage),
+		cmocka_unit_test(test_percentile),
+		cmocka_unit_test(test_account),
+		cmocka_unit_test(test_prom),
 		cmocka_unit_test_setup_teardown(test_write_load, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rewrite, setup, teardown),

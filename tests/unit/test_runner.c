@@ -127,20 +127,36 @@ static void
 test_exit(void **state)
 {
 	struct fx *f = *state;
+	struct usage u;
 	int code = -1;
 
-	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code), 0);
+	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code, &u), 0);
 	exit_file(f, "j", "3 42\n");
-	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code), 1);
+	memset(&u, 0xff, sizeof(u));
+	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code, &u), 1);
 	assert_int_equal(code, 3);
-	assert_int_equal(slurm_exit(&f->sp, "j", 0, &code), 1);
+	assert_int_equal(u.known, 0);	/* not measured on the node */
+	assert_int_equal(slurm_exit(&f->sp, "j", 0, &code, &u), 1);
 	/* Another job's status is not this run's. */
-	assert_int_equal(slurm_exit(&f->sp, "j", 41, &code), 0);
+	assert_int_equal(slurm_exit(&f->sp, "j", 41, &code, &u), 0);
 	exit_file(f, "j", "256 42\n");
-	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code), 0);
+	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code, &u), 0);
 	exit_file(f, "j", "0\n");
-	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code), 1);
+	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code, &u), 1);
 	assert_int_equal(code, 0);
+	/* With what spoold -m measured on the node. */
+	exit_file(f, "j", "0 42 2004 12 204800 3001\n");
+	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code, &u), 1);
+	assert_int_equal(u.known, 1);
+	assert_true(u.user_ms == 2004 && u.sys_ms == 12 &&
+	    u.maxrss_kb == 204800 && u.wall_ms == 3001);
+	/* A cost cut short or below 0 is no measure; the status stands. */
+	exit_file(f, "j", "1 42 2004 12\n");
+	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code, &u), 1);
+	assert_true(code == 1 && u.known == 0);
+	exit_file(f, "j", "0 42 2004 -12 204800 3001\n");
+	assert_int_equal(slurm_exit(&f->sp, "j", 42, &code, &u), 1);
+	assert_int_equal(u.known, 0);
 }
 
 /* The end of a Slurm run names its job in the log's footer, unless lost. */

@@ -6,6 +6,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* as the Makefile passes */
 #endif
+#include <sys/resource.h>
+
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +23,7 @@
 static const char *keys[] = {"stage", "state", "attempt", "exit", "signal",
 	"reason", "submitted", "started", "finished", "updated", "progress",
 	"priority", "key", "pgid", "pstart", "sha256", "forced", "remote",
-	"logged", "lost"};
+	"logged", "lost", "rusage"};
 #define NKEYS (sizeof(keys) / sizeof(*keys))
 
 static void
@@ -49,6 +51,7 @@ fill(struct status *st)
 	st->remote = 9007199254740993LL; /* Slurm's numbers may be large */
 	st->unlogged = 1;
 	st->lost = 2;
+	st->use = (struct usage){3768, 2004, 1582, 213184, 1};
 }
 
 static void
@@ -179,6 +182,60 @@ test_exact_keys(void **state)
 	    "pstart")) == st.pstart);
 	json_decref(o);
 	free(text);
+}
+
+/* What wait4 said, as a record keeps it, as a log line says it. */
+static void
+test_usage(void **state)
+{
+	struct rusage ru;
+	struct status st, got;
+	char buf[128], *text;
+	json_t *o, *u;
+
+	(void)state;
+	memset(&ru, 0, sizeof(ru));
+	ru.ru_utime.tv_sec = 2;
+	ru.ru_utime.tv_usec = 4999;	/* 2.004999 s: 2004 ms, cut */
+	ru.ru_stime.tv_usec = 10000;
+	ru.ru_maxrss = 204800;
+	status_init(&st, "a");
+	status_usage(&st.use, &ru, 3001);
+	assert_int_equal(st.use.known, 1);
+	assert_true(st.use.wall_ms == 3001 && st.use.user_ms == 2004 &&
+	    st.use.sys_ms == 10 && st.use.maxrss_kb == 204800);
+	status_usage_text(buf, sizeof(buf), &st.use);
+	assert_string_equal(buf, "user 2.004s, sys 0.010s, maxrss 204800 KiB");
+
+	text = status_encode(&st);
+	o = json_loads(text, 0, NULL);
+	u = json_object_get(o, "rusage");
+	assert_int_equal(json_object_size(u), 4);
+	assert_int_equal(json_integer_value(json_object_get(u, "wall_ms")),
+	    3001);
+	assert_int_equal(json_integer_value(json_object_get(u, "user_ms")),
+	    2004);
+	assert_int_equal(json_integer_value(json_object_get(u, "sys_ms")), 10);
+	assert_int_equal(json_integer_value(json_object_get(u, "maxrss_kb")),
+	    204800);
+	json_decref(o);
+	free(text);
+
+	/* Not measured: null, and read back as not known. */
+	st.use.known = 0;
+	text = status_encode(&st);
+	o = json_loads(text, 0, NULL);
+	assert_true(json_is_null(json_object_get(o, "rusage")));
+	json_decref(o);
+	assert_int_equal(status_decode(text, &got), 0);
+	assert_int_equal(got.use.known, 0);
+	free(text);
+
+	/* A number below 0 is no measure. */
+	assert_int_equal(status_decode("{\"stage\":\"a\",\"state\":\"done\","
+	    "\"rusage\":{\"wall_ms\":5,\"user_ms\":-1,\"sys_ms\":0,"
+	    "\"maxrss_kb\":9}}", &got), 0);
+	assert_int_equal(got.use.known, 0);
 }
 
 static void
@@ -410,6 +467,7 @@ main(void)
 		cmocka_unit_test(test_round_trip_each_state),
 		cmocka_unit_test(test_round_trip_empty),
 		cmocka_unit_test(test_exact_keys),
+		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_text_is_ascii_json),
 		cmocka_unit_test(test_decode_rejects),

@@ -54,6 +54,11 @@ assert_status_equal(const struct status *a, const struct status *b)
 	assert_int_equal(a->remote, b->remote);
 	assert_int_equal(a->unlogged, b->unlogged);
 	assert_int_equal(a->lost, b->lost);
+	assert_int_equal(a->use.known, b->use.known);
+	assert_true(a->use.wall_ms == b->use.wall_ms);
+	assert_true(a->use.user_ms == b->use.user_ms);
+	assert_true(a->use.sys_ms == b->use.sys_ms);
+	assert_true(a->use.maxrss_kb == b->use.maxrss_kb);
 }
 
 #endif

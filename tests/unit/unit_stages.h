@@ -5,9 +5,11 @@
 #ifndef UNIT_STAGES_H
 #define UNIT_STAGES_H
 
-static const struct counters total = {100, 4, 17, 2, 3, 0, 0};
-static const struct counters prep_c = {0, 1, 9, 2, 0, 960, 123456};
-static const struct counters ocr_c = {950, 3, 8, 0, 0, 955, 4000000000ULL};
+static const struct counters total = {100, 4, 17, 2, 3, 0, 0, 0, 0};
+static const struct counters prep_c = {0, 1, 9, 2, 0, 960, 123456, 98765,
+	204800};
+static const struct counters ocr_c = {950, 3, 8, 0, 0, 955, 4000000000ULL,
+	3000000000ULL, 1048576};
 
 static void
 stages(struct mstage *ms)
