@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,36 @@
 #define DURATION_MAX 315360000L /* ten years */
 
 struct ctl C;
+
+/*
+ * The verbs, with the options each takes: the letters of the long options
+ * below, or -f alone for log and events; and how many operands (-1: any).
+ */
+static const struct verbargs {
+	const char *name, *longs, *shorts;
+	int min, max;
+} verbargs[] = {
+	{"submit", "spkDnl", "", 1, -1}, {"ls", "stj", "", 0, 0},
+	{"show", "j", "", 1, 1}, {"log", "", "f", 1, 1},
+	{"retry", "saF", "", 0, -1}, {"cancel", NULL, NULL, 1, -1},
+	{"purge", "sto", "", 0, 0}, {"stats", "j", "", 0, 0},
+	{"watch", "", "", 0, 0}, {"events", "", "f", 0, 1},
+	{"info", "j", "", 0, 0},
+};
+
+static const struct option longopts[] = {
+	{"stage", required_argument, NULL, 's'},
+	{"priority", required_argument, NULL, 'p'},
+	{"key", required_argument, NULL, 'k'},
+	{"delay", required_argument, NULL, 'D'},
+	{"name", required_argument, NULL, 'n'},
+	{"link", no_argument, NULL, 'l'},
+	{"state", required_argument, NULL, 't'},
+	{"json", no_argument, NULL, 'j'},
+	{"all", no_argument, NULL, 'a'},
+	{"force", no_argument, NULL, 'F'},
+	{"older-than", required_argument, NULL, 'o'},
+};
 
 void __attribute__((noreturn))
 usage(void)
@@ -61,7 +92,7 @@ die(int code, const char *fmt, ...)
 
 /* DURATION: 90, 90s, 15m, 2h or 7d, in seconds; -1 when malformed. */
 static long
-parse_duration(const char *s)
+ctl_duration(const char *s)
 {
 	char *end;
 	long v, unit = 1;
@@ -88,15 +119,138 @@ parse_duration(const char *s)
 	return v * unit;
 }
 
-long
-duration_arg(const char *opt, const char *s)
+/* Says why the command line is refused, in a->why; -1. */
+static int __attribute__((format(printf, 2, 3)))
+ctl_refuse(struct ctl_args *a, const char *fmt, ...)
 {
-	long v = parse_duration(s);
+	va_list ap;
 
-	if (v < 0)
-		die(EX_USAGE, "%s: bad duration \"%s\" (use 90, 90s, 15m, 2h "
-		    "or 7d, up to ten years)", opt, s);
-	return v;
+	va_start(ap, fmt);
+	if (vasprintf(&a->why, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	return -1;
+}
+
+/* The value of one option of a verb, into a; 0 or -1. */
+static int
+ctl_option(struct ctl_args *a, const struct verbargs *v, int ch,
+    const char *arg)
+{
+	switch (ch) {
+	case 's': a->stage = arg; break;
+	case 'p':
+		if (strlen(arg) != 1 || arg[0] < '0' || arg[0] > '9')
+			return ctl_refuse(a, "--priority: \"%s\" is not a "
+			    "digit from 0 to 9", arg);
+		a->priority = arg[0] - '0';
+		break;
+	case 'k': a->key = arg; break;
+	case 'D':
+		if ((a->delay = ctl_duration(arg)) < 0)
+			return ctl_refuse(a, "--delay: bad duration \"%s\" "
+			    "(use 90, 90s, 15m, 2h or 7d, up to ten years)", arg);
+		break;
+	case 'o':
+		if ((a->older = ctl_duration(arg)) < 0)
+			return ctl_refuse(a, "--older-than: bad duration \"%s\" "
+			    "(use 90, 90s, 15m, 2h or 7d, up to ten years)", arg);
+		break;
+	case 'n': a->name = arg; break;
+	case 'l': a->link = 1; break;
+	case 't':
+		a->state = status_state_parse(arg);
+		if (strcmp(v->name, "purge") == 0 && a->state != JS_DONE &&
+		    a->state != JS_ERROR)
+			return ctl_refuse(a, "--state: \"%s\" is not done or "
+			    "error", arg);
+		if (a->state == -1)
+			return ctl_refuse(a, "--state: \"%s\" is not one of "
+			    "queued, deferred, running, done, error", arg);
+		break;
+	case 'j': a->json = 1; break;
+	case 'a': a->all = 1; break;
+	case 'F': a->force = 1; break;
+	case 'f': a->follow = 1; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+/* The options and operands of a verb, argv[0], as v takes them. */
+static int
+ctl_verb_args(struct ctl_args *a, const struct verbargs *v, int argc,
+    char **argv)
+{
+	struct option opts[sizeof(longopts) / sizeof(*longopts) + 1];
+	const char *why;
+	size_t i, n = 0;
+	int ch;
+
+	for (i = 0; v->longs != NULL && i < sizeof(longopts) /
+	    sizeof(*longopts); i++)
+		if (strchr(v->longs, longopts[i].val) != NULL)
+			opts[n++] = longopts[i];
+	memset(&opts[n], 0, sizeof(opts[n]));
+	optind = 0; /* a new scan, without the "+" of spoolctl's own */
+	if (v->longs == NULL)
+		optind = 1; /* cancel: every word is an id */
+	else
+		while ((ch = getopt_long(argc, argv, v->shorts, opts, NULL)) !=
+		    -1)
+			if (ctl_option(a, v, ch, optarg) == -1)
+				return -1;
+	a->argc = argc - optind;
+	a->argv = argv + optind;
+	if (a->argc < v->min || (v->max >= 0 && a->argc > v->max))
+		return -1;
+	if (strcmp(v->name, "retry") == 0 && (a->all != (a->stage != NULL) ||
+	    (a->all && a->argc > 0) || (!a->all && a->argc == 0)))
+		return -1;
+	if (strcmp(v->name, "purge") == 0 && a->older < 0)
+		return -1;
+	if (strlen(a->key) >= sizeof(((struct status *)0)->key) ||
+	    name_check(a->key, &why) == -1)
+		return ctl_refuse(a, "--key: at most %zu bytes of UTF-8, with no "
+		    "control or bidirectional character",
+		    sizeof(((struct status *)0)->key) - 1);
+	return 0;
+}
+
+/*
+ * Parses spoolctl's command line into a, acting on nothing: 0, or -1 with
+ * why it is refused in a->why (NULL when the usage says it), to be freed.
+ */
+int
+ctl_parse(int argc, char **argv, struct ctl_args *a)
+{
+	size_t i;
+	int ch;
+
+	memset(a, 0, sizeof(*a));
+	a->state = -1;
+	a->older = -1;
+	a->key = "";
+	optind = 0;
+	while ((ch = getopt(argc, argv, "+c:d:hV")) != -1) {
+		switch (ch) {
+		case 'c': a->config = optarg; break;
+		case 'd': a->spool = optarg; break;
+		case 'V': a->version = 1; return 0;
+		default: return -1;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0 || (a->config != NULL && a->spool != NULL))
+		return -1;
+	for (i = 0; i < sizeof(verbargs) / sizeof(*verbargs); i++)
+		if (strcmp(argv[0], verbargs[i].name) == 0)
+			break;
+	if (i == sizeof(verbargs) / sizeof(*verbargs))
+		return ctl_refuse(a, "unknown verb \"%s\"", argv[0]);
+	a->verb = verbargs[i].name;
+	return ctl_verb_args(a, &verbargs[i], argc, argv);
 }
 
 size_t

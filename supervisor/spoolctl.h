@@ -23,6 +23,20 @@ struct ctl {
 	int *at_dir;
 };
 
+/* A command line, parsed: nothing acted on yet. */
+struct ctl_args {
+	const char *config, *spool; /* -c, -d */
+	int version;		    /* -V */
+	const char *verb;
+	const char *stage, *key, *name; /* --stage, --key, --name */
+	int priority, state;	    /* --priority, --state (-1: none) */
+	int json, follow, all, force, link;
+	long delay, older;	    /* --delay, --older-than (-1: none) */
+	int argc;		    /* the operands after the options */
+	char **argv;
+	char *why;		    /* why it was refused, NULL for usage */
+};
+
 /* A job as ls sees it. */
 struct entry {
 	size_t stage;
@@ -40,7 +54,7 @@ extern struct ctl C;
 void usage(void) __attribute__((noreturn));
 void die(int code, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
-long duration_arg(const char *opt, const char *s);
+int ctl_parse(int argc, char **argv, struct ctl_args *);
 size_t stage_arg(const char *name);
 void ctl_stages(void);
 void ctl_open(int create);
@@ -62,24 +76,26 @@ const char *ctl_waiting(json_t *sched, const char *stage);
 const char *ctl_forecast_words(json_t *o, const char *key,
     const char *unknown, char *buf, size_t len);
 long long ctl_jint(json_t *o, const char *k);
-int ctl_ls(int argc, char **argv);
-int ctl_show(int argc, char **argv);
-int ctl_log(int argc, char **argv);
-int ctl_stats(int argc, char **argv);
+int ctl_ls(const struct ctl_args *);
+int ctl_show(const struct ctl_args *);
+int ctl_log(const struct ctl_args *);
+int ctl_stats(const struct ctl_args *);
+int ctl_stats_show(int json);
 
 /* ctl_submit.c */
-int ctl_submit(int argc, char **argv);
+int ctl_submit(const struct ctl_args *);
 
 /* ctl_move.c */
-int ctl_retry(int argc, char **argv);
-int ctl_cancel(int argc, char **argv);
-int ctl_purge(int argc, char **argv);
+int ctl_retry(const struct ctl_args *);
+int ctl_cancel(const struct ctl_args *);
+int ctl_purge(const struct ctl_args *);
 
 /* ctl_watch.c */
-int ctl_watch(int argc, char **argv);
-int ctl_events(int argc, char **argv);
+int ctl_watch(const struct ctl_args *);
+int ctl_events(const struct ctl_args *);
+void ctl_events_read(FILE *fp, const char *id);
 
 /* ctl_info.c */
-int ctl_info(int argc, char **argv);
+int ctl_info(const struct ctl_args *);
 
 #endif
