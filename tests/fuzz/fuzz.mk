@@ -139,6 +139,8 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MODS:%=$(FUZZ_DIR)/obj/%.o) \
 # its stats and exits 72). libFuzzer's own -max_total_time, exec/s and unit
 # times read the wall clock, which a test that sets the date (hostile.sh)
 # moves by hours; the exec/s printed here is executions over FUZZ_TIME.
+# libFuzzer may print its stats twice when the signal reaches it twice:
+# the last are read.
 $(FUZZERS:%=fuzz-%): fuzz-%: fuzz-build
 	@rm -rf $(FUZZ_DIR)/tmp/$*
 	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/crashes/$* \
@@ -153,9 +155,9 @@ $(FUZZERS:%=fuzz-%): fuzz-%: fuzz-build
 	    $(FUZZ_DIR)/corpus/$* >$(FUZZ_DIR)/$*.log 2>&1; rc=$$?; \
 	if [ $$rc -eq 72 ] || [ $$rc -eq 0 ]; then \
 	    grep -E '^#[0-9]+[[:space:]]' $(FUZZ_DIR)/$*.log | tail -n 1; \
-	    grep -E '^stat::' $(FUZZ_DIR)/$*.log; \
+	    grep -E '^stat::' $(FUZZ_DIR)/$*.log | tail -n 5; \
 	    n=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
-	        $(FUZZ_DIR)/$*.log); \
+	        $(FUZZ_DIR)/$*.log | tail -n 1); \
 	    echo "fuzz_$*: $$n executions in $(FUZZ_TIME)s," \
 	        "$$(($$n / $(FUZZ_TIME))) exec/s," \
 	        "corpus of $$(ls $(FUZZ_DIR)/corpus/$* | wc -l) files"; \
