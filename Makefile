@@ -58,7 +58,7 @@ CORE := conf conf_scan conf_check log fileio name status events dedupe \
 LOOP := hook notify stage run claim intake recover report loop
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(LOOP:%=$(B)/%.o) $(B)/main.o
 # spoolctl: main and its verbs, over the modules it shares with spoold.
-CTL := spoolctl ctl_spool ctl_submit ctl_list ctl_move ctl_watch ctl_info
+CTL := spoolctl ctl_verbs ctl_spool ctl_submit ctl_list ctl_move ctl_watch ctl_info
 CTL_OBJS := $(CTL:%=$(B)/%.o)
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_H := $(wildcard tests/unit/*.h)
@@ -185,10 +185,13 @@ check-lane-fast2:
 # modules' graph, the core suites with each, hostile, page, crash points
 # and valgrind in two lanes at once; then, one at a time, what shares a machine-wide resource
 # or most of its CPUs: Slurm, the OCR pipeline, the book, the service
-# managers, and the fuzzers' reproducers.
+# managers, and the fuzzers' seeds and reproducers (tests/fuzz/fuzz.mk;
+# the fuzzers themselves are built with the rest, with clang).
 check-all: deps
+	$(MAKE) -s fuzz-deps FUZZ_INSTALL=1
 	$(MAKE) -j2 WERROR=-Werror all $(B)/san/spoold $(B)/san/spoolctl \
-	    $(B)/crash/spoold $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%)
+	    $(B)/crash/spoold $(UNITS:%=$(B)/%) $(UNITS:%=$(B)/san/%) \
+	    fuzz-build
 	$(MAKE) check-man check-unit check-conf
 	$(MAKE) -j2 --output-sync=target check-lane-all1 check-lane-all2
 	$(MAKE) bb-slurm bb-pipeline bb-book bb-init fuzz-replay

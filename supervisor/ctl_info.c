@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -180,23 +179,12 @@ info_print(json_t *o)
  * spoold runs, and each stage's tools as its version_command says.
  */
 int
-ctl_info(int argc, char **argv)
+ctl_info(const struct ctl_args *a)
 {
-	static struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0}
-	};
 	json_t *o, *stages;
-	int ch, json = 0, failed = 0;
+	int failed = 0;
 	size_t i;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (ch == 'j')
-			json = 1;
-		else
-			usage();
-	if (argc != optind)
-		usage();
 	if (access(C.spooldir, F_OK) == 0)
 		ctl_open(0);
 	stages = json_object();
@@ -206,7 +194,7 @@ ctl_info(int argc, char **argv)
 	o = json_pack("{s:s, s:s?, s:s, s:I, s:o}", "version", SPOOLD_VERSION,
 	    "config", C.conf != NULL ? C.conf->path : NULL, "spool",
 	    C.spooldir, "pid", (json_int_t)info_pid(), "stages", stages);
-	if (json) {
+	if (a->json) {
 		json_dumpf(o, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 	} else

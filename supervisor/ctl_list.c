@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
@@ -226,40 +225,18 @@ entry_json(const struct entry *e, time_t now, json_t *sched)
 }
 
 int
-ctl_ls(int argc, char **argv)
+ctl_ls(const struct ctl_args *args)
 {
-	static struct option opts[] = {
-		{"stage", required_argument, NULL, 's'},
-		{"state", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *stage = NULL;
 	char name[4 * NAME_MAX + 1], age[32], prog[PROGRESS_MAX];
-	int ch, json = 0, state = -1;
 	time_t now = time(NULL);
 	json_t *a, *sched;
 	size_t i;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 's': stage = optarg; break;
-		case 't':
-			if ((state = status_state_parse(optarg)) == -1)
-				die(EX_USAGE, "--state: \"%s\" is not one of "
-				    "queued, deferred, running, done, error",
-				    optarg);
-			break;
-		case 'j': json = 1; break;
-		default: usage();
-		}
-	}
-	if (optind != argc)
-		usage();
 	ctl_open(0);
-	ls_collect(stage != NULL ? (long)stage_arg(stage) : -1, state);
+	ls_collect(args->stage != NULL ? (long)stage_arg(args->stage) : -1,
+	    args->state);
 	sched = ctl_index_read("schedule.json");
-	if (json) {
+	if (args->json) {
 		a = json_array();
 		for (i = 0; i < nents; i++)
 			json_array_append_new(a, entry_json(&ents[i], now,
@@ -302,12 +279,10 @@ show_waiting(size_t s, int d)
 
 /* The one job a verb names after its options: opens the spool, finds it. */
 static void
-one_job(int argc, char **argv, size_t *s, int *d)
+one_job(const struct ctl_args *a, size_t *s, int *d)
 {
-	if (argc - optind != 1)
-		usage();
 	ctl_open(0);
-	ctl_find_all(1, argv + optind, s, d);
+	ctl_find_all(1, a->argv, s, d);
 }
 
 /* The last n lines of a job's log, or NULL. */
@@ -358,32 +333,24 @@ ctl_seconds(long long ms, char *buf, size_t len)
 }
 
 int
-ctl_show(int argc, char **argv)
+ctl_show(const struct ctl_args *a)
 {
-	static struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0}
-	};
+	const char *id = a->argv[0];
 	char when[32], cost[128], wall[32], *tail, *rec;
 	struct status st;
 	size_t s;
-	int ch, d, json = 0;
+	int d;
 	json_t *o;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (ch == 'j')
-			json = 1;
-		else
-			usage();
-	one_job(argc, argv, &s, &d);
-	ctl_status(argv[optind], s, &st);
+	one_job(a, &s, &d);
+	ctl_status(id, s, &st);
 	if (d == DIR_RUNNING)
-		spool_progress(&C.sp, argv[optind], st.progress,
+		spool_progress(&C.sp, id, st.progress,
 		    sizeof(st.progress));
-	tail = log_tail(argv[optind], 10);
-	if (json) {
+	tail = log_tail(id, 10);
+	if (a->json) {
 		rec = status_encode(&st);
-		o = json_pack("{s:s, s:s, s:s, s:o, s:s?}", "id", argv[optind],
+		o = json_pack("{s:s, s:s, s:s, s:o, s:s?}", "id", id,
 		    "stage", C.stages[s], "folder", spool_dir_name(d),
 		    "status", json_loads(rec, 0, NULL), "log", tail);
 		json_dumpf(o, stdout, JSON_INDENT(1));
@@ -393,7 +360,7 @@ ctl_show(int argc, char **argv)
 		free(tail);
 		return EX_OK;
 	}
-	printf("id:        %s\nplace:     %s/%s\nattempt:   %d\n", argv[optind],
+	printf("id:        %s\nplace:     %s/%s\nattempt:   %d\n", id,
 	    C.stages[s], spool_dir_name(d), st.attempt);
 	if (st.exit >= 0)
 		printf("exit:      %d\n", st.exit);
@@ -437,23 +404,18 @@ ctl_show(int argc, char **argv)
 }
 
 int
-ctl_log(int argc, char **argv)
+ctl_log(const struct ctl_args *a)
 {
 	char name[NAME_MAX + 1];
 	size_t s;
-	int ch, d, fd, follow = 0;
+	int d, fd;
 	ssize_t n;
 	char buf[8192];
 
-	while ((ch = getopt(argc, argv, "f")) != -1)
-		if (ch == 'f')
-			follow = 1;
-		else
-			usage();
-	one_job(argc, argv, &s, &d);
-	fileio_path(name, sizeof(name), "%s.log", argv[optind]);
+	one_job(a, &s, &d);
+	fileio_path(name, sizeof(name), "%s.log", a->argv[0]);
 	if ((fd = openat(C.sp.logfd, name, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT && !follow)
+		if (errno == ENOENT && !a->follow)
 			return EX_OK;
 		if (errno != ENOENT)
 			die(EX_NOINPUT, "log/%s: %s", name, strerror(errno));
@@ -465,7 +427,7 @@ ctl_log(int argc, char **argv)
 			if (fwrite(buf, 1, n, stdout) != (size_t)n)
 				return EX_IOERR;
 		fflush(stdout);
-		if (!follow || ctl_find(argv[optind], &s, &d) == -1 ||
+		if (!a->follow || ctl_find(a->argv[0], &s, &d) == -1 ||
 		    d != DIR_RUNNING)
 			break;
 		poll(NULL, 0, 200);
@@ -580,21 +542,19 @@ stats_updated(json_t *o)
 
 /*
  * The jobs of each stage, counted in one reading of the folders as ls
- * lists them, beside the counters of metrics.json; each with its time.
+ * lists them, beside the counters of metrics.json, each with its time
+ * (with json, metrics.json as it is); then the forecast of schedule.json.
+ * Of the spool open as C.sp.
  */
 int
-ctl_stats(int argc, char **argv)
+ctl_stats_show(int json)
 {
 	json_t *o, *v;
 	long long *n, *c;
 	char jobs[32], counters[32];
 	time_t now;
 	size_t i;
-	int json = argc == 2 && strcmp(argv[1], "--json") == 0;
 
-	if (argc > 2 || (argc == 2 && !json))
-		usage();
-	ctl_open(0);
 	if ((o = ctl_index_read("metrics.json")) == NULL)
 		die(EX_NOINPUT, "%s/index/metrics.json: none yet (has spoold "
 		    "run on this spool?)", C.spooldir);
@@ -626,7 +586,7 @@ ctl_stats(int argc, char **argv)
 		    c[JS_ERROR], ctl_jint(v, "retries"), ctl_jint(v, "timeouts"));
 		if (i < C.nstages)
 			printf(" %8lld %8lld", ctl_jint(v, "runs"),
-			    ctl_jint(v, "runs") ? ctl_jint(v, "run_ms_total") /
+			    ctl_jint(v, "runs") > 0 ? ctl_jint(v, "run_ms_total") /
 			    ctl_jint(v, "runs") : 0);
 		putchar('\n');
 	}
@@ -635,4 +595,11 @@ ctl_stats(int argc, char **argv)
 	json_decref(o);
 	stats_forecast();
 	return EX_OK;
+}
+
+int
+ctl_stats(const struct ctl_args *a)
+{
+	ctl_open(0);
+	return ctl_stats_show(a->json);
 }

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -49,38 +48,21 @@ retry_one(const char *id, size_t s, int force)
 }
 
 int
-ctl_retry(int argc, char **argv)
+ctl_retry(const struct ctl_args *a)
 {
-	static struct option opts[] = {
-		{"stage", required_argument, NULL, 's'},
-		{"all", no_argument, NULL, 'a'},
-		{"force", no_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *stage = NULL;
+	int argc = a->argc;
+	char **argv = a->argv;
 	size_t *s, i, si;
-	int ch, *d, all = 0, force = 0, r = EX_OK;
+	int *d, r = EX_OK;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 's': stage = optarg; break;
-		case 'a': all = 1; break;
-		case 'f': force = 1; break;
-		default: usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (all != (stage != NULL) || (all && argc > 0) || (!all && argc == 0))
-		usage();
 	ctl_open(0);
-	if (all) {
-		si = stage_arg(stage);
+	if (a->all) {
+		si = stage_arg(a->stage);
 		ctl_writable(si, DIR_ERROR);
 		ctl_writable(si, DIR_QUEUE);
 		ls_collect((long)si, JS_ERROR);
 		for (i = 0; i < nents; i++)
-			if (retry_one(ents[i].id, si, force) == -1)
+			if (retry_one(ents[i].id, si, a->force) == -1)
 				r = EX_IOERR;
 		syncer_sync(&C.sp);
 		return r;
@@ -98,7 +80,7 @@ ctl_retry(int argc, char **argv)
 		ctl_writable(s[i], DIR_QUEUE);
 	}
 	for (i = 0; i < (size_t)argc; i++)
-		if (retry_one(argv[i], s[i], force) == -1)
+		if (retry_one(argv[i], s[i], a->force) == -1)
 			r = EX_IOERR;
 	syncer_sync(&C.sp);
 	return r;
@@ -174,15 +156,13 @@ ctl_may_move(size_t s, int from, int to)
 }
 
 int
-ctl_cancel(int argc, char **argv)
+ctl_cancel(const struct ctl_args *a)
 {
+	int argc = a->argc;
+	char **argv = a->argv;
 	size_t *s;
 	int *d, i, r = EX_OK, ri;
 
-	if (argc < 2)
-		usage();
-	argc--;
-	argv++;
 	ctl_open(0);
 	if ((s = C.at_stage = calloc(argc, sizeof(*s))) == NULL ||
 	    (d = C.at_dir = calloc(argc, sizeof(*d))) == NULL)
@@ -210,38 +190,16 @@ ctl_cancel(int argc, char **argv)
 }
 
 int
-ctl_purge(int argc, char **argv)
+ctl_purge(const struct ctl_args *a)
 {
-	static struct option opts[] = {
-		{"stage", required_argument, NULL, 's'},
-		{"state", required_argument, NULL, 't'},
-		{"older-than", required_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *stage = NULL;
-	long older = -1;
-	int ch, state = -1, n = 0;
+	int n = 0;
 	time_t now = time(NULL);
 	struct stat sb;
 	size_t i;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 's': stage = optarg; break;
-		case 't':
-			state = status_state_parse(optarg);
-			if (state != JS_DONE && state != JS_ERROR)
-				die(EX_USAGE, "--state: \"%s\" is not done or "
-				    "error", optarg);
-			break;
-		case 'o': older = duration_arg("--older-than", optarg); break;
-		default: usage();
-		}
-	}
-	if (optind != argc || older < 0)
-		usage();
 	ctl_open(0);
-	ls_collect(stage != NULL ? (long)stage_arg(stage) : -1, state);
+	ls_collect(a->stage != NULL ? (long)stage_arg(a->stage) : -1,
+	    a->state);
 	for (i = 0; i < nents; i++) {
 		const struct entry *e = &ents[i];
 		int fd = C.sd[e->stage].fd[e->dir];
@@ -249,7 +207,7 @@ ctl_purge(int argc, char **argv)
 			continue;
 		ctl_writable(e->stage, e->dir);
 		if (fstatat(fd, e->id, &sb, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    now - sb.st_ctime < older)
+		    now - sb.st_ctime < a->older)
 			continue;
 		if (purge_job(&C.sp, fd, e->id) == 0)
 			n++;

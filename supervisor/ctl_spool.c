@@ -2,10 +2,10 @@
  * ctl_spool.c: what every verb of spoolctl stands on. It finds the stages
  * (from the config, else from the spool's folders), opens the spool as
  * spoold lays it out, finds a job by its id and reads its status, says
- * whether this user may write where a verb would, and parses the
- * arguments verbs share. A bad argument, a spool that cannot be opened
- * or a folder this user cannot write ends spoolctl here (die, usage),
- * with its message and an exit status of sysexits.h.
+ * whether this user may write where a verb would. A stage that is not
+ * there, a spool that cannot be opened or a folder this user cannot write
+ * ends spoolctl here (die), with its message and an exit status of
+ * sysexits.h.
  */
 #include <sys/stat.h>
 
@@ -22,17 +22,7 @@
 #include "spoold.h"
 #include "spoolctl.h"
 
-#define DURATION_MAX 315360000L /* ten years */
-
 struct ctl C;
-
-/* The usage of the verb running, for a wrong argument. */
-void __attribute__((noreturn))
-usage(void)
-{
-	fprintf(stderr, CTL_USAGE "%s", C.usage);
-	exit(EX_USAGE);
-}
 
 void __attribute__((noreturn, format(printf, 2, 3)))
 die(int code, const char *fmt, ...)
@@ -45,46 +35,6 @@ die(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(code);
-}
-
-/* DURATION: 90, 90s, 15m, 2h or 7d, in seconds; -1 when malformed. */
-static long
-parse_duration(const char *s)
-{
-	char *end;
-	long v, unit = 1;
-
-	errno = 0;
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	v = strtol(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (*end != '\0') {
-		if (end[1] != '\0')
-			return -1;
-		switch (*end) {
-		case 's': unit = 1; break;
-		case 'm': unit = 60; break;
-		case 'h': unit = 3600; break;
-		case 'd': unit = 86400; break;
-		default: return -1;
-		}
-	}
-	if (v > DURATION_MAX / unit)
-		return -1;
-	return v * unit;
-}
-
-long
-duration_arg(const char *opt, const char *s)
-{
-	long v = parse_duration(s);
-
-	if (v < 0)
-		die(EX_USAGE, "%s: bad duration \"%s\" (use 90, 90s, 15m, 2h "
-		    "or 7d, up to ten years)", opt, s);
-	return v;
 }
 
 size_t

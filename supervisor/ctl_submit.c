@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,56 +144,24 @@ submit_content(const char *file, const char *tmp, int link)
 }
 
 int
-ctl_submit(int argc, char **argv)
+ctl_submit(const struct ctl_args *a)
 {
-	static struct option opts[] = {
-		{"stage", required_argument, NULL, 's'},
-		{"priority", required_argument, NULL, 'p'},
-		{"key", required_argument, NULL, 'k'},
-		{"delay", required_argument, NULL, 'D'},
-		{"name", required_argument, NULL, 'n'},
-		{"link", no_argument, NULL, 'l'},
-		{NULL, 0, NULL, 0}
-	};
 	static char (*ids)[NAME_MAX + 1]; /* static: reachable on exit */
-	const char *stage = NULL, *name = NULL, *key = "", *why;
+	int argc = a->argc;
+	char **argv = a->argv;
+	const char *why;
 	char *id, tmp[NAME_MAX + 2], *base;
-	long delay = 0, prio = 0;
 	struct status st;
 	struct stat sb;
 	size_t s = 0;
-	int ch, i, link = 0;
+	int i;
 	struct timespec now, when;
 
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 's': stage = optarg; break;
-		case 'p':
-			if (strlen(optarg) != 1 || optarg[0] < '0' ||
-			    optarg[0] > '9')
-				die(EX_USAGE, "--priority: \"%s\" is not a "
-				    "digit from 0 to 9", optarg);
-			prio = optarg[0] - '0';
-			break;
-		case 'k': key = optarg; break;
-		case 'D': delay = duration_arg("--delay", optarg); break;
-		case 'n': name = optarg; break;
-		case 'l': link = 1; break;
-		default: usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		usage();
-	if (strlen(key) >= sizeof(st.key) || name_check(key, &why) == -1)
-		die(EX_USAGE, "--key: at most %zu bytes of UTF-8, with no control "
-		    "or bidirectional character", sizeof(st.key) - 1);
 	ctl_stages();
 	if (C.nstages == 0)
 		die(EX_USAGE, "%s has no stage", C.spooldir);
-	if (stage != NULL)
-		s = stage_arg(stage);
+	if (a->stage != NULL)
+		s = stage_arg(a->stage);
 	if ((ids = calloc(argc, sizeof(*ids))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < argc; i++) {
@@ -203,8 +170,8 @@ ctl_submit(int argc, char **argv)
 		if (strcmp(argv[i], "-") != 0 && !S_ISREG(sb.st_mode))
 			die(EX_NOINPUT, "%s: not a regular file", argv[i]);
 		base = strrchr(argv[i], '/');
-		submit_id(ids[i], sizeof(ids[i]), (int)prio, name != NULL ?
-		    name : strcmp(argv[i], "-") == 0 ? "stdin" : base != NULL ?
+		submit_id(ids[i], sizeof(ids[i]), a->priority, a->name != NULL ?
+		    a->name : strcmp(argv[i], "-") == 0 ? "stdin" : base != NULL ?
 		    base + 1 : argv[i]);
 		if (name_check(ids[i], &why) == -1 ||
 		    strchr(ids[i], '/') != NULL)
@@ -216,18 +183,18 @@ ctl_submit(int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		id = ids[i];
 		snprintf(tmp, sizeof(tmp), ".%s", id);
-		if (submit_content(argv[i], tmp, link) == -1)
+		if (submit_content(argv[i], tmp, a->link) == -1)
 			die(errno == EACCES ? EX_NOPERM : EX_IOERR, "%s: %s",
 			    argv[i], strerror(errno));
 		/* Its time, to the nanosecond: never a moment early. */
 		clock_gettime(CLOCK_REALTIME, &now);
 		when = now;
-		when.tv_sec += delay;
+		when.tv_sec += a->delay;
 		status_init(&st, C.stages[s]);
-		st.state = delay > 0 ? JS_DEFERRED : JS_QUEUED;
+		st.state = a->delay > 0 ? JS_DEFERRED : JS_QUEUED;
 		st.submitted = st.updated = now.tv_sec;
-		st.priority = (int)prio;
-		strlcpy(st.key, key, sizeof(st.key));
+		st.priority = a->priority;
+		strlcpy(st.key, a->key, sizeof(st.key));
 		if (spool_submit(&C.sp, C.sd[s].fd[DIR_QUEUE], tmp, id, &st,
 		    when) == -1) {
 			int saved = errno;

@@ -146,16 +146,14 @@ watch_draw(void)
 }
 
 int
-ctl_watch(int argc, char **argv)
+ctl_watch(const struct ctl_args *a)
 {
 	struct termios saved, raw;
 	struct sigaction sa;
 	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
 	char c;
 
-	(void)argv;
-	if (argc != 1)
-		usage();
+	(void)a;
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 		die(EX_USAGE, "watch needs a terminal");
 	ctl_open(0);
@@ -204,11 +202,11 @@ tail_print(const char *line, const char *id)
 }
 
 /*
- * Prints the whole lines of fp from where it is; a line still being
- * written is left for the next call.
+ * Prints the whole lines of fp from where it is, of job id (or all when id
+ * is NULL); a line still being written is left for the next call.
  */
-static void
-tail_read(FILE *fp, const char *id)
+void
+ctl_events_read(FILE *fp, const char *id)
 {
 	static char *line;
 	static size_t cap;
@@ -259,33 +257,24 @@ tail_open(const char *name)
  * job or all; with -f, then the new ones as they come, across rotations.
  */
 int
-ctl_events(int argc, char **argv)
+ctl_events(const struct ctl_args *a)
 {
-	const char *id;
+	const char *id = a->argc == 1 ? a->argv[0] : NULL;
 	FILE *fp;
-	int ch, follow = 0;
 
-	while ((ch = getopt(argc, argv, "f")) != -1)
-		if (ch == 'f')
-			follow = 1;
-		else
-			usage();
-	if (argc - optind > 1)
-		usage();
-	id = argc - optind == 1 ? argv[optind] : NULL;
 	ctl_open(0);
 	if ((fp = tail_open("events.jsonl.1")) != NULL) {
-		tail_read(fp, id);
+		ctl_events_read(fp, id);
 		fclose(fp);
 	}
 	fp = tail_open("events.jsonl");
 	for (;;) {
 		if (fp != NULL)
-			tail_read(fp, id);
-		if (!follow)
+			ctl_events_read(fp, id);
+		if (!a->follow)
 			break;
 		if (fp != NULL && tail_rotated(fp)) {
-			tail_read(fp, id); /* what came before the rotation */
+			ctl_events_read(fp, id); /* what came before the rotation */
 			fclose(fp);
 			fp = NULL;
 		}

@@ -426,7 +426,7 @@ slurm_job_cmp(const void *a, const void *b)
  * Keeps squeue's answer, its lines "job|state|reason|name", as a table
  * sorted by job number, in place of the last one.
  */
-static void
+void
 slurm_answer(char *out)
 {
 	char *p = out, *line, *state, *why, *name, *end;

@@ -10,6 +10,7 @@ long long slurm_jobid(int fd);
 pid_t slurm_query(char *const *ids, size_t n);
 pid_t slurm_cancel(long long job, int term);
 int slurm_reaped(pid_t, int wstatus, long long *job, char *said, size_t len);
+void slurm_answer(char *out);
 const char *slurm_state(long long *job, const char *name, const char **why);
 pid_t slurm_show(long long job);
 void slurm_log(struct spool *, const char *id, long long job, int logfd,

@@ -19,48 +19,12 @@
 #include <string.h>
 
 #include "spoold.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-/* Length of the well-formed UTF-8 sequence at s, or 0 (Unicode 3.9). */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		unsigned lo = s[0] == 0xe0 ? 0xa0 : 0x80;
-		unsigned hi = s[0] == 0xed ? 0x9f : 0xbf;
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		unsigned lo = s[0] == 0xf0 ? 0x90 : 0x80;
-		unsigned hi = s[0] == 0xf4 ? 0x8f : 0xbf;
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
-		    (s[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
+#include "fuzz.h"
 
 static int
 name_ok(const char *id)
 {
-	const unsigned char *p;
-	size_t n;
-
-	if (strlen(id) > ID_MAX)
-		return 0;
-	for (p = (const unsigned char *)id; *p != '\0'; p += n) {
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-		if ((n = utf8_len(p)) == 0)
-			return 0;
-		if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
-			return 0;
-	}
-	return 1;
+	return strlen(id) <= ID_MAX && fuzz_text_bad(id) == NULL;
 }
 
 int
