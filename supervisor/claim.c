@@ -101,13 +101,13 @@ claim_files(struct run *r, int *wfd)
 
 	if ((r->wfd = spool_job_make(L.sp, r->id, sc->user ? sc->uid :
 	    (uid_t)-1, sc->gid)) == -1 ||
-	    (r->logfd = spool_log_open(L.sp, r->id)) == -1) {
+	    (r->logfd = output_log_open(L.sp, r->id)) == -1) {
 		stage_full("start");
 		return -1;
 	}
 	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
 	*wfd = r->logfd;
-	if (spool_log_header(r->logfd, r->stage->name, run,
+	if (output_header(r->logfd, r->stage->name, run,
 	    r->st.started) == -1 || (r->runner->output &&
 	    claim_output(r, wfd) == -1)) {
 		stage_full("log");

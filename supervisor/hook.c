@@ -110,9 +110,9 @@ hook_spawn(struct hook *h, struct spool *sp, const struct stconf *sc,
 	snprintf(run, sizeof(run), "hook on_%s", h->event);
 	fileio_path(work, sizeof(work), "%s/work/%s", spooldir, h->id);
 	fileio_path(hb, sizeof(hb), "%s/heartbeat", work);
-	if ((h->logfd = spool_log_open(sp, h->id)) == -1)
+	if ((h->logfd = output_log_open(sp, h->id)) == -1)
 		return -1;
-	spool_log_header(h->logfd, h->stage, run, time(NULL));
+	output_header(h->logfd, h->stage, run, time(NULL));
 	sw = (struct spawn){.sc = sc, .spooldir = spooldir, .id = h->id,
 	    .job = h->job, .workdir = work, .heartbeat = hb,
 	    .attempt = h->attempt, .logfd = h->logfd,
@@ -124,7 +124,7 @@ hook_spawn(struct hook *h, struct spool *sp, const struct stconf *sc,
 		close(sw.workfd);
 	if (h->pid == -1) {
 		log_warn("%s: %s: %s", h->stage, h->id, run);
-		spool_log_footer(h->logfd, h->stage, run, "could not start", 0,
+		output_footer(h->logfd, h->stage, run, "could not start", 0,
 		    NULL);
 		close(h->logfd);
 		return -1;
@@ -171,7 +171,7 @@ hook_reaped(void *arg, int ws)
 	child_signal(h->pid, SIGKILL); /* what it left in its group */
 	child_describe(ws, how, sizeof(how));
 	snprintf(run, sizeof(run), "hook on_%s", h->event);
-	spool_log_footer(h->logfd, h->stage, run, how, ms, NULL);
+	output_footer(h->logfd, h->stage, run, how, ms, NULL);
 	close(h->logfd);
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
 		log_warnx("%s: %s: %s %s", h->stage, h->id, run, how);

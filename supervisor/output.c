@@ -3,14 +3,18 @@
  * the child writes to its log itself; with one, through a pipe that spoold
  * copies to the log up to log_max bytes, then marks the cut and drops the
  * rest, still reading so that the child never blocks on a full pipe.
+ * And the log itself: opened to append, the lines spoold writes around
+ * each run.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spoold.h"
@@ -126,4 +130,49 @@ output_close(struct output *o)
 	output_read(o, 16);
 	close(o->fd);
 	o->fd = -1;
+}
+
+/* The job's log, open to append: a run's output and spoold's lines. */
+int
+output_log_open(struct spool *sp, const char *id)
+{
+	char name[NAME_MAX + 1];
+	int fd;
+
+	fileio_path(name, sizeof(name), "%s.log", id);
+	fd = openat(sp->logfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0640);
+	if (fd == -1)
+		log_warn("open log/%s", name);
+	return fd;
+}
+
+/* The line before a run's output: run is "attempt N" or "hook on_done". */
+int
+output_header(int fd, const char *stage, const char *run, time_t t)
+{
+	char when[32];
+
+	fileio_isotime(when, sizeof(when), t);
+	if (dprintf(fd, "=== spoold: %s stage %s %s started\n", when, stage,
+	    run) < 0) {
+		log_warn("write a job's log");
+		return -1;
+	}
+	return 0;
+}
+
+void
+output_footer(int fd, const char *stage, const char *run,
+    const char *what, long long ms, const struct usage *u)
+{
+	char when[32], use[128], cost[132] = "";
+
+	fileio_isotime(when, sizeof(when), time(NULL));
+	if (u != NULL && u->known) {	/* a run's, not a hook's */
+		status_usage_text(use, sizeof(use), u);
+		snprintf(cost, sizeof(cost), " (%s)", use);
+	}
+	dprintf(fd, "=== spoold: %s stage %s %s %s after %lld.%03llds%s\n",
+	    when, stage, run, what, ms / 1000, ms % 1000, cost);
 }

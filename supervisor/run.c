@@ -280,7 +280,7 @@ run_end(struct run *r, int ws)
 		strlcpy(how, r->lost, sizeof(how));
 	}
 	snprintf(run, sizeof(run), "attempt %d", r->st.attempt);
-	spool_log_footer(r->logfd, st->name, run, how, ms, &r->use);
+	output_footer(r->logfd, st->name, run, how, ms, &r->use);
 	close(r->logfd);
 	r->st.finished = r->st.updated = time(NULL);
 	r->st.use = r->use;

@@ -655,50 +655,6 @@ spool_status_write(struct spool *sp, const char *id, const struct status *st)
 	return r;
 }
 
-int
-spool_log_open(struct spool *sp, const char *id)
-{
-	char name[NAME_MAX + 1];
-	int fd;
-
-	fileio_path(name, sizeof(name), "%s.log", id);
-	fd = openat(sp->logfd, name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0640);
-	if (fd == -1)
-		log_warn("open log/%s", name);
-	return fd;
-}
-
-/* The line before a run's output: run is "attempt N" or "hook on_done". */
-int
-spool_log_header(int fd, const char *stage, const char *run, time_t t)
-{
-	char when[32];
-
-	fileio_isotime(when, sizeof(when), t);
-	if (dprintf(fd, "=== spoold: %s stage %s %s started\n", when, stage,
-	    run) < 0) {
-		log_warn("write a job's log");
-		return -1;
-	}
-	return 0;
-}
-
-void
-spool_log_footer(int fd, const char *stage, const char *run,
-    const char *what, long long ms, const struct usage *u)
-{
-	char when[32], use[128], cost[132] = "";
-
-	fileio_isotime(when, sizeof(when), time(NULL));
-	if (u != NULL && u->known) {	/* a run's, not a hook's */
-		status_usage_text(use, sizeof(use), u);
-		snprintf(cost, sizeof(cost), " (%s)", use);
-	}
-	dprintf(fd, "=== spoold: %s stage %s %s %s after %lld.%03llds%s\n",
-	    when, stage, run, what, ms / 1000, ms % 1000, cost);
-}
-
 /*
  * Moves an entry that cannot be a job (a link, a folder, a FIFO, a bad
  * name) from one of the stage's folders to its error/, never opening it,

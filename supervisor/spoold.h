@@ -327,10 +327,6 @@ int spool_progress_at(int jfd, char *buf, size_t len);
 int spool_progress(struct spool *, const char *id, char *buf, size_t len);
 int spool_status_read(struct spool *, const char *id, struct status *);
 int spool_status_write(struct spool *, const char *id, const struct status *);
-int spool_log_open(struct spool *, const char *id);
-int spool_log_header(int fd, const char *stage, const char *run, time_t);
-void spool_log_footer(int fd, const char *stage, const char *run,
-    const char *what, long long ms, const struct usage *);
 int spool_quarantine(struct spool *, const char *stage, struct sdirs *,
     int fromdir, const char *id, const char *why);
 /* lock.c: which spoold holds the spool. */
@@ -395,6 +391,10 @@ int output_open(struct output *, int logfd, long max, int *wfd);
 int output_read(struct output *, int chunks);
 void output_close(struct output *);
 void output_file(int fd, int logfd, long max);
+int output_log_open(struct spool *, const char *id);
+int output_header(int fd, const char *stage, const char *run, time_t);
+void output_footer(int fd, const char *stage, const char *run,
+    const char *what, long long ms, const struct usage *);
 
 /* place.c: where a job goes, and what that changes. */
 enum outcome {

@@ -2,7 +2,8 @@
  * test_output.c: a run's output on its way to its log: without log_max the
  * child has the log itself; with it, spoold copies the pipe up to log_max,
  * says where it cut, and drains the rest so that the child never blocks;
- * a file of output (a Slurm run's) is appended the same way.
+ * a file of output (a Slurm run's) is appended the same way; the lines
+ * spoold writes around a run.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* as the Makefile passes */
@@ -131,6 +132,43 @@ test_file_appended(void **state)
 	close(logfd);
 }
 
+/* The date of a line, "2026-12-03T14:00:00Z", replaced by "T". */
+static void
+undated(char *line)
+{
+	char *t = strstr(line, "spoold: ");
+
+	assert_non_null(t);
+	t += 8;
+	assert_int_equal(strlen(t) > 20 && t[4] == '-' && t[19] == 'Z', 1);
+	memmove(t + 1, t + 20, strlen(t + 20) + 1);
+	t[0] = 'T';
+}
+
+static void
+test_header_footer(void **state)
+{
+	struct usage u = {.wall_ms = 3768, .user_ms = 2004, .sys_ms = 12,
+	    .maxrss_kb = 8544, .known = 1};
+	char buf[512];
+	int fd = log_with("");
+
+	(void)state;
+	assert_int_equal(output_header(fd, "ocr", "attempt 2", 0), 0);
+	output_footer(fd, "ocr", "attempt 2", "exit 0", 3768, &u);
+	output_footer(fd, "ocr", "hook on_done", "exit 1", 5, NULL);
+	log_text(fd, buf, sizeof(buf));
+	assert_int_equal(strncmp(buf, "=== spoold: 1970-01-01T00:00:00Z stage "
+	    "ocr attempt 2 started\n", 55), 0);
+	undated(strchr(buf, '\n') + 1);
+	undated(strchr(strchr(buf, '\n') + 1, '\n') + 1);
+	assert_string_equal(strchr(buf, '\n') + 1,
+	    "=== spoold: T stage ocr attempt 2 exit 0 after 3.768s "
+	    "(user 2.004s, sys 0.012s, maxrss 8544 KiB)\n"
+	    "=== spoold: T stage ocr hook on_done exit 1 after 0.005s\n");
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -139,6 +177,7 @@ main(void)
 		cmocka_unit_test(test_pipe_copied_under_max),
 		cmocka_unit_test(test_cut_at_max_and_drained),
 		cmocka_unit_test(test_file_appended),
+		cmocka_unit_test(test_header_footer),
 	};
 
 	log_init(0, "test_output");

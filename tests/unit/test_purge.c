@@ -49,7 +49,7 @@ make_job(struct fx *f, const char *id)
 	assert_true(fd != -1);
 	make_file(fd, "out.pdf", "%PDF");
 	close(fd);
-	fd = spool_log_open(&f->sp, id);
+	fd = output_log_open(&f->sp, id);
 	assert_true(fd != -1);
 	close(fd);
 	str(log, sizeof(log), "%s.log", id);
