@@ -12,15 +12,7 @@
 #include <string.h>
 
 #include "unit.h"
-
-static json_int_t
-num(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	assert_true(json_is_integer(v));
-	return json_integer_value(v);
-}
+#include "unit_json.h"
 
 /*
  * The forecast: a -> b and c apart. a has 12 jobs, 2 at once, 1 s each; b

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "unit_json.h"
 #include "unit_spool.h"
 #include "unit_stages.h"
 
@@ -57,15 +58,6 @@ assert_keys(json_t *o, const char **keys, size_t n, const char *where)
 			fail_msg("%s: %s is not an integer", where, k);
 	}
 	assert_int_equal(json_object_size(o), n);
-}
-
-static json_int_t
-num(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	assert_true(json_is_integer(v));
-	return json_integer_value(v);
 }
 
 
