@@ -20,27 +20,7 @@ PATTERNS="$*"
 # pipeline: stages a -> b running by-name; fail1-* fails its first run in
 # b (a retry), bad-* exits 65 in a (an error).
 pipeline() {
-	conf <<CONF
-spool = "data"
-tick = 1
-kill_grace = 1
-cpus = 8
-stage a {
-    command = {"$STAGES/by-name"}
-    slots = 2
-    next = "b"
-    backoff = 0
-    user = "$ME"
-    env = {"STAMPS=$T/stamps", "FAIL_STAGE=b"}
-}
-stage b {
-    command = {"$STAGES/by-name"}
-    slots = 2
-    backoff = 0
-    user = "$ME"
-    env = {"STAMPS=$T/stamps", "FAIL_STAGE=b"}
-}
-CONF
+	conf_by_name b
 	mkdir -p "$D/tmp" "$D/a/queue"
 }
 

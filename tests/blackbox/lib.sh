@@ -322,6 +322,33 @@ conf() {
 	fi
 }
 
+# conf_by_name FAIL_STAGE: the two-stage pipeline a -> b of the kill and
+# soak tests, each stage running by-name (stamps in $T/stamps), whose
+# fail1-* jobs fail their first run in FAIL_STAGE; eight runs at once.
+conf_by_name() {
+	conf <<CONF
+spool = "data"
+tick = 1
+kill_grace = 1
+cpus = 8
+stage a {
+    command = {"$STAGES/by-name"}
+    slots = 2
+    next = "b"
+    backoff = 0
+    user = "$ME"
+    env = {"STAMPS=$T/stamps", "FAIL_STAGE=$1"}
+}
+stage b {
+    command = {"$STAGES/by-name"}
+    slots = 2
+    backoff = 0
+    user = "$ME"
+    env = {"STAMPS=$T/stamps", "FAIL_STAGE=$1"}
+}
+CONF
+}
+
 # conf_a COMMAND [SETTINGS]: a config of one stage, a, running COMMAND (a
 # program of tests/stages) with the job's path, as the user running the
 # tests, with STAMPS and SETTINGS (lines of the stage's block).

@@ -19,26 +19,7 @@ PATTERNS=""
 . "$HERE/lib.sh"
 
 t_soak() {
-	conf <<CONF
-spool = "data"
-tick = 1
-kill_grace = 1
-stage a {
-    command = {"$STAGES/by-name"}
-    slots = 2
-    next = "b"
-    backoff = 0
-    user = "$ME"
-    env = {"STAMPS=$T/stamps", "FAIL_STAGE=a"}
-}
-stage b {
-    command = {"$STAGES/by-name"}
-    slots = 2
-    backoff = 0
-    user = "$ME"
-    env = {"STAMPS=$T/stamps", "FAIL_STAGE=a"}
-}
-CONF
+	conf_by_name a
 	start
 	# Every tenth job fails its first run, for retries under the kills.
 	i=0
