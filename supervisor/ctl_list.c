@@ -47,7 +47,7 @@ size_t nents;
 static size_t capents;
 static size_t ls_stage;
 static int ls_dir;
-static int ls_lean; /* read the records of running jobs only */
+static int ls_all; /* read every job's record, not the running ones' only */
 
 static int
 ls_one(void *arg, const char *id, int type)
@@ -81,7 +81,7 @@ ls_one(void *arg, const char *id, int type)
 	case DIR_DONE: e->state = JS_DONE; break;
 	default: e->state = JS_ERROR; break;
 	}
-	e->has_status = (!ls_lean || ls_dir == DIR_RUNNING) &&
+	e->has_status = (ls_all || ls_dir == DIR_RUNNING) &&
 	    spool_status_read(&C.sp, id, &e->st) != -1;
 	if (!e->has_status) {
 		status_init(&e->st, C.stages[ls_stage]);
@@ -140,12 +140,19 @@ entry_cmp(const void *va, const void *vb)
 	return strcmp(a->id, b->id);
 }
 
+/*
+ * The jobs of stage (all for -1) in state (all for -1), in the scheduler's
+ * order, with the records of every job (LS_ALL) or of the running ones
+ * only (LS_RUNNING: what counts and lists need, a readdir per folder
+ * however many jobs are done).
+ */
 void
-ls_collect(long stage, int state)
+ls_collect(long stage, int state, int records)
 {
 	size_t i;
 	int d;
 
+	ls_all = records == LS_ALL;
 	for (i = 0; i < C.nstages; i++) {
 		if (stage >= 0 && (size_t)stage != i)
 			continue;
@@ -166,19 +173,6 @@ ls_collect(long stage, int state)
 	}
 	if (nents > 0)
 		qsort(ents, nents, sizeof(*ents), entry_cmp);
-}
-
-/*
- * Every job of the spool, with the records of the running ones only: what
- * watch and stats count and list, at the cost of a readdir per folder
- * however many jobs are done.
- */
-void
-ls_collect_counts(void)
-{
-	ls_lean = 1;
-	ls_collect(-1, -1);
-	ls_lean = 0;
 }
 
 char *
@@ -234,7 +228,7 @@ ctl_ls(const struct ctl_args *args)
 
 	ctl_open(0);
 	ls_collect(args->stage != NULL ? (long)stage_arg(args->stage) : -1,
-	    args->state);
+	    args->state, LS_ALL);
 	sched = ctl_index_read("schedule.json");
 	if (args->json) {
 		a = json_array();
@@ -565,7 +559,7 @@ ctl_stats_show(int json)
 		return EX_OK;
 	}
 	now = time(NULL);
-	ls_collect_counts();
+	ls_collect(-1, -1, LS_RUNNING);
 	n = ls_count();
 	printf("jobs %s (the folders), counters %s (index/metrics.json)\n",
 	    ctl_asof(jobs, sizeof(jobs), now),

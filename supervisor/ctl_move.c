@@ -60,7 +60,7 @@ ctl_retry(const struct ctl_args *a)
 		si = stage_arg(a->stage);
 		ctl_writable(si, DIR_ERROR);
 		ctl_writable(si, DIR_QUEUE);
-		ls_collect((long)si, JS_ERROR);
+		ls_collect((long)si, JS_ERROR, LS_ALL);
 		for (i = 0; i < nents; i++)
 			if (retry_one(ents[i].id, si, a->force) == -1)
 				r = EX_IOERR;
@@ -199,7 +199,7 @@ ctl_purge(const struct ctl_args *a)
 
 	ctl_open(0);
 	ls_collect(a->stage != NULL ? (long)stage_arg(a->stage) : -1,
-	    a->state);
+	    a->state, LS_ALL);
 	for (i = 0; i < nents; i++) {
 		const struct entry *e = &ents[i];
 		int fd = C.sd[e->stage].fd[e->dir];

@@ -104,7 +104,7 @@ watch_draw(void)
 	for (i = 0; i < nents; i++)
 		free(ents[i].id);
 	nents = 0;
-	ls_collect_counts();
+	ls_collect(-1, -1, LS_RUNNING);
 	c = ls_count();
 	sched = ctl_index_read("schedule.json");
 	printf("\033[H\033[2J");

@@ -86,8 +86,10 @@ int spoold_running(void);
 extern struct entry *ents;
 extern size_t nents;
 #define NSTATES 5 /* enum jstate */
-void ls_collect(long stage, int state);
-void ls_collect_counts(void);
+/* Whose records ls_collect reads: every job's, or the running ones'. */
+#define LS_ALL 1
+#define LS_RUNNING 0
+void ls_collect(long stage, int state, int records);
 long long *ls_count(void);
 char *ctl_asof(char *buf, size_t len, time_t t);
 void name_shown(char *buf, const char *id, size_t len);
