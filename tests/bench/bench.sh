@@ -6,8 +6,10 @@
 #   throughput  N trivial jobs (/bin/true %f) through one stage of 2 slots,
 #               renamed in while running, and queued before start with
 #               the stage run as spoold's user and, as root, as nobody,
-#               beside xargs -P2 (three runs each, in rounds A B X, B X A,
-#               X A B: the median of each); against GNU parallel -j2,
+#               beside xargs -P2 (six rounds of BENCH_USERS_N jobs, one
+#               for each order of the three: the median of each, and the
+#               medians of the ratios round by round); against GNU
+#               parallel -j2,
 #               task-spooler (tsp -S 2), and the bare forkloop/spawnloop
 #               with 2 slots
 #   chain       N jobs through two stages (2N runs) against xargs -P2
@@ -47,6 +49,8 @@
 #   BENCH_PARALLEL_N     jobs of the GNU parallel run (default 1000, at most
 #                        N: at some 15-30 jobs/s here, N=10^4 would take
 #                        minutes; its rate is the same)
+#   BENCH_USERS_N        jobs per run of the rows by stage user, six runs
+#                        each (default 5000, at most N)
 #   BENCH_LAT_N          jobs per latency run (default 200)
 #   BENCH_GAP_MS         pause between latency jobs (default 20)
 #   BENCH_SCALE_MAX      largest queue of the scale runs (default 1000000)
@@ -82,6 +86,8 @@ else
 fi
 PAR_N=${BENCH_PARALLEL_N:-1000}
 [ "$PAR_N" -gt "$N" ] && PAR_N=$N
+USERS_N=${BENCH_USERS_N:-5000}
+[ "$USERS_N" -gt "$N" ] && USERS_N=$N
 LAT_N=${BENCH_LAT_N:-200}
 GAP=${BENCH_GAP_MS:-20}
 SCALE_MAX=${BENCH_SCALE_MAX:-1000000}
@@ -449,53 +455,88 @@ tsp_server() {	# DIR: a task-spooler server with 2 slots, its socket in DIR
 	TS_SOCKET=$1/ts.sock TMPDIR=$1 tsp -S 2 >/dev/null 2>&1
 }
 
-# median A B C: the middle one of three numbers.
-median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+# median X...: the middle one of the numbers, or the mean of the middle two.
+median() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END {
+	    if (NR % 2) printf "%s", v[(NR + 1) / 2]
+	    else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
 # tp_users: jobs queued before start, the stage run as spoold's own user
-# (A) and, as root, as AS_USER (B), and xargs -P2 (X) on the same jobs:
-# three runs of each, in rounds A B X, B X A, X A B, so that the rows see
-# the same machine and a drift of its speed favours none; each row is the
-# median of its three.
+# (A) and, as root, as AS_USER (B), and xargs -P2 (X) on the same jobs, in
+# six rounds, one for each order of the three (A B X, A X B, B A X, ...),
+# so that the rows see the same machine and a drift of its speed favours
+# none. Each row is the median of its six runs; the ratios of B to A and
+# of B to X are also taken round by round, and their medians recorded.
 tp_same() {
-	TP_NOREC=1 tp_spoold $S "$_tu_same" queued 1 0 && _tu_a="$_tu_a $RATE"
+	TP_NOREC=1 tp_spoold $S "$_tu_same" queued 1 0 && _tu_a=$RATE
 }
 tp_other() {
 	can_as_user || return 0
 	TP_NOREC=1 as_user tp_spoold $S "$_tu_other" queued 1 0 &&
-	    _tu_b="$_tu_b $RATE"
+	    _tu_b=$RATE
 }
 tp_xargs() {
-	TC_NOREC=1 tp_cmd $S "$_tu_xargs" "$N" "$_th_a" xargs -P2 -n1 \
-	    /bin/true && _tu_x="$_tu_x $RATE"
+	TC_NOREC=1 tp_cmd $S "$_tu_xargs" "$N" "$_th_a.u" xargs -P2 -n1 \
+	    /bin/true && _tu_x=$RATE
 }
-# tp_median TOOL UNIT RATE...: the row of TOOL, the median of three rates.
+# tp_median TOOL UNIT RATE...: the row of TOOL, the median of its rates.
 tp_median() {
 	_tm_tool=$1 _tm_unit=$2
 	shift 2
-	[ $# -eq 3 ] || return 1
-	rec $S "$_tm_tool" "$(median "$@")" "$_tm_unit" \
-	    "$(median "$@") $_tm_unit (median of $1 $2 $3)" \
-	    "\"runs\": [$1, $2, $3]" "$REF"
+	[ $# -eq 6 ] || return 1
+	_tm_list=$(echo "$@" | sed 's/ /, /g')
+	_tm_m=$(calc1 "$(median "$@")")
+	rec $S "$_tm_tool" "$_tm_m" "$_tm_unit" "$_tm_m $_tm_unit (median of $*)" \
+	    "\"runs\": [$_tm_list]" "$REF"
+}
+# tp_round ORDER: one run of each, in ORDER; the rates and ratios kept.
+tp_round() {
+	_tu_a="" _tu_b="" _tu_x=""
+	for _tu_w in $1; do
+		"tp_$_tu_w"
+	done
+	_tu_as="$_tu_as $_tu_a" _tu_bs="$_tu_bs $_tu_b" _tu_xs="$_tu_xs $_tu_x"
+	[ -n "$_tu_a" ] && [ -n "$_tu_b" ] && [ -n "$_tu_x" ] || return 0
+	_tu_ba="$_tu_ba $(calc "$_tu_b / $_tu_a")"
+	_tu_bx="$_tu_bx $(calc "$_tu_b / $_tu_x")"
+}
+# tp_ratio TOOL RATIO...: the median of the ratios of six rounds, a row
+# of unit "x" that has no ratio to the section's reference.
+tp_ratio() {
+	_tr_tool=$1
+	shift
+	[ $# -eq 6 ] || return 1
+	_tr_m=$(calc "$(median "$@")")
+	rec $S "$_tr_tool" "$_tr_m" "x" "x$_tr_m (median of $*)" \
+	    "\"ratios\": [$(echo "$@" | sed 's/ /, /g')]"
 }
 tp_users() {
 	_tu_same="spoold, 1 stage, queued before start"
 	_tu_other="$_tu_same, stage user $AS_USER"
 	_tu_xargs="xargs -P2 -n1"
-	_tu_a="" _tu_b="" _tu_x=""
-	for _tu_r in "same other xargs" "other xargs same" "xargs same other"
-	do
-		for _tu_w in $_tu_r; do
-			"tp_$_tu_w"
-		done
+	_tu_as="" _tu_bs="" _tu_xs="" _tu_ba="" _tu_bx=""
+	_tu_n=$N
+	N=$USERS_N
+	head -n "$N" "$_th_a" >"$_th_a.u"
+	for _tu_r in "same other xargs" "other xargs same" "xargs same other" \
+	    "same xargs other" "xargs other same" "other same xargs"; do
+		tp_round "$_tu_r"
 	done
+	N=$_tu_n
 	# shellcheck disable=SC2086 # the lists of rates, split
-	tp_median "$_tu_same" jobs/s $_tu_a
+	tp_median "$_tu_same" jobs/s $_tu_as
 	# shellcheck disable=SC2086
-	tp_median "$_tu_other" jobs/s $_tu_b ||
+	tp_median "$_tu_other" jobs/s $_tu_bs ||
 	    skip $S "$_tu_other" "needs root and user $AS_USER"
 	# shellcheck disable=SC2086
-	tp_median "$_tu_xargs" runs/s $_tu_x
+	tp_median "$_tu_xargs" runs/s $_tu_xs
+	# shellcheck disable=SC2086
+	tp_ratio "stage user $AS_USER / same user, round by round" $_tu_ba ||
+	    skip $S "stage user $AS_USER / same user" "a run failed"
+	# shellcheck disable=SC2086
+	tp_ratio "stage user $AS_USER / xargs -P2, round by round" $_tu_bx ||
+	    skip $S "stage user $AS_USER / xargs -P2" "a run failed"
 }
 
 throughput() {
@@ -1221,7 +1262,8 @@ report() {
 				k = id SUBSEP r
 				rv = ref[k] != "" ? byname[id SUBSEP ref[k]] : first[id]
 				ratio = ""
-				if (val[k] != "" && rv != "" && rv + 0 != 0)
+				if (val[k] != "" && rv != "" && rv + 0 != 0 &&
+				    unit[k] != "x")
 					ratio = sprintf("%.2f", val[k] / rv)
 				out = out sprintf("  %-48s %-44s %s\n", tool[k],
 				    disp[k], ratio == "" ? "-" : "x" ratio)
