@@ -64,20 +64,30 @@ cgroup_mount(const char *line, const char *fstype, const char *opt,
 	return 1;
 }
 
+/* Opens file name of the folder proc, as /proc/self's. */
+static FILE *
+cgroup_fopen(const char *proc, const char *name)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", proc, name) >=
+	    sizeof(path))
+		return NULL;
+	return fopen(path, "re");
+}
+
 /*
- * spoold's own group in the hierarchy named by key in /proc/self/cgroup
- * ("" for v2, "pids" for v1's controller), as a path under its mount.
+ * spoold's group in the hierarchy named by key in proc's cgroup file ("" for
+ * v2, "pids" for v1's controller), as the hierarchy sees it, in own.
  */
 static int
-cgroup_own(const char *key, const char *fstype, const char *opt, char *path,
-    size_t len)
+cgroup_key(const char *proc, const char *key, char *own, size_t len)
 {
-	char line[PATH_MAX + 64], own[PATH_MAX], mnt[PATH_MAX], root[PATH_MAX];
-	char *ctl, *p;
+	char line[PATH_MAX + 64], *ctl, *p;
 	FILE *fp;
 	int found = 0;
 
-	if ((fp = fopen("/proc/self/cgroup", "re")) == NULL)
+	if ((fp = cgroup_fopen(proc, "cgroup")) == NULL)
 		return -1;
 	while (!found && fgets(line, sizeof(line), fp) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
@@ -86,14 +96,29 @@ cgroup_own(const char *key, const char *fstype, const char *opt, char *path,
 			continue;
 		*p++ = '\0';
 		for (char *c, *l = ctl; (c = strsep(&l, ",")) != NULL;)
-			if (strcmp(c, key) == 0 && strlcpy(own, p,
-			    sizeof(own)) < sizeof(own))
+			if (strcmp(c, key) == 0 && strlcpy(own, p, len) < len)
 				found = 1;
 	}
 	fclose(fp);
-	if (!found || (fp = fopen("/proc/self/mountinfo", "re")) == NULL)
+	return found ? 0 : -1;
+}
+
+/*
+ * spoold's own group in the hierarchy named by key, as a path under its
+ * mount, from the files cgroup and mountinfo of proc (/proc/self).
+ */
+static int
+cgroup_own(const char *proc, const char *key, const char *fstype,
+    const char *opt, char *path, size_t len)
+{
+	char line[PATH_MAX + 64], own[PATH_MAX], mnt[PATH_MAX], root[PATH_MAX];
+	char *p;
+	FILE *fp;
+	int found = 0;
+
+	if (cgroup_key(proc, key, own, sizeof(own)) == -1 ||
+	    (fp = cgroup_fopen(proc, "mountinfo")) == NULL)
 		return -1;
-	found = 0;
 	while (!found && fgets(line, sizeof(line), fp) != NULL)
 		found = cgroup_mount(line, fstype, opt, mnt, sizeof(mnt), root,
 		    sizeof(root));
@@ -186,6 +211,30 @@ cgroup_remove(const char *name)
 	CG.gone = strv_add(CG.gone, name);
 }
 
+/* The groups of runs a previous spoold left: what is in them is killed. */
+static void
+cgroup_sweep(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(CG.dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != 'r')
+			continue;
+		if (cgroup_kill(de->d_name) > 0)
+			log_warnx("cgroup %s: killed what a run of a previous "
+			    "spoold left", de->d_name);
+		cgroup_remove(de->d_name);
+	}
+	closedir(d);
+}
+
 /*
  * Makes this spool's group, for the spool folder whose device and inode
  * are dev and ino, and kills what previous runs left in it: 0, or -1 when
@@ -194,17 +243,21 @@ cgroup_remove(const char *name)
 int
 cgroup_init(dev_t dev, ino_t ino)
 {
+	return cgroup_init_at("/proc/self", dev, ino);
+}
+
+/* cgroup_init, for the process whose cgroup and mountinfo are in proc. */
+int
+cgroup_init_at(const char *proc, dev_t dev, ino_t ino)
+{
 	char path[PATH_MAX], name[64];
-	struct dirent *de;
-	DIR *d;
-	int fd;
 
 	snprintf(name, sizeof(name), "spoold.%llx.%llu",
 	    (unsigned long long)dev, (unsigned long long)ino);
-	if (cgroup_own("", "cgroup2", NULL, path, sizeof(path)) == 0 &&
+	if (cgroup_own(proc, "", "cgroup2", NULL, path, sizeof(path)) == 0 &&
 	    (CG.dfd = cgroup_open(path, name)) != -1)
 		CG.kill = faccessat(CG.dfd, "cgroup.kill", F_OK, 0) == 0;
-	else if (cgroup_own("pids", "cgroup", "pids", path,
+	else if (cgroup_own(proc, "pids", "cgroup", "pids", path,
 	    sizeof(path)) == 0)
 		CG.dfd = cgroup_open(path, name);
 	if (CG.dfd == -1) {
@@ -216,20 +269,7 @@ cgroup_init(dev_t dev, ino_t ino)
 	    sizeof(CG.path))
 		CG.path[0] = '\0';
 	log_debug("runs in control groups under %s", CG.path);
-	if ((fd = dup(CG.dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != 'r')
-			continue;
-		if (cgroup_kill(de->d_name) > 0)
-			log_warnx("cgroup %s: killed what a run of a previous "
-			    "spoold left", de->d_name);
-		cgroup_remove(de->d_name);
-	}
-	closedir(d);
+	cgroup_sweep();
 	return 0;
 }
 
@@ -293,6 +333,7 @@ cgroup_close(void)
 		log_warn("rmdir %s", CG.path);
 	close(CG.dfd);
 	CG.dfd = -1;
+	CG.kill = 0;
 }
 
 /* Each tick: the groups whose processes were slow to die are removed. */

@@ -715,6 +715,8 @@ void notify_close(void);
 
 /* cgroup.c: each local run in a control group of its own. */
 int cgroup_init(dev_t dev, ino_t ino);
+/* The same, reading the files cgroup and mountinfo of proc, not /proc/self. */
+int cgroup_init_at(const char *proc, dev_t dev, ino_t ino);
 int cgroup_enter(char *name, size_t len);
 void cgroup_leave(const char *name, const char *id);
 void cgroup_tick(void);
