@@ -53,7 +53,7 @@ DEPS := $(DEPS_BUILD) $(DEPS_PIPE) $(DEPS_CHECK) $(DEPS_ALL)
 DEPS_DRY :=
 
 CORE := conf conf_scan conf_check log fileio name status events dedupe \
-        lock syncer spool purge child output place admit queue metrics \
+        lock syncer spool purge child launch output place admit queue metrics \
         forecast page pids runner runner_local runner_slurm slurm cgroup
 LOOP := hook notify stage run claim intake recover report loop
 DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(LOOP:%=$(B)/%.o) $(B)/main.o

@@ -2,27 +2,23 @@
  * child.c: starts a stage's child by the contract of spoold.8 (argv with
  * placeholders, SPOOL_* environment, stdin /dev/null, stdout and stderr to
  * the job's log, no other descriptor, its own process group, default
- * signals, the stage's user), stops its group, and reads how it ended.
+ * signals, the stage's user), stops its group, and reads how it ended;
+ * starts spoold's helpers, and measures a command for spoold -m.
  *
- * Every process is made the way posix_spawn makes one (child_launch), and
- * may join a control group before it execs. Every child carries SPOOL_JOB
- * in its environment, by which a restarted spoold finds what a run left
- * behind where there is no control group (child_stop_job).
+ * It says what a process runs, with what and as whom; launch.c makes the
+ * process the way posix_spawn makes one, and it may join a control group
+ * before it execs. Every child carries SPOOL_JOB in its environment, by
+ * which a restarted spoold finds in /proc what a run left behind where
+ * there is no control group (child_signal_job, child_orphans).
  */
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +26,9 @@
 #include <unistd.h>
 
 #include <bsd/string.h>
-#include <bsd/unistd.h>
 
 #include "spoold.h"
+#include "launch.h"
 
 extern char **environ;
 
@@ -183,196 +179,6 @@ child_which(const char *name, char **env)
 	return NULL;
 }
 
-/* What runs in the new process: no sanitizer may act on its stack. */
-#define CHILD_SIDE __attribute__((no_sanitize("address", "undefined")))
-
-static int CHILD_SIDE
-child_rlimit(int resource, long v, long hard)
-{
-	struct rlimit rl = {(rlim_t)v, (rlim_t)hard};
-
-	return v > 0 ? setrlimit(resource, &rl) : 0;
-}
-
-/*
- * How a new process is made: clone(2) with CLONE_VM and CLONE_VFORK, as
- * glibc's posix_spawn does, so that no page of spoold is copied and spoold
- * waits only until the new process has called execve. In between, on a
- * stack of its own, the new process makes system calls only: it resets
- * its signals, leads a process group, joins its control group, takes its
- * descriptors and its folder, becomes the stage's user by raw system calls
- * (glibc's would signal spoold's threads), sets the stage's limits and
- * execs. A step that fails writes its number and errno to a pipe.
- */
-struct launch {
-	const char *path;
-	char *const *argv, *const *env;
-	int fd[3];		/* its 0, 1 and 2; -1 for /dev/null */
-	int dirfd;		/* its folder, or -1 */
-	const char *dir;	/* or this path, as its user; NULL: spoold's */
-	int cgfd;		/* the cgroup.procs to join, or -1 */
-	const struct stconf *sc; /* its limits, or NULL */
-	int become;		/* take the stage's user */
-	int errfd;		/* the pipe of a failed step */
-};
-
-enum { STEP_FD = 1, STEP_CGROUP, STEP_CHDIR, STEP_BECOME, STEP_LIMITS,
-	STEP_EXEC };
-
-static void CHILD_SIDE
-child_failed(const struct launch *l, int step)
-{
-	int e[2] = {step, errno};
-
-	if (write(l->errfd, e, sizeof(e)) != (ssize_t)sizeof(e))
-		_exit(126);
-	_exit(127);
-}
-
-/* In the new process: descriptor n becomes fd, or /dev/null when -1. */
-static int CHILD_SIDE
-child_fd(int fd, int n)
-{
-	if (fd == -1 && (fd = open("/dev/null", n == 0 ? O_RDONLY : O_WRONLY)) ==
-	    -1)
-		return -1;
-	return fd == n ? 0 : dup2(fd, n) == -1 ? -1 : 0;
-}
-
-static int CHILD_SIDE
-child_become(const struct stconf *sc)
-{
-	return syscall(SYS_setgroups, sc->ngroups, sc->groups) == -1 ||
-	    syscall(SYS_setresgid, sc->gid, sc->gid, sc->gid) == -1 ||
-	    syscall(SYS_setresuid, sc->uid, sc->uid, sc->uid) == -1 ? -1 : 0;
-}
-
-/*
- * The stage's limits. A CPU limit sends SIGXCPU at rlimit_cpu seconds and
- * SIGKILL a second later, for a child that ignores SIGXCPU.
- */
-static int CHILD_SIDE
-child_limits(const struct stconf *sc)
-{
-	return child_rlimit(RLIMIT_NPROC, sc->rlimit_nproc, sc->rlimit_nproc) |
-	    child_rlimit(RLIMIT_AS, sc->rlimit_as, sc->rlimit_as) |
-	    child_rlimit(RLIMIT_CPU, sc->rlimit_cpu, sc->rlimit_cpu + 1);
-}
-
-static int CHILD_SIDE
-child_launched(void *arg)
-{
-	const struct launch *l = arg;
-	struct sigaction sa;
-	sigset_t none;
-	int sig;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
-	setpgid(0, 0);
-	if (l->cgfd != -1 && write(l->cgfd, "0", 1) != 1)
-		child_failed(l, STEP_CGROUP);
-	if (child_fd(l->fd[0], 0) == -1 || child_fd(l->fd[1], 1) == -1 ||
-	    child_fd(l->fd[2], 2) == -1 ||
-	    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
-		child_failed(l, STEP_FD);
-	if (l->dirfd != -1 && fchdir(l->dirfd) == -1)
-		child_failed(l, STEP_CHDIR);
-	if (l->become && child_become(l->sc) == -1)
-		child_failed(l, STEP_BECOME);
-	if (l->dir != NULL && chdir(l->dir) == -1)
-		child_failed(l, STEP_CHDIR);
-	/* Last: limits that spoold's own memory may already exceed. */
-	if (l->sc != NULL && child_limits(l->sc) == -1)
-		child_failed(l, STEP_LIMITS);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(l->path, (char **)l->argv, (char **)l->env);
-	child_failed(l, STEP_EXEC);
-	return 127;
-}
-
-/* The stack the new process runs on until it execs. */
-static void *
-child_stack(size_t *len)
-{
-	static void *stack;
-
-	*len = 256 * 1024;
-	if (stack == NULL && (stack = mmap(NULL, *len, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) == MAP_FAILED)
-		stack = NULL;
-	return stack;
-}
-
-/* The words of a failed step for the log: "exec /bin/x", say. */
-static void
-child_step_log(int logfd, const struct launch *l, int step, int err)
-{
-	const char *what = step == STEP_CGROUP ? "join its control group" :
-	    step == STEP_FD ? "set up descriptors" : step == STEP_CHDIR ?
-	    "chdir" : step == STEP_LIMITS ? "setrlimit" : "exec";
-
-	if (step == STEP_BECOME)
-		dprintf(logfd, "spoold: cannot become %s: %s\n", l->sc->user,
-		    strerror(err));
-	else if (step == STEP_CHDIR && l->dir != NULL)
-		dprintf(logfd, "spoold: chdir %s: %s\n", l->dir, strerror(err));
-	else if (step == STEP_EXEC)
-		dprintf(logfd, "spoold: exec %s: %s\n", l->path, strerror(err));
-	else
-		dprintf(logfd, "spoold: %s: %s\n", what, strerror(err));
-}
-
-/*
- * Makes the process l describes. Its pid; or -1 with errno when there is
- * none: no process could be made, or its program could not be run (it is
- * reaped here). A process that failed before its exec (its user, its
- * folder, its limits) exits 127, for its parent to reap; the reason of a
- * failure goes to logfd.
- */
-static pid_t
-child_launch(struct launch *l, int logfd)
-{
-	sigset_t all, old;
-	void *stack;
-	size_t len;
-	pid_t pid;
-	int p[2], e[2] = {0, 0}, ws;
-	ssize_t n;
-
-	if ((stack = child_stack(&len)) == NULL || pipe2(p, O_CLOEXEC) == -1)
-		return -1;
-	l->errfd = p[1];
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	pid = clone(child_launched, (char *)stack + len, CLONE_VM | CLONE_VFORK |
-	    SIGCHLD, l);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(p[1]);
-	if (pid == -1) {
-		int saved = errno;
-		close(p[0]);
-		errno = saved;
-		return -1;
-	}
-	while ((n = read(p[0], e, sizeof(e))) == -1 && errno == EINTR)
-		;
-	close(p[0]);
-	if (n != (ssize_t)sizeof(e))
-		return pid;
-	child_step_log(logfd, l, e[0], e[1]);
-	if (e[0] != STEP_EXEC)
-		return pid;
-	while (waitpid(pid, &ws, 0) == -1 && errno == EINTR)
-		;
-	errno = e[1];
-	return -1;
-}
-
 /*
  * Starts the child of a run, leading its own process group whose id is
  * the returned pid. -1 with errno when there is no child: a program that
@@ -402,7 +208,7 @@ child_spawn(const struct spawn *s)
 		    .dir = s->workfd > 0 ? NULL : s->workdir,
 		    .cgfd = s->cgfd > 0 ? s->cgfd : -1, .sc = s->sc,
 		    .become = s->sc->user != NULL && geteuid() == 0};
-		pid = child_launch(&l, s->logfd);
+		pid = launch_start(&l, s->logfd);
 	}
 	free(path);
 	strv_free(argv);
@@ -428,7 +234,7 @@ child_helper(char *const *argv, int out)
 	}
 	l = (struct launch){.path = path, .argv = argv, .env = environ,
 	    .fd = {-1, out, STDERR_FILENO}, .dirfd = -1, .cgfd = -1};
-	if ((pid = child_launch(&l, STDERR_FILENO)) == -1)
+	if ((pid = launch_start(&l, STDERR_FILENO)) == -1)
 		log_warn("spawn %s", path);
 	free(path);
 	return pid;

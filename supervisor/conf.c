@@ -22,6 +22,7 @@
 
 #include "spoold.h"
 #include "conf.h"
+#include "runner.h"
 
 static char **
 conf_list(cfg_t *sec, const char *key)

@@ -21,6 +21,7 @@
 
 #include "spoold.h"
 #include "conf.h"
+#include "runner.h"
 
 int
 conf_user(struct stconf *sc, uid_t euid)

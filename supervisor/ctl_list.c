@@ -25,6 +25,8 @@
 #include <bsd/string.h>
 
 #include "spoold.h"
+#include "place.h"
+#include "runner.h"
 #include "spoolctl.h"
 
 void

@@ -22,6 +22,7 @@
 #include <bsd/string.h>
 
 #include "spoold.h"
+#include "place.h"
 #include "spoolctl.h"
 
 /*

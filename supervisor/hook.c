@@ -8,6 +8,7 @@
  * more wait their turn in order. Its exit status is logged, and changes
  * nothing of the job.
  */
+#include <sys/queue.h>
 #include <sys/wait.h>
 
 #include <errno.h>

@@ -1,15 +1,21 @@
 /*
  * loop.h: what the files of spoold's loop share: the stages, the loop's
- * state, and a section a file. Only the loop's files include it. Each file
+ * state, and a section a file; it brings what they all use of the run, its
+ * place and the queue. Only the loop's files include it. Each file
  * calls only those below it: loop.c; intake.c; recover.c and report.c;
  * claim.c; run.c; stage.c at the bottom.
  */
 #ifndef LOOP_H
 #define LOOP_H
 
+#include <sys/queue.h>
 #include <sys/resource.h>
 
 #include <poll.h>
+
+#include "place.h"
+#include "queue.h"
+#include "runner.h"
 
 struct leftover;
 

@@ -15,6 +15,7 @@
 #include <bsd/string.h>
 
 #include "spoold.h"
+#include "place.h"
 
 #define Q DIR_QUEUE
 #define D DIR_DONE

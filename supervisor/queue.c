@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "spoold.h"
+#include "queue.h"
 
 static int
 queue_before_ready(const struct qent *a, const struct qent *b)

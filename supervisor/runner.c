@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "spoold.h"
+#include "runner.h"
 
 extern const struct runner runner_local, runner_slurm;
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "spoold.h"
+#include "runner.h"
 
 struct lrun {
 	char cg[32];	/* its control group, or "" */

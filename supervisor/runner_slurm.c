@@ -17,6 +17,7 @@
 #include <bsd/string.h>
 
 #include "spoold.h"
+#include "runner.h"
 #include "slurm.h"
 
 /* What the runner keeps of a run. */

@@ -1,11 +1,13 @@
 /*
  * spoold.h: the types and functions the modules of spoold and spoolctl
- * share. One header, one prefix per module.
+ * share, a section a module, one prefix per module. What only a few
+ * modules use has a header of its own, named for its concern, included
+ * after this one: runner.h (a run and its runners), place.h (where a job
+ * goes), queue.h (the waiting jobs in memory).
  */
 #ifndef SPOOLD_H
 #define SPOOLD_H
 
-#include <sys/queue.h>
 #include <sys/types.h>
 
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #define PROGRESS_MAX 256
 
 struct counters;
+struct runner;
 
 /* The folders of a stage, each a state of the jobs in it. */
 enum { DIR_QUEUE, DIR_RUNNING, DIR_DONE, DIR_ERROR, NDIRS };
@@ -396,60 +399,6 @@ int output_header(int fd, const char *stage, const char *run, time_t);
 void output_footer(int fd, const char *stage, const char *run,
     const char *what, long long ms, const struct usage *);
 
-/* place.c: where a job goes, and what that changes. */
-enum outcome {
-	OUT_NEXT,	/* a run that succeeded, to the next stage */
-	OUT_DONE,	/* ... to done/, at the last stage */
-	OUT_RETRY,	/* a run that failed, for another attempt */
-	OUT_ERROR,	/* a run that failed for good */
-	OUT_REQUEUE,	/* a run stopped by shutdown */
-	OUT_LOST,	/* a run its runner lost */
-	OUT_LOST_MAX,	/* ... lost_max times in a row */
-	OUT_DUPLICATE,	/* a job whose content another one had first */
-	OUT_CANCEL,	/* a job cancelled, running or queued */
-	OUT_RESUBMIT,	/* an error/ job put back by spoolctl retry */
-	OUT_CUT,	/* recovery: a run cut short by a crash */
-	OUT_CUT_CANCEL,	/* ... one cancelled meanwhile */
-	OUT_MOVED_DONE,	/* recovery: the record said where, the move */
-	OUT_MOVED_ERROR, /* was not made */
-	OUT_MOVED_QUEUE,
-	OUT_MOVED_NEXT,
-	OUT_MOVED_CANCEL, /* ... queue/, and a cancel waits */
-	OUT_FOUND,	/* recovery: a job of no known run */
-	OUT_FOUND_CANCEL, /* ... cancelled meanwhile */
-	NOUT
-};
-
-enum { PA_KEEP, PA_UNDO, PA_RESET };	/* what becomes of the attempt */
-enum { PL_KEEP, PL_ADD, PL_RESET };	/* of the runs lost in a row */
-#define PC_DONE  1	/* the counters a placement adds to */
-#define PC_ERROR 2
-#define PC_RETRY 4
-#define PC_DUP   8
-
-struct place {
-	int dir;	/* DIR_QUEUE, DIR_DONE or DIR_ERROR */
-	int next;	/* of the next stage (or the record's), not the run's */
-	int state;	/* JS_DEFERRED is JS_QUEUED with no delay; -1: kept */
-	int attempt, lost, count;
-	int clear;	/* exit, signal, reason and finished cleared */
-	const char *hook; /* the hook's event, or NULL */
-	int point;	/* the crash point between the record and the move */
-};
-
-const struct place *place_row(enum outcome);
-enum outcome place_outcome(const struct stconf *, int wstatus, enum stop,
-    int attempt, int has_next, char *why, size_t);
-enum outcome place_lost(const struct stconf *, int lost, const char *said,
-    char *why, size_t);
-enum outcome place_recovered(const struct status *, int known,
-    const char *stage, int next, int cancelled);
-void place_count(const struct place *, struct counters *);
-void place_record(struct status *, enum outcome, const char *stage,
-    const char *why, long delay, time_t now);
-long place_backoff(long base, long max, int attempt, uint32_t rnd);
-int place_rank(enum jstate);
-
 /* admit.c: admission by CPUs and memory. */
 struct budget {
 	long cpus, cpus_used;
@@ -467,126 +416,6 @@ int admit_fits(const struct budget *, const struct stconf *, long long avail,
     char *why, size_t);
 void admit_take(struct budget *, long cpus, long long memory);
 void admit_give(struct budget *, long cpus, long long memory);
-
-/* queue.c: the waiting jobs of a stage, in memory, in claim order. */
-struct qent {
-	struct timespec mtime; /* submitted, or due when deferred */
-	char *key;            /* set once it is known to have one */
-	size_t hidx;          /* place in its heap */
-	int prio;
-	int heap;             /* Q_READY, Q_DEFERRED or Q_HELD */
-	struct qent *hnext;   /* next in its hash chain */
-	TAILQ_ENTRY(qent) hold; /* in the held list */
-	char id[];
-};
-
-enum { Q_READY, Q_DEFERRED, Q_HELD };
-
-struct heap {
-	struct qent **v;
-	size_t n, cap;
-	int (*before)(const struct qent *, const struct qent *);
-};
-
-struct queue {
-	struct heap ready, deferred;
-	TAILQ_HEAD(, qent) held;
-	size_t nheld;
-	struct qent **hash;
-	size_t hsize, count;
-};
-
-void queue_init(struct queue *);
-void queue_clear(struct queue *);
-struct qent *queue_add(struct queue *, const char *id,
-    const struct timespec *mtime, struct timespec now);
-struct qent *queue_peek(struct queue *);
-void queue_remove(struct queue *, struct qent *);
-void queue_defer(struct queue *, struct qent *, const struct timespec *);
-void queue_hold(struct queue *, struct qent *);
-void queue_release(struct queue *, const char *key);
-struct qent *queue_find(struct queue *, const char *id);
-size_t queue_due(struct queue *, struct timespec now);
-int queue_next_due(struct queue *, struct timespec *when);
-size_t queue_ready(const struct queue *);
-size_t queue_deferred(const struct queue *);
-
-/*
- * runner.c: how the runs of a stage run, here or elsewhere; a stage names
- * its runner, looked up in one table. The loop owns a run's record and
- * its place; the runner owns how it starts, stops and ends, and says so
- * by setting ended (with ws) or dirty, never by calling the loop.
- */
-struct stage;
-struct run {
-	TAILQ_ENTRY(run) entry;
-	struct stage *stage;	/* the loop's */
-	const char *stname;	/* its stage's name */
-	const struct runner *runner;
-	void *rdata;		/* the runner's own */
-	char *id;
-	struct status st;
-	pid_t pid;		/* spoold's child for it, or 0 */
-	int logfd;
-	struct output out;	/* the pipe of its output, under log_max */
-	struct timespec t0;	/* monotonic start */
-	struct timespec beat;	/* monotonic time of the last heartbeat */
-	struct timespec hbmtime; /* mtime of the heartbeat file last seen */
-	struct timespec killat;	/* when SIGKILL is due, once stopping */
-	enum stop stop;
-	int killed;
-	int child;		/* has a process of spoold, counted in nrun */
-	int pending;		/* not running yet: its timeout does not count */
-	int ended;		/* the runner says it ended, with status ws */
-	int ws;
-	int dirty;		/* the runner changed its record: to write */
-	char lost[256];		/* why it ended without an exit status */
-	int wfd;		/* its work folder while it starts, or -1 */
-	long cpus, memory;	/* what it took of the budget */
-	struct usage use;	/* what it cost, once it ended */
-};
-
-#define RUNNER_MAX 8	/* runners in the table */
-
-struct runner {
-	const char *name;
-	const char *place;	/* where its runs run, in words */
-	const char *args_key;	/* its stage key of arguments, or NULL */
-	const char *mark;	/* in the environment of the processes it
-				   stops itself, or NULL */
-	int remote;	/* runs elsewhere: its program need not be here, and
-			   its user has only its own groups there */
-	int output;	/* spoold carries its runs' output to their logs */
-	int survives;	/* its runs outlive spoold, adopted at a restart */
-	void (*init)(struct spool *);
-	int (*prepare)(void);	/* a stage uses it (again) */
-	/* Starts r as sw says: 0, with r->pid or r->ended; -1 and errno
-	   when the system is short of processes. */
-	int (*start)(struct run *, const struct spawn *);
-	void (*stop)(struct run *);	/* SIGTERM, or as near */
-	void (*kill)(struct run *);
-	/* r->pid was reaped: 1 when the run ended, else it goes on. */
-	int (*reaped)(struct run *, int ws);
-	void (*tick)(void);	/* asks the state of its runs */
-	void (*stale)(struct timespec now); /* stops helpers that hang */
-	/* Whether it takes over the run of a record left running. */
-	int (*claims)(const struct status *);
-	void (*adopt)(struct run *, const struct status *);
-	/* The end of r: its output, what it adds to how. */
-	void (*end)(struct run *, const struct stconf *, int ws, char *how,
-	    size_t);
-	void (*release)(struct run *);
-	void (*where)(const struct run *, char *, size_t);
-	size_t (*busy)(void);	/* helpers still running */
-};
-
-const struct runner *runner_find(const char *name);
-const struct runner *runner_next(const struct runner *);
-int runner_add(const struct runner *);
-const char *const *runner_marks(void);
-void runner_names(char *buf, size_t len);
-const struct runner *runner_adopter(const struct status *,
-    const struct runner *of_stage);
 
 /* metrics.c: counters and data/index/metrics.json. */
 struct counters {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "unit_log.h"
+#include "runner.h"
 
 
 struct fx {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "unit_spool.h"
+#include "runner.h"
 
 static struct stconf *stage;
 

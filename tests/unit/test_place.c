@@ -22,6 +22,7 @@
 
 #include "unit.h"
 #include "unit_stconf.h"
+#include "place.h"
 
 /* --- the exit contract --- */
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "unit.h"
+#include "queue.h"
 
 
 #define NOW 1795426744

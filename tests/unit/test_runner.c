@@ -24,6 +24,7 @@
 #include <bsd/string.h>
 
 #include "unit_spool.h"
+#include "runner.h"
 #include "slurm.h"
 
 static const struct runner *local, *slurm;
