@@ -60,6 +60,8 @@ DAEMON_OBJS := $(CORE:%=$(B)/%.o) $(LOOP:%=$(B)/%.o) $(B)/main.o
 # spoolctl: main and its verbs, over the modules it shares with spoold.
 CTL := spoolctl ctl_verbs ctl_spool ctl_submit ctl_list ctl_move ctl_watch ctl_info
 CTL_OBJS := $(CTL:%=$(B)/%.o)
+# Its verbs without main, for what calls them: the unit tests and fuzzers.
+CTL_VERBS := $(filter-out spoolctl,$(CTL))
 UNITS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_H := $(wildcard tests/unit/*.h)
 MAN1 := $(wildcard supervisor/*.1)
@@ -155,6 +157,10 @@ $(B)/test_loop: $(LOOP:%=$(B)/%.o)
 $(B)/san/test_loop: $(LOOP:%=$(B)/san/%.o)
 $(B)/test_hook $(B)/test_notify: $(B)/hook.o $(B)/notify.o
 $(B)/san/test_hook $(B)/san/test_notify: $(B)/san/hook.o $(B)/san/notify.o
+# The tests of spoolctl's verbs (test_ctl_*) link the verbs, not main.
+CTL_UNITS := $(filter test_ctl_%,$(UNITS))
+$(CTL_UNITS:%=$(B)/%): $(CTL_VERBS:%=$(B)/%.o)
+$(CTL_UNITS:%=$(B)/san/%): $(CTL_VERBS:%=$(B)/san/%.o)
 
 sample: deps-pipeline
 	sh contrib/sample.sh $(B)/sample.cbz

@@ -1,6 +1,7 @@
 /*
- * ctl_spool.c: what every verb of spoolctl stands on. It finds the stages
- * (from the config, else from the spool's folders), opens the spool as
+ * ctl_spool.c: what every verb of spoolctl stands on. It finds the spool
+ * (from the config, else the folder given with -d) and the stages (from
+ * the config, else from the spool's folders), opens the spool as
  * spoold lays it out, finds a job by its id and reads its status, says
  * whether this user may write where a verb would. A stage that is not
  * there, a spool that cannot be opened or a folder this user cannot write
@@ -35,6 +36,28 @@ die(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(code);
+}
+
+/*
+ * The spool of a command line: the folder given with -d, or the spool of
+ * the config (-c, else the installed one), which kill_grace and tick
+ * come from too. -1 when the config cannot be loaded, said on stderr.
+ */
+int
+ctl_load(const struct ctl_args *a)
+{
+	C.grace = 5 + 1 + 5;
+	if (a->spool != NULL) {
+		if ((C.spooldir = realpath(a->spool, NULL)) == NULL)
+			die(EX_NOINPUT, "spool %s: %s", a->spool, strerror(errno));
+		return 0;
+	}
+	if ((C.conf = conf_load(a->config != NULL ? a->config : SPOOLD_CONF,
+	    CONF_ANY_USER)) == NULL)
+		return -1;
+	C.spooldir = C.conf->spool;
+	C.grace = C.conf->kill_grace + C.conf->tick + 5;
+	return 0;
 }
 
 size_t

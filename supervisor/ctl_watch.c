@@ -89,10 +89,10 @@ watch_forecast(json_t *sched, const char *stage)
 
 /*
  * One screen: the table and the running jobs from one reading of the
- * folders, and when it was made.
+ * folders, and when it was made; of the spool open as C.sp.
  */
-static void
-watch_draw(void)
+void
+ctl_watch_draw(void)
 {
 	char name[4 * NAME_MAX + 1], age[32], prog[PROGRESS_MAX], asof[32];
 	time_t now = time(NULL);
@@ -172,7 +172,7 @@ ctl_watch(const struct ctl_args *a)
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
 	printf("\033[?1049h\033[?25l");
 	while (!watch_quit) {
-		watch_draw();
+		ctl_watch_draw();
 		if (poll(&pfd, 1, 1000) > 0 && read(STDIN_FILENO, &c, 1) == 1 &&
 		    (c == 'q' || c == 'Q' || c == 3))
 			break;

@@ -7,15 +7,14 @@
  * This file has the command line parsed (ctl_parse of ctl_verbs.c, which
  * holds the verbs' table), and then answers -V or a request for help,
  * refuses a wrong command line (exit 64, with the usage of the verb or
- * spoolctl's help when it is of the kind that needs it), or loads the
- * config or takes the spool given with -d and runs the verb. The verbs
+ * spoolctl's help when it is of the kind that needs it), or has
+ * ctl_spool.c load the config or take the spool given with -d, and runs
+ * the verb. The verbs
  * live in ctl_submit.c, ctl_list.c, ctl_move.c, ctl_watch.c and
  * ctl_info.c, on the helpers of ctl_spool.c.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -50,16 +49,7 @@ main(int argc, char *argv[])
 		ctl_help(stdout, a.verb);
 		return EX_OK;
 	}
-	C.grace = 5 + 1 + 5;
-	if (a.spool != NULL) {
-		if ((C.spooldir = realpath(a.spool, NULL)) == NULL)
-			die(EX_NOINPUT, "spool %s: %s", a.spool, strerror(errno));
-	} else {
-		if ((C.conf = conf_load(a.config != NULL ? a.config :
-		    SPOOLD_CONF, CONF_ANY_USER)) == NULL)
-			return EX_CONFIG;
-		C.spooldir = C.conf->spool;
-		C.grace = C.conf->kill_grace + C.conf->tick + 5;
-	}
+	if (ctl_load(&a) == -1)
+		return EX_CONFIG;
 	return a.verb->fn(&a);
 }

@@ -3,8 +3,9 @@
  * context of a run, a job as ls sees it, and what each file offers the
  * others. It comes after spoold.h, which declares what spoolctl shares
  * with spoold. The files call one way: spoolctl.c (main) has ctl_verbs.c
- * parse the command line and runs the verb it names; the verbs call
- * ctl_list.c's list of jobs and ctl_spool.c; ctl_spool.c calls no verb.
+ * parse the command line and ctl_spool.c find the spool, and runs the
+ * verb it names; the verbs call ctl_list.c's list of jobs and
+ * ctl_spool.c; ctl_spool.c calls no verb.
  */
 #ifndef SPOOLCTL_H
 #define SPOOLCTL_H
@@ -71,6 +72,7 @@ int ctl_parse(int argc, char **argv, struct ctl_args *);
 void ctl_help(FILE *fp, const struct ctl_verb *verb);
 
 /* ctl_spool.c */
+int ctl_load(const struct ctl_args *);
 void die(int code, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
 size_t stage_arg(const char *name);
@@ -116,6 +118,7 @@ int ctl_purge(const struct ctl_args *);
 
 /* ctl_watch.c */
 int ctl_watch(const struct ctl_args *);
+void ctl_watch_draw(void);
 int ctl_events(const struct ctl_args *);
 void ctl_events_read(FILE *fp, const char *id);
 

@@ -1,6 +1,6 @@
 # tests/fuzz/fuzz.mk: libFuzzer targets, one for each input an untrusted
 # party controls, built with clang, ASan and UBSan. Included by the
-# Makefile, whose B, CORE, CTL, XCFLAGS, LDLIBS, SANITIZE, PKGS and
+# Makefile, whose B, CORE, CTL_VERBS, XCFLAGS, LDLIBS, SANITIZE, PKGS and
 # DEPS_BUILD it uses.
 #
 #	conf      the config (conf_load of conf.c)
@@ -59,7 +59,7 @@ FUZZERS     := conf name status events progress metrics squeue ctl
 # What every target links: the modules spoold and spoolctl share ($(CORE))
 # and spoolctl's verbs without its main. One set for all, so that a module
 # that comes to call another cannot break one target's link.
-FUZZ_MODS := $(CORE) $(filter-out spoolctl,$(CTL))
+FUZZ_MODS := $(CORE) $(CTL_VERBS)
 # The longest input each target is given: a config of a few hundred
 # lines, a file name (ID_MAX is 251 bytes), a status record with strings
 # escaped as \uXXXX, a few event lines, a heartbeat file (spoold reads

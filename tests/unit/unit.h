@@ -14,20 +14,30 @@
 
 #include "spoold.h"
 
+static inline char *vstr(char *, size_t, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
 static inline char *str(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* vsnprintf that must not cut. */
+static inline char *
+vstr(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(buf, len, fmt, ap);
+
+	assert_true(n >= 0 && (size_t)n < len);
+	return buf;
+}
 
 /* snprintf that must not cut. */
 static inline char *
 str(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
+	vstr(buf, len, fmt, ap);
 	va_end(ap);
-	assert_true(n >= 0 && (size_t)n < len);
 	return buf;
 }
 
