@@ -394,7 +394,8 @@ ctl_show(const struct ctl_args *a)
 		printf("sha256:    %s%s\n", st.sha256, st.forced ?
 		    " (run as a duplicate: retry --force)" : "");
 	if (tail != NULL && tail[0] != '\0')
-		printf("log:\n%s\n", tail);
+		printf("log:\n%s%s", tail, tail[strlen(tail) - 1] == '\n' ?
+		    "" : "\n");
 	free(tail);
 	return EX_OK;
 }

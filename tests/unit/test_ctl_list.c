@@ -208,6 +208,9 @@ test_show(void **state)
 	assert_non_null(strstr(f->out, "\nlog:\nline 3\n"));
 	assert_null(strstr(f->out, "line 2\n"));
 	assert_non_null(strstr(f->out, "\nline 12\n"));
+	/* The log ends the output, with no blank line after it. */
+	assert_true(strlen(f->out) > 9);
+	assert_string_equal(f->out + strlen(f->out) - 9, "\nline 12\n");
 	/* A job in a queue/ of a stage that waits for CPUs. */
 	assert_int_equal(ctl_run(f, "show", OLD), EX_OK);
 	assert_string_equal(line_of(f->out, "place:", line, sizeof(line)),
