@@ -2,7 +2,7 @@
  * test_loop.c: the loop's logic through a fake runner, on a spool in a new
  * folder of /tmp: claims under slots, where a job ends by its outcome
  * (done/, the next stage, a retry, error/), attempts and counters, a lost
- * run, a timeout and a cancel. The fake runner starts nothing: it records
+ * run, a timeout and a cancel; what each tick reports. The fake runner starts nothing: it records
  * the runs it is given, and ends them as a test scripts.
  */
 #ifndef _GNU_SOURCE
@@ -28,6 +28,7 @@
 #include <bsd/unistd.h>
 
 #include "unit.h"
+#include "unit_json.h"
 #include "loop.h"
 
 /* The fake runner: a table of the runs it was given, by job id. */
@@ -551,6 +552,87 @@ test_recover_keeps_cancel(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* index/<name> of the spool, read whole into buf. */
+static void
+index_read(struct fx *f, const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	str(path, sizeof(path), "%s/index/%s", f->spool, name);
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_true((n = read(fd, buf, len - 1)) >= 0);
+	buf[n] = '\0';
+	close(fd);
+}
+
+/* metrics.json, and its stage a in *a. */
+static json_t *
+metrics(struct fx *f, json_t **a)
+{
+	char buf[16384];
+	json_t *o;
+
+	index_read(f, "metrics.json", buf, sizeof(buf));
+	assert_non_null(o = json_loads(buf, 0, NULL));
+	assert_non_null(*a = json_object_get(json_object_get(o, "stages"),
+	    "a"));
+	return o;
+}
+
+/*
+ * Each tick writes what the spool holds: metrics.json and metrics.prom
+ * with the counts of the folders and the counters of the runs, and
+ * status.html with the running jobs and the last errors.
+ */
+static void
+test_report(void **state)
+{
+	struct fx *f = *state;
+	char buf[65536];
+	json_t *o, *a;
+
+	start(f, "stage a {\n\tcommand = {\"true\"}\n\trunner = \"fake\"\n"
+	    "\tslots = 1\n\tattempts = 1\n}\n");
+	submit(f, "a", "j1");
+	submit(f, "a", "j2");
+	spin(3);
+	o = metrics(f, &a);
+	assert_int_equal(num(a, "running"), 1);
+	assert_int_equal(num(a, "queued"), 1);
+	assert_int_equal(num(o, "running"), 1);
+	assert_int_equal(num(o, "done"), 0);
+	json_decref(o);
+	index_read(f, "status.html", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "<h2>Running (1)</h2>"));
+	assert_non_null(strstr(buf, "<tr><td>a</td><td class=\"t\">j1</td>"
+	    "<td class=\"n\">1</td><td>fake</td>"));
+	script("j1", W_EXITCODE(0, 0), NULL);
+	spin(3);
+	script("j2", W_EXITCODE(3, 0), NULL);
+	spin(3);
+	o = metrics(f, &a);
+	assert_int_equal(num(a, "running"), 0);
+	assert_int_equal(num(a, "queued"), 0);
+	assert_int_equal(num(a, "runs"), 2);
+	assert_int_equal(num(a, "done"), 1);
+	assert_int_equal(num(a, "error"), 1);
+	assert_int_equal(num(o, "done"), 1);
+	assert_int_equal(num(o, "error"), 1);
+	json_decref(o);
+	index_read(f, "metrics.prom", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "\nspoold_spool_done_total 1\n"));
+	assert_non_null(strstr(buf, "\nspoold_spool_error_total 1\n"));
+	assert_non_null(strstr(buf,
+	    "\nspoold_run_seconds_count{stage=\"a\"} 2\n"));
+	/* Nothing runs; j2 is among the last errors, with its reason. */
+	index_read(f, "status.html", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "<h2>Running (0)</h2>"));
+	assert_non_null(strstr(buf,
+	    ">j2</td><td class=\"t\">exit 3 (attempt 1 of 1)</td>"));
+}
+
 int
 main(int argc, char *argv[], char *envp[])
 {
@@ -563,6 +645,7 @@ main(int argc, char *argv[], char *envp[])
 		cmocka_unit_test_setup_teardown(test_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_stops_group, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_recover_keeps_cancel, setup,
