@@ -3,7 +3,7 @@
  * with CLONE_VM and CLONE_VFORK, so that no page of spoold is copied and
  * spoold waits only until the new process has called execve. In between,
  * on a stack of its own, the new process makes system calls only: it
- * resets its signals, leads a process group, joins its control group,
+ * resets the signals spoold ignores, leads a process group, joins its control group,
  * takes its descriptors and its folder, becomes the stage's user by raw
  * system calls (glibc's would signal spoold's threads), sets the stage's
  * limits and execs. A step that fails writes its number and errno to a
@@ -79,19 +79,57 @@ launch_limits(const struct stconf *sc)
 	    launch_rlimit(RLIMIT_CPU, sc->rlimit_cpu, sc->rlimit_cpu + 1);
 }
 
+/*
+ * The signals spoold ignores, which alone outlive an execve (a caught one
+ * is reset by it): those it inherited ignored, read at its first launch,
+ * and those it ignores through launch_ignore. A new process resets these
+ * alone, and not every signal, so that spoold waits less in its clone.
+ */
+static struct {
+	int read;
+	int n;
+	int sig[NSIG];
+} IGN;
+
+static void
+launch_ignored(void)
+{
+	struct sigaction sa;
+	int sig;
+
+	if (IGN.read)
+		return;
+	IGN.read = 1;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			IGN.sig[IGN.n++] = sig;
+}
+
+void
+launch_ignore(int sig)
+{
+	int i;
+
+	launch_ignored();
+	signal(sig, SIG_IGN);
+	for (i = 0; i < IGN.n && IGN.sig[i] != sig; i++)
+		;
+	if (i == IGN.n)
+		IGN.sig[IGN.n++] = sig;
+}
+
 static int CHILD_SIDE
 launch_child(void *arg)
 {
 	const struct launch *l = arg;
 	struct sigaction sa;
 	sigset_t none;
-	int sig;
+	int i;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &sa, NULL);
+	for (i = 0; i < IGN.n; i++)
+		sigaction(IGN.sig[i], &sa, NULL);
 	setpgid(0, 0);
 	if (l->cgfd != -1 && write(l->cgfd, "0", 1) != 1)
 		launch_failed(l, STEP_CGROUP);
@@ -167,6 +205,7 @@ launch_start(struct launch *l, int logfd)
 	if ((stack = launch_stack(&len)) == NULL || pipe2(p, O_CLOEXEC) == -1)
 		return -1;
 	l->errfd = p[1];
+	launch_ignored();
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = clone(launch_child, (char *)stack + len, CLONE_VM | CLONE_VFORK |

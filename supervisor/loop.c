@@ -237,7 +237,7 @@ loop_setup(void)
 		log_warn("signalfd");
 		return -1;
 	}
-	signal(SIGPIPE, SIG_IGN);
+	launch_ignore(SIGPIPE);
 	while ((rn = runner_next(rn)) != NULL)
 		if (rn->init != NULL)
 			rn->init(L.sp);

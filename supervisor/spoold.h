@@ -351,6 +351,9 @@ int purge_job(struct spool *, int dirfd, const char *id);
 void purge_forget(struct spool *, const char *id, const char *why);
 void purge_tmp(struct spool *, int dirfd, int (*job)(const char *id));
 
+/* launch.c: a signal ignored by spoold and by none of its children. */
+void launch_ignore(int sig);
+
 /* child.c: spawn, stop and read the children. */
 enum stop { STOP_NONE, STOP_TIMEOUT, STOP_HEARTBEAT, STOP_CANCEL,
 	STOP_SHUTDOWN };

@@ -424,7 +424,9 @@ EOF
 	check '[ ! -e "$D/index/spoold.pid" ]' "the pid file is left behind"
 }
 
-t_child_signals_default() {
+# inspect_j1 [PREFIX...]: job j1 through a stage a of the inspect stage,
+# spoold started with PREFIX (see start); its report in work/j1/inspect.a.
+inspect_j1() {
 	conf <<EOF
 spool = "data"
 tick = 1
@@ -433,9 +435,26 @@ stage a {
     user = "$ME"
 }
 EOF
-	start
+	start "$@"
 	submit a j1
 	expect a/done j1 10
+}
+
+t_child_signals_default() {
+	inspect_j1
+	signals_default "$D/work/j1/inspect.a"
+}
+
+# A spoold started with signals ignored (as a shell starts a command in
+# the background, or nohup) still starts its children with none ignored.
+t_child_signals_inherited() {
+	# shellcheck disable=SC2016 # the script of sh -c
+	inspect_j1 sh -c 'trap "" QUIT USR1 USR2 TTOU; exec "$@"' sh
+	ign=$(sigs "$(sed -n 's/^SigIgn:[[:space:]]*//p' "/proc/$SPID/status")")
+	for n in 3 10 12 22; do
+		check 'case " $ign " in *" $n "*) true ;; *) false ;; esac' \
+		    "spoold does not run with signal $n ignored: $ign"
+	done
 	signals_default "$D/work/j1/inspect.a"
 }
 
@@ -1967,6 +1986,7 @@ run config_duplicate_stage
 run config_group_writable
 run pipeline_contract
 run child_signals_default
+run child_signals_inherited
 run stage_user
 run stage_user_needs_group
 run spool_mode
