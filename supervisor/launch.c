@@ -81,9 +81,9 @@ launch_limits(const struct stconf *sc)
 
 /*
  * The signals spoold ignores, which alone outlive an execve (a caught one
- * is reset by it): those it inherited ignored, read at its first launch,
- * and those it ignores through launch_ignore. A new process resets these
- * alone, and not every signal, so that spoold waits less in its clone.
+ * is reset by it), read at its first launch and again after each
+ * launch_ignore. A new process resets these alone, and not every signal,
+ * so that spoold waits less in its clone.
  */
 static struct {
 	int read;
@@ -100,6 +100,7 @@ launch_ignored(void)
 	if (IGN.read)
 		return;
 	IGN.read = 1;
+	IGN.n = 0;
 	for (sig = 1; sig < NSIG; sig++)
 		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
 			IGN.sig[IGN.n++] = sig;
@@ -108,14 +109,8 @@ launch_ignored(void)
 void
 launch_ignore(int sig)
 {
-	int i;
-
-	launch_ignored();
 	signal(sig, SIG_IGN);
-	for (i = 0; i < IGN.n && IGN.sig[i] != sig; i++)
-		;
-	if (i == IGN.n)
-		IGN.sig[IGN.n++] = sig;
+	IGN.read = 0;		/* read again at the next launch */
 }
 
 static int CHILD_SIDE

@@ -386,6 +386,40 @@ test_spawn_path_lookup(void **state)
 	assert_string_equal(buf, "ran\n");
 }
 
+/*
+ * The signals a child starts with ignored, from its SigIgn line, but for
+ * glibc's own 32 and 33: its sigaction refuses them, and make starts its
+ * commands with them ignored.
+ */
+static unsigned long long
+ignored_of(char **command)
+{
+	char buf[1024];
+	int err;
+
+	assert_true(spawn_logged(command, buf, sizeof(buf), &err) > 0);
+	assert_true(strncmp(buf, "SigIgn:\t", 8) == 0);
+	return strtoull(buf + 8, NULL, 16) & ~(3ULL << 31);
+}
+
+/*
+ * A signal spoold ignores, even one it comes to ignore after it started
+ * children, is not ignored by the next child.
+ */
+static void
+test_spawn_signals_default(void **state)
+{
+	char *command[] = {"sh", "-c", "grep SigIgn: /proc/self/status", NULL};
+
+	(void)state;
+	if (access("/bin/sh", X_OK) == -1)
+		skip();
+	assert_int_equal(ignored_of(command), 0);
+	launch_ignore(SIGUSR2);
+	assert_int_equal(ignored_of(command), 0);
+	signal(SIGUSR2, SIG_DFL);
+}
+
 int
 main(void)
 {
@@ -401,6 +435,7 @@ main(void)
 		    spawn_teardown),
 		cmocka_unit_test(test_spawn_not_found),
 		cmocka_unit_test(test_spawn_path_lookup),
+		cmocka_unit_test(test_spawn_signals_default),
 	};
 
 	return cmocka_run_group_tests_name("child", tests, NULL, NULL);
