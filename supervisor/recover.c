@@ -390,8 +390,7 @@ recover_adopt(struct stage *st, const char *id, const struct status *s,
 	r->st.pgid = 0;
 	r->st.pstart = 0;
 	r->runner = rn;
-	if ((r->logfd = output_log_open(L.sp, id)) == -1)
-		log_warn("open log/%s.log", id);
+	r->logfd = output_log_open(L.sp, id);	/* -1 said there */
 	r->t0 = r->beat = mono_now();
 	if (s->started > 0 && s->started < time(NULL))
 		r->t0.tv_sec -= time(NULL) - s->started;
