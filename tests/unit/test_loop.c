@@ -552,30 +552,25 @@ test_recover_keeps_cancel(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
-/* index/<name> of the spool, read whole into buf. */
-static void
-index_read(struct fx *f, const char *name, char *buf, size_t len)
+/* index/<name> of the spool, whole, to be freed. */
+static char *
+index_text(struct fx *f, const char *name)
 {
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
+	char *text = fileio_read(f->sp.indexfd, name, 65536);
 
-	str(path, sizeof(path), "%s/index/%s", f->spool, name);
-	assert_true((fd = open(path, O_RDONLY)) != -1);
-	assert_true((n = read(fd, buf, len - 1)) >= 0);
-	buf[n] = '\0';
-	close(fd);
+	assert_non_null(text);
+	return text;
 }
 
 /* metrics.json, and its stage a in *a. */
 static json_t *
 metrics(struct fx *f, json_t **a)
 {
-	char buf[16384];
+	char *text = index_text(f, "metrics.json");
 	json_t *o;
 
-	index_read(f, "metrics.json", buf, sizeof(buf));
-	assert_non_null(o = json_loads(buf, 0, NULL));
+	assert_non_null(o = json_loads(text, 0, NULL));
+	free(text);
 	assert_non_null(*a = json_object_get(json_object_get(o, "stages"),
 	    "a"));
 	return o;
@@ -590,8 +585,8 @@ static void
 test_report(void **state)
 {
 	struct fx *f = *state;
-	char buf[65536];
 	json_t *o, *a;
+	char *buf;
 
 	start(f, "stage a {\n\tcommand = {\"true\"}\n\trunner = \"fake\"\n"
 	    "\tslots = 1\n\tattempts = 1\n}\n");
@@ -604,10 +599,11 @@ test_report(void **state)
 	assert_int_equal(num(o, "running"), 1);
 	assert_int_equal(num(o, "done"), 0);
 	json_decref(o);
-	index_read(f, "status.html", buf, sizeof(buf));
+	buf = index_text(f, "status.html");
 	assert_non_null(strstr(buf, "<h2>Running (1)</h2>"));
 	assert_non_null(strstr(buf, "<tr><td>a</td><td class=\"t\">j1</td>"
 	    "<td class=\"n\">1</td><td>fake</td>"));
+	free(buf);
 	script("j1", W_EXITCODE(0, 0), NULL);
 	spin(3);
 	script("j2", W_EXITCODE(3, 0), NULL);
@@ -621,16 +617,18 @@ test_report(void **state)
 	assert_int_equal(num(o, "done"), 1);
 	assert_int_equal(num(o, "error"), 1);
 	json_decref(o);
-	index_read(f, "metrics.prom", buf, sizeof(buf));
+	buf = index_text(f, "metrics.prom");
 	assert_non_null(strstr(buf, "\nspoold_spool_done_total 1\n"));
 	assert_non_null(strstr(buf, "\nspoold_spool_error_total 1\n"));
 	assert_non_null(strstr(buf,
 	    "\nspoold_run_seconds_count{stage=\"a\"} 2\n"));
+	free(buf);
 	/* Nothing runs; j2 is among the last errors, with its reason. */
-	index_read(f, "status.html", buf, sizeof(buf));
+	buf = index_text(f, "status.html");
 	assert_non_null(strstr(buf, "<h2>Running (0)</h2>"));
 	assert_non_null(strstr(buf,
 	    ">j2</td><td class=\"t\">exit 3 (attempt 1 of 1)</td>"));
+	free(buf);
 }
 
 int

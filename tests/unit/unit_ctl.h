@@ -23,6 +23,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "unit_files.h"
 #include "spoolctl.h"
 
@@ -186,21 +188,17 @@ ctl_start(struct cfx *f, int (*fn)(const struct ctl_args *), ...)
 	return pid;
 }
 
-/* A file of the test's folder, read into buf. */
+/* A file of the test's folder, read into buf, whole. */
 static inline void
 ctl_read(struct cfx *f, const char *name, char *buf, size_t len)
 {
-	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
+	char path[PATH_MAX], *text;
 
-	fd = open(str(path, sizeof(path), "%s/%s", f->dir, name),
-	    O_RDONLY | O_CLOEXEC);
-	assert_true(fd != -1);
-	n = read(fd, buf, len - 1);
-	assert_true(n >= 0 && (size_t)n < len - 1);
-	buf[n] = '\0';
-	close(fd);
+	text = fileio_read(AT_FDCWD, str(path, sizeof(path), "%s/%s", f->dir,
+	    name), len);
+	assert_non_null(text);
+	assert_true(strlcpy(buf, text, len) < len);
+	free(text);
 }
 
 /* Waits for the child of ctl_start: its exit status; f->out, f->err. */
