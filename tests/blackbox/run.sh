@@ -1813,8 +1813,12 @@ EOF
 	set -- $(sed 's/.*) //' "/proc/$SPID/stat")
 	after=$((${12} + ${13}))
 	diag "idle spoold used $((after - before)) clock ticks of CPU in 5 s ($(getconf CLK_TCK)/s)"
-	check '[ $((after - before)) -lt 5 ]' \
-	    "an idle spoold used $((after - before)) ticks of CPU in 5 s"
+	# Under valgrind a tick's writing of the index costs some ten times
+	# more; a spinning loop would still use a whole CPU, 100 times more.
+	limit=5
+	[ -z "$VALGRIND" ] || limit=50
+	check '[ $((after - before)) -lt $limit ]' \
+	    "an idle spoold used $((after - before)) ticks of CPU in 5 s, $limit allowed"
 }
 
 # ---------------------------------------------------------------------------
