@@ -424,28 +424,34 @@ child_signal_job(const char *path, int sig, const char *const *marks)
 int
 child_measure(const char *file, char *const *argv)
 {
+	static const int stops[3] = {SIGTERM, SIGINT, SIGHUP};
 	struct timespec t0 = mono_now();
+	struct sigaction ign, was[3];
 	struct rusage ru;
 	struct usage u;
 	sigset_t none;
 	pid_t pid;
 	FILE *f;
-	int ws;
+	int ws, i;
 
+	/* Ignored here from before the fork; the command gets them as given. */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	for (i = 0; i < 3; i++)
+		sigaction(stops[i], &ign, &was[i]);
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		return 126;
 	}
 	if (pid == 0) {
+		for (i = 0; i < 3; i++)
+			sigaction(stops[i], &was[i], NULL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		execvp(argv[0], argv);
 		log_warn("exec %s", argv[0]);
 		_exit(errno == ENOENT ? 127 : 126);
 	}
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 	while (wait4(pid, &ws, 0, &ru) == -1)
 		if (errno != EINTR) {
 			log_warn("wait4");
