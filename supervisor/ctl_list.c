@@ -320,14 +320,6 @@ log_tail(const char *id, int n)
 	return text;
 }
 
-/* Milliseconds as seconds: "3.768s". */
-static const char *
-ctl_seconds(long long ms, char *buf, size_t len)
-{
-	snprintf(buf, len, "%lld.%03llds", ms / 1000, ms % 1000);
-	return buf;
-}
-
 int
 ctl_show(const struct ctl_args *a)
 {
@@ -379,8 +371,8 @@ ctl_show(const struct ctl_args *a)
 	}
 	if (st.use.known) {
 		status_usage_text(cost, sizeof(cost), &st.use);
-		printf("rusage:    wall %s, %s\n", ctl_seconds(st.use.wall_ms,
-		    wall, sizeof(wall)), cost);
+		printf("rusage:    wall %s, %s\n", fileio_seconds(wall,
+		    sizeof(wall), st.use.wall_ms), cost);
 	}
 	printf("priority:  %d\n", st.priority);
 	if (st.key[0])
@@ -518,10 +510,10 @@ stats_cost(json_t *o)
 	    "all, largest peak memory\n");
 	json_object_foreach(json_object_get(o, "stages"), name, v)
 		printf("  %s: p50 %s, p95 %s, cpu %s, maxrss %lld KiB\n", name,
-		    ctl_seconds(ctl_jint(v, "run_ms_p50"), p50, sizeof(p50)),
-		    ctl_seconds(ctl_jint(v, "run_ms_p95"), p95, sizeof(p95)),
-		    ctl_seconds(ctl_jint(v, "cpu_ms_total"), cpu,
-		    sizeof(cpu)), ctl_jint(v, "maxrss_kb_max"));
+		    fileio_seconds(p50, sizeof(p50), ctl_jint(v, "run_ms_p50")),
+		    fileio_seconds(p95, sizeof(p95), ctl_jint(v, "run_ms_p95")),
+		    fileio_seconds(cpu, sizeof(cpu), ctl_jint(v,
+		    "cpu_ms_total")), ctl_jint(v, "maxrss_kb_max"));
 }
 
 /* The time of a metrics.json, its updatedAt; 0 when it has none. */

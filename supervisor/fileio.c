@@ -41,6 +41,14 @@ fileio_isotime(char *buf, size_t len, time_t t)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Milliseconds as seconds, the way logs and spoolctl say them: "3.768s". */
+const char *
+fileio_seconds(char *buf, size_t len, long long ms)
+{
+	snprintf(buf, len, "%lld.%03llds", ms / 1000, ms % 1000);
+	return buf;
+}
+
 /*
  * Sets the mtime of name in folder dirfd, never through a link: of a job,
  * the time before which it is not claimed.

@@ -166,13 +166,13 @@ void
 output_footer(int fd, const char *stage, const char *run,
     const char *what, long long ms, const struct usage *u)
 {
-	char when[32], use[128], cost[132] = "";
+	char when[32], took[32], use[128], cost[132] = "";
 
 	fileio_isotime(when, sizeof(when), time(NULL));
 	if (u != NULL && u->known) {	/* a run's, not a hook's */
 		status_usage_text(use, sizeof(use), u);
 		snprintf(cost, sizeof(cost), " (%s)", use);
 	}
-	dprintf(fd, "=== spoold: %s stage %s %s %s after %lld.%03llds%s\n",
-	    when, stage, run, what, ms / 1000, ms % 1000, cost);
+	dprintf(fd, "=== spoold: %s stage %s %s %s after %s%s\n", when, stage,
+	    run, what, fileio_seconds(took, sizeof(took), ms), cost);
 }

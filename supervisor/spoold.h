@@ -204,6 +204,7 @@ struct stat;
 char *fileio_path(char *buf, size_t, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fileio_isotime(char *buf, size_t, time_t);
+const char *fileio_seconds(char *buf, size_t, long long ms);
 int fileio_touch(int dirfd, const char *name, struct timespec when);
 int fileio_swap(int dirfd, const char *name, const char *data, size_t len,
     int point);

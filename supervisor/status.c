@@ -114,9 +114,11 @@ status_usage(struct usage *u, const struct rusage *ru, long long wall_ms)
 void
 status_usage_text(char *buf, size_t len, const struct usage *u)
 {
-	snprintf(buf, len, "user %lld.%03llds, sys %lld.%03llds, maxrss %lld "
-	    "KiB", u->user_ms / 1000, u->user_ms % 1000, u->sys_ms / 1000,
-	    u->sys_ms % 1000, u->maxrss_kb);
+	char user[32], sys[32];
+
+	snprintf(buf, len, "user %s, sys %s, maxrss %lld KiB",
+	    fileio_seconds(user, sizeof(user), u->user_ms),
+	    fileio_seconds(sys, sizeof(sys), u->sys_ms), u->maxrss_kb);
 }
 
 /* The usage as a JSON object, or null when it is not known. */

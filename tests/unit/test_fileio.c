@@ -66,6 +66,11 @@ test_path_isotime(void **state)
 	unsetenv("TZ");
 	tzset();
 	assert_string_equal(buf, "2026-11-23T09:39:04Z");
+	/* Milliseconds as seconds, three decimals always. */
+	assert_string_equal(fileio_seconds(buf, sizeof(buf), 3768), "3.768s");
+	assert_string_equal(fileio_seconds(buf, sizeof(buf), 7), "0.007s");
+	assert_string_equal(fileio_seconds(buf, sizeof(buf), 61000),
+	    "61.000s");
 }
 
 /* Written in tmp/, renamed into place: tmp/ is left empty. */
