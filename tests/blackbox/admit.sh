@@ -126,7 +126,7 @@ t_memory_waits() {
 	check 'has b/queue big1 && has b/queue big2' \
 	    "big1 is in$(where big1), big2 in$(where big2)"
 	check '[ "$(nstamps START big1)" -eq 0 ]' "big1 ran"
-	out=$("$SPOOLCTL" -c "$CONF" ls 2>&1)
+	out=$(ctl ls 2>&1)
 	check 'printf "%s\n" "$out" | grep "big1" | grep -q "waiting for memory"' \
 	    "spoolctl ls says of big1: $(printf "%s\n" "$out" | grep big1)"
 	{ top ""; stage_busy a ""; stage_busy b "memory = 1M"; } | conf

@@ -78,7 +78,7 @@ EOF
 	ctl events >"$T/all" || fail "spoolctl events failed"
 	cmp -s "$T/all" "$D/index/events.jsonl" ||
 	    fail "spoolctl events is not events.jsonl"
-	"$SPOOLCTL" -c "$CONF" submit --name j2 "$CONF" >/dev/null ||
+	ctl submit --name j2 "$CONF" >/dev/null ||
 	    fail "submit failed"
 	wait_for '[ "$(ctl ls --state error | grep -c j2)" = 1 ]' 15 ||
 	    fail "j2 did not end in error/"

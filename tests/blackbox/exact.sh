@@ -79,11 +79,6 @@ t_counts_after_kills() {
 	diag "folders: b/done $(tally_of b/done), a/error $(tally_of a/error)"
 }
 
-# ctl ARGS...: spoolctl on the test's config.
-ctl() {
-	"$SPOOLCTL" -c "$CONF" "$@"
-}
-
 # A delay is a lower bound: 200 jobs submitted with --delay of 1 to 5 s,
 # ten at a time at random moments, each started (by its own clock, the
 # stage's first stamp) no earlier than the time its submitter read before

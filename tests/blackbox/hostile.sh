@@ -401,7 +401,7 @@ t_sparse_4g_submitted() {
 	tmpfs_spool 64m
 	conf_a record
 	truncate -s 4G "$T/big" || fail "cannot make a sparse file"
-	"$SPOOLCTL" -c "$CONF" submit "$T/big" >"$T/submit.out" \
+	ctl submit "$T/big" >"$T/submit.out" \
 	    2>"$T/submit.err"
 	rc=$?
 	kb=$(du -sk "$D" | cut -f1)
@@ -683,7 +683,7 @@ t_clock_forward_delay() {
 	# shellcheck disable=SC2086
 	start $FAKE
 	printf 'later\n' >"$T/later"
-	id=$("$SPOOLCTL" -c "$CONF" submit --delay 3600 "$T/later") ||
+	id=$(ctl submit --delay 3600 "$T/later") ||
 	    fail "spoolctl submit failed"
 	expect_metric deferred 1 5
 	clock_jump 7200
@@ -701,7 +701,7 @@ t_clock_back_delay() {
 	# shellcheck disable=SC2086
 	start $FAKE
 	printf 'soon\n' >"$T/soon"
-	id=$("$SPOOLCTL" -c "$CONF" submit --delay 4 "$T/soon") ||
+	id=$(ctl submit --delay 4 "$T/soon") ||
 	    fail "spoolctl submit failed"
 	expect_metric deferred 1 3
 	clock_jump -3600

@@ -1849,7 +1849,7 @@ t_submits_race() {
 			while [ $i -lt 30 ]; do
 				i=$((i + 1))
 				echo "w$w job $i" >"$T/in.$w"
-				"$SPOOLCTL" -c "$CONF" submit --name "w$w-$i" \
+				ctl submit --name "w$w-$i" \
 				    "$T/in.$w" >>"$T/ids.$w" || exit 1
 			done
 		) &
@@ -1930,7 +1930,7 @@ t_status_corrupted() {
 	check 'json_valid "$D/work/r1/status.json"' "r1's record is still broken"
 	expect_status r1 state done
 	printf 'not json\n' >"$D/work/q1/status.json"
-	"$SPOOLCTL" -c "$CONF" show q1 >"$T/show" 2>"$T/show.err"
+	ctl show q1 >"$T/show" 2>"$T/show.err"
 	rc=$?
 	check '[ $rc -eq 0 ] && grep -q "a/done" "$T/show"' \
 	    "spoolctl show of a job with a broken record: exit $rc:" \

@@ -221,7 +221,7 @@ t_cancel() {
 	submit_b c1
 	wait_for 'squeued c1 | grep -q RUNNING' 30 ||
 	    fail "c1 is not running on Slurm: $(squeued c1)"
-	"$SPOOLCTL" -c "$CONF" cancel c1 >/dev/null ||
+	ctl cancel c1 >/dev/null ||
 	    fail "spoolctl cancel failed"
 	expect b/error c1 20
 	expect_status c1 reason cancelled

@@ -428,7 +428,7 @@ t_spoolctl_killed() {
 		submit a "p$_k"
 	done
 	wait_for 'count "$D/b/done"; [ "$CNT" -gt 0 ]' 30
-	"$SPOOLCTL" -c "$CONF" purge --older-than 0 >/dev/null ||
+	ctl purge --older-than 0 >/dev/null ||
 	    fail "the last purge failed"
 	stop
 	start
