@@ -102,6 +102,12 @@ t_measure() {
 	"$SPOOLD" -m cost3 sh -c 'kill -TERM $$'
 	rc=$?
 	check '[ "$rc" -eq 143 ] && [ -s cost3 ]' "SIGTERM measured as $rc"
+	# A signal ignored by who started spoold -m stays ignored by the command.
+	sh -c 'trap "" TERM; exec "$0" -m cost6 sh -c "kill -TERM \$\$; echo alive"' \
+	    "$SPOOLD" >out 2>&1
+	rc=$?
+	check '[ "$rc" -eq 0 ] && grep -qx alive out' \
+	    "SIGTERM ignored by the caller: exit $rc, $(cat out)"
 	"$SPOOLD" -m cost4 "$T/none" 2>err
 	rc=$?
 	check '[ "$rc" -eq 127 ]' "a missing command measured as $rc"
